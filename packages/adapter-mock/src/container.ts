@@ -1,0 +1,46 @@
+// Wires the mock invoker into a SnakeBridge container, configured by the
+// `mock` section of the config, and finds it again for a test to program.
+
+import {
+  type Bridge,
+  CONFIG,
+  INVOKER,
+  type Invoker,
+  type ResolvedConfig,
+  SERIALIZER,
+  type Serializer,
+} from '@snakebridge/core';
+import { ContainerModule } from 'inversify';
+import { replayFixtures } from './fixtures.js';
+import { MockInvoker } from './mock-invoker.js';
+
+/** Creates the mock the config describes: strictness, and recorded fixtures to replay. */
+export function createMockInvoker(config: Pick<ResolvedConfig, 'mock'>, serializer?: Serializer): MockInvoker {
+  const mock = new MockInvoker({ strict: config.mock.strict, serializer });
+  if (config.mock.fixtures !== undefined) replayFixtures(mock, config.mock.fixtures);
+  return mock;
+}
+
+/** Binds INVOKER to a MockInvoker; loaded by createBridge when the config says `invoker: 'mock'`. */
+export const containerModule = new ContainerModule(({ bind }) => {
+  bind<Invoker>(INVOKER).toDynamicValue((context) =>
+    createMockInvoker(context.get<ResolvedConfig>(CONFIG), context.get<Serializer>(SERIALIZER)),
+  );
+});
+
+/**
+ * The MockInvoker behind a bridge, to program and inspect in a test.
+ *
+ * @throws TypeError if the bridge does not use the mock invoker (check the
+ *   environment: `SNAKEBRIDGE_ENV=test` with `environments.test.invoker: 'mock'`).
+ */
+export function mockOf(bridge: Bridge): MockInvoker {
+  const { invoker } = bridge;
+  if (!(invoker instanceof MockInvoker)) {
+    throw new TypeError(
+      `This bridge uses the '${invoker.kind}' invoker, not the mock. ` +
+        `Set invoker: 'mock' for this environment (environment now: '${bridge.config.environment}').`,
+    );
+  }
+  return invoker;
+}

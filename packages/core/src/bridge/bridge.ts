@@ -1,0 +1,290 @@
+// The user-facing API: call Python functions by name, through module proxies,
+// in sessions pinned to one worker; handles become proxies and are released
+// explicitly, by `await using`, or when garbage-collected.
+
+import type { ResolvedConfig } from '../config/types.js';
+import { ClosedError, SessionError } from '../errors/errors.js';
+import { type HandleRef, toHandleRef } from '../handles/handle-ref.js';
+import type { Call, CallOptions, Invoker, InvokerStats, SessionRef, StreamOptions } from '../invoker/invoker.js';
+import type { Logger } from '../logger/logger.js';
+import { handleProxy, moduleProxy, type ProxyScope, type PyProxy, SETATTR } from './python-proxy.js';
+
+type Kwargs = Readonly<Record<string, unknown>>;
+
+/**
+ * Calls into Python, on any worker (a Bridge) or on one pinned worker (a
+ * Session). Both offer the same methods.
+ */
+export abstract class CallScope implements ProxyScope {
+  protected constructor(
+    protected readonly handles: HandleTracker,
+    /** The session calls are pinned to, if any. */
+    protected readonly sessionRef: SessionRef | undefined,
+  ) {}
+
+  /** Fails fast when the scope is closed. */
+  protected abstract ensureOpen(): void;
+
+  /**
+   * Calls a Python callable by dotted name and resolves with its result.
+   * Objects that cannot travel by value come back as proxies (handles).
+   *
+   * @example await bridge.call<number>('math.hypot', [3, 4])  // 5
+   * @example await bridge.call('json.dumps', [{ a: 1 }], { indent: 2 })
+   */
+  call<T = PyProxy>(target: string, args: readonly unknown[] = [], kwargs?: Kwargs, options?: CallOptions): Promise<T> {
+    return this.invoke<T>({ op: 'call', target, args, kwargs }, options);
+  }
+
+  /**
+   * Calls a Python generator function (or any callable returning an iterable)
+   * and yields its items as Python produces them, with back-pressure.
+   * Breaking out of the loop closes the generator in Python.
+   *
+   * @example for await (const line of bridge.stream<string>('mymod.read_lines', [path])) { … }
+   */
+  stream<T = unknown>(
+    target: string,
+    args: readonly unknown[] = [],
+    kwargs?: Kwargs,
+    options?: StreamOptions,
+  ): AsyncIterableIterator<T> {
+    return this.iterate<T>({ op: 'call', target, args, kwargs }, options);
+  }
+
+  /**
+   * A proxy for a Python module: `await np.linalg.norm([3, 4])`. The module is
+   * imported (once per worker) on the first call through it.
+   */
+  module<T = PyProxy>(name: string): T {
+    return moduleProxy(this, name) as T;
+  }
+
+  /** Evaluates a Python expression, with `locals` as its local variables. Needs `security.allowEval`. */
+  eval<T = PyProxy>(expression: string, locals?: Kwargs, options?: CallOptions): Promise<T> {
+    return this.invoke<T>({ op: 'eval', target: expression, kwargs: locals }, options);
+  }
+
+  /** Executes Python statements, with `globals` as their globals. Needs `security.allowEval`. */
+  async exec(code: string, globals?: Kwargs, options?: CallOptions): Promise<void> {
+    await this.invoke({ op: 'exec', target: code, kwargs: globals }, options);
+  }
+
+  /** @internal used by proxies; prefer `call`. */
+  invoke<T>(call: Call, options?: CallOptions): Promise<T> {
+    try {
+      this.ensureOpen();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.handles.invoker.call<T>(call, this.withDefaults(options));
+  }
+
+  /** @internal used by proxies; prefer `stream`. */
+  iterate<T>(call: Call, options?: StreamOptions): AsyncIterableIterator<T> {
+    this.ensureOpen();
+    return this.handles.invoker.stream<T>(call, this.withDefaults(options));
+  }
+
+  /** @internal used by proxies; prefer the exported `release()`. */
+  release(ref: HandleRef): Promise<void> {
+    return this.handles.release(ref);
+  }
+
+  private withDefaults<O extends CallOptions>(options: O | undefined): O {
+    return {
+      ...options,
+      session: options?.session ?? this.sessionRef,
+      reviveHandle: options?.reviveHandle ?? this.handles.revive,
+    } as O;
+  }
+}
+
+/**
+ * Calls pinned to one worker, so state made by one call (a registry, a
+ * loaded model) is there for the next. Close it to free what it created:
+ * `await using session = await bridge.session()`.
+ */
+export class Session extends CallScope implements AsyncDisposable {
+  #closed = false;
+  readonly #onClose: () => void;
+
+  /** @internal created by `Bridge.session()`. */
+  constructor(handles: HandleTracker, ref: SessionRef, onClose: () => void) {
+    super(handles, ref);
+    this.#onClose = onClose;
+  }
+
+  /** The session's id and the worker it is pinned to. */
+  get ref(): SessionRef {
+    return this.sessionRef as SessionRef;
+  }
+
+  protected ensureOpen(): void {
+    if (this.#closed) throw new SessionError(`Session ${this.ref.id} is closed; open a new one with bridge.session().`);
+  }
+
+  /** Ends the session and frees every Python object created in it. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#onClose();
+    await this.handles.invoker.closeSession(this.ref);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * The entry point: calls Python through the invoker chosen by the config.
+ * Create one with `createBridge(config)`, close it with `close()` or
+ * `await using`.
+ */
+export class Bridge extends CallScope implements AsyncDisposable {
+  readonly config: ResolvedConfig;
+  readonly #sessions = new Set<Session>();
+  #closing: Promise<void> | undefined;
+
+  /** @internal use `createBridge()`, which picks and wires the invoker. */
+  constructor(invoker: Invoker, config: ResolvedConfig, logger: Logger) {
+    super(new HandleTracker(invoker, logger), undefined);
+    this.config = config;
+  }
+
+  /** The invoker doing the calls (an adapter); e.g. for `mockOf(bridge)` in tests. */
+  get invoker(): Invoker {
+    return this.handles.invoker;
+  }
+
+  protected ensureOpen(): void {
+    if (this.#closing !== undefined) throw new ClosedError('This bridge');
+  }
+
+  /** Starts workers now rather than on the first call. */
+  async start(): Promise<void> {
+    this.ensureOpen();
+    await this.handles.invoker.start();
+  }
+
+  /** Opens a session: a sequence of calls pinned to one worker. */
+  async session(): Promise<Session> {
+    this.ensureOpen();
+    const ref = await this.handles.invoker.openSession();
+    const session: Session = new Session(this.handles, ref, () => this.#sessions.delete(session));
+    this.#sessions.add(session);
+    return session;
+  }
+
+  /** The invoker's counters. */
+  stats(): InvokerStats {
+    return this.handles.invoker.stats();
+  }
+
+  /** Closes open sessions, waits for calls in flight, then stops every worker. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    await Promise.allSettled([...this.#sessions].map((session) => session.close()));
+    this.handles.stop();
+    await this.handles.invoker.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * Turns handles into proxies and frees their Python objects when a proxy is
+ * released or garbage-collected. Releases from the garbage collector are
+ * batched, so a loop that drops many objects costs one message, not many.
+ *
+ * It is also the scope of every handle proxy: calls on a handle are routed by
+ * the handle's owner (and session), whichever bridge or session made it.
+ */
+class HandleTracker implements ProxyScope {
+  readonly invoker: Invoker;
+  readonly #logger: Logger;
+  readonly #registry: FinalizationRegistry<HandleRef>;
+  readonly #pending = new Set<HandleRef>();
+  #flushTimer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(invoker: Invoker, logger: Logger) {
+    this.invoker = invoker;
+    this.#logger = logger;
+    this.#registry = new FinalizationRegistry((ref) => this.#collected(ref));
+  }
+
+  /** Makes the proxy that stands for a handle in a result. */
+  readonly revive = (ref: HandleRef): PyProxy => {
+    const proxy = handleProxy(this, ref);
+    this.#registry.register(proxy, ref, ref);
+    return proxy;
+  };
+
+  invoke<T>(call: Call, options?: CallOptions): Promise<T> {
+    return this.invoker.call<T>(call, { ...options, reviveHandle: options?.reviveHandle ?? this.revive });
+  }
+
+  iterate<T>(call: Call, options?: StreamOptions): AsyncIterableIterator<T> {
+    return this.invoker.stream<T>(call, { ...options, reviveHandle: options?.reviveHandle ?? this.revive });
+  }
+
+  async release(ref: HandleRef): Promise<void> {
+    this.#registry.unregister(ref);
+    if (!ref.markReleased()) return;
+    await this.invoker.release([ref]);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#flushTimer);
+  }
+
+  #collected(ref: HandleRef): void {
+    if (this.#stopped || !ref.markReleased()) return;
+    this.#pending.add(ref);
+    this.#flushTimer ??= setTimeout(() => this.#flush(), 50).unref();
+  }
+
+  #flush(): void {
+    this.#flushTimer = undefined;
+    const refs = [...this.#pending];
+    this.#pending.clear();
+    this.invoker.release(refs).catch((error: unknown) => {
+      this.#logger.debug(`releasing ${refs.length} collected handles failed: ${String(error)}`);
+    });
+  }
+}
+
+/** Frees the Python objects behind these proxies now. Idempotent. */
+export async function release(...objects: readonly unknown[]): Promise<void> {
+  await Promise.all(
+    objects.map(async (object) => {
+      const dispose = (object as Partial<AsyncDisposable> | null)?.[Symbol.asyncDispose];
+      if (typeof dispose === 'function') await dispose.call(object);
+    }),
+  );
+}
+
+/**
+ * Sets an attribute in Python: `await setattr(model, 'alpha', 0.5)`, or on a
+ * module: `await setattr(bridge.module('mymod'), 'DEBUG', true)`.
+ */
+export async function setattr(object: PyProxy, name: string, value: unknown, options?: CallOptions): Promise<void> {
+  const set = (object as { [SETATTR]?: unknown } | null)?.[SETATTR];
+  if (typeof set !== 'function')
+    throw new TypeError('setattr needs a Python proxy (a module or an object from Python)');
+  await set(name, value, options);
+}
+
+/** The HandleRef behind a proxy: its id, Python type, repr and owning worker. */
+export function handleOf(object: unknown): HandleRef | undefined {
+  return toHandleRef(object);
+}

@@ -1,0 +1,118 @@
+// Proxies that make Python modules and objects look local:
+//   const np = bridge.module('numpy');  await np.linalg.norm([3, 4])   // 5
+//   const model = await sk.linear_model.LinearRegression();  await model.fit(x, y)
+//
+// A proxy records a path of attribute names. Calling it calls that path in
+// Python; awaiting it (only below a module or handle) reads the attribute.
+// Nothing crosses the bridge until a call or an await.
+
+import { inspect } from 'node:util';
+import { HANDLE_REF, type HandleRef } from '../handles/handle-ref.js';
+import type { Call, CallOptions, StreamOptions } from '../invoker/invoker.js';
+import { splitArguments } from './markers.js';
+
+/** Proxy member that sets an attribute; used by `setattr()`. */
+export const SETATTR: unique symbol = Symbol.for('@snakebridge/core/setattr');
+
+/** What a proxy needs from the bridge or session that made it. */
+export interface ProxyScope {
+  invoke<T>(call: Call, options?: CallOptions): Promise<T>;
+  iterate<T>(call: Call, options?: StreamOptions): AsyncIterableIterator<T>;
+  release(ref: HandleRef): Promise<void>;
+}
+
+/**
+ * A Python module or object seen from TypeScript. Its members are not known
+ * statically, so it is typed `any`; give `module<T>()` your own type for
+ * checked calls.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the shape of a Python object is only known at run time
+export type PyProxy = any;
+
+interface ProxyState {
+  readonly scope: ProxyScope;
+  /** The object the path starts from; undefined when it starts from a module name. */
+  readonly handle: HandleRef | undefined;
+  /** Attribute names from the root; for a module path the first is the module. */
+  readonly path: readonly string[];
+}
+
+/** A proxy for a module by dotted name. Not thenable itself, so it can be returned from async code. */
+export function moduleProxy(scope: ProxyScope, name: string): PyProxy {
+  return makeProxy({ scope, handle: undefined, path: name.split('.') }, false);
+}
+
+/** A proxy for the Python object behind a handle. */
+export function handleProxy(scope: ProxyScope, handle: HandleRef): PyProxy {
+  return makeProxy({ scope, handle, path: [] }, false);
+}
+
+function makeProxy(state: ProxyState, thenable: boolean): PyProxy {
+  // A function target, so that the proxy can be called. util.inspect looks at
+  // the target, not through the proxy's traps, so the description goes there.
+  const target = function pythonProxy(): void {};
+  Object.defineProperty(target, inspect.custom, { value: () => describe(state) });
+  return new Proxy(target, {
+    get(_target, property) {
+      if (typeof property === 'symbol') return symbolMember(state, property);
+      if (property === 'then') return thenable ? readAttribute(state) : undefined;
+      return makeProxy({ ...state, path: [...state.path, property] }, true);
+    },
+    apply(_target, _this, rawArgs: unknown[]) {
+      const { args, kwargs, options } = splitArguments(rawArgs);
+      return state.scope.invoke({ op: 'call', ...address(state), args, kwargs }, options);
+    },
+    set(_target, property) {
+      throw new TypeError(
+        `Cannot assign ${String(property)} on a Python proxy synchronously; use await setattr(obj, ${JSON.stringify(String(property))}, value).`,
+      );
+    },
+    has(_target, property) {
+      return typeof property === 'symbol' && property === HANDLE_REF && state.handle !== undefined;
+    },
+  });
+}
+
+/** Where a call goes: a dotted name from a module, or an attribute path on a handle. */
+function address(state: ProxyState): Pick<Call, 'target' | 'handle'> {
+  return { target: state.path.join('.'), handle: state.handle };
+}
+
+function readAttribute(state: ProxyState) {
+  return (resolve: (value: unknown) => void, reject: (reason: unknown) => void) => {
+    state.scope.invoke({ op: 'getattr', ...address(state) }).then(resolve, reject);
+  };
+}
+
+function symbolMember(state: ProxyState, property: symbol): unknown {
+  const isHandleRoot = state.handle !== undefined && state.path.length === 0;
+  switch (property) {
+    case HANDLE_REF:
+      return isHandleRoot ? state.handle : undefined;
+    case Symbol.asyncDispose:
+      return isHandleRoot ? () => state.scope.release(state.handle as HandleRef) : undefined;
+    case Symbol.asyncIterator:
+      // Iterating a proxy iterates the Python object (or the attribute) in Python, with back-pressure.
+      return () => state.scope.iterate({ op: 'iter', ...address(state) });
+    case SETATTR:
+      return (name: string, value: unknown, options?: CallOptions) =>
+        state.scope.invoke(
+          { op: 'setattr', target: [...state.path, name].join('.'), handle: state.handle, args: [value] },
+          options,
+        );
+    case inspect.custom:
+      return () => describe(state);
+    case Symbol.toPrimitive:
+      return () => describe(state);
+    case Symbol.toStringTag:
+      return 'PyProxy';
+    default:
+      return undefined;
+  }
+}
+
+function describe(state: ProxyState): string {
+  if (state.handle === undefined) return `<py ${state.path.join('.')}>`;
+  const root = `<py ${state.handle.repr ?? state.handle.type} #${state.handle.id}>`;
+  return state.path.length === 0 ? root : `${root}.${state.path.join('.')}`;
+}

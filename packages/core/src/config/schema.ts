@@ -1,0 +1,184 @@
+// The shape of a SnakeBridge config, validated at the edge (defineConfig /
+// createBridge) and trusted everywhere after. Defaults live in defaults.ts.
+
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+/** A duration in milliseconds; 0 switches the feature off where noted. */
+const millis = z.number().int().nonnegative();
+
+/** Built-in invoker names; each maps to an adapter package (see adapters.ts). */
+export const INVOKER_NAMES = ['stdio', 'grpc', 'mock'] as const;
+/** Built-in serializer names. */
+export const SERIALIZER_NAMES = ['json', 'msgpack', 'arrow', 'protobuf'] as const;
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+
+const pythonSchema = z.strictObject({
+  /** Interpreter to run: a path or a name on PATH. */
+  executable: z.string().min(1).optional(),
+  /** A virtual environment whose interpreter to run (`<venv>/bin/python`). */
+  venv: z.string().min(1).optional(),
+  /** Working directory of the workers. */
+  cwd: z.string().min(1).optional(),
+  /** Extra environment variables for the workers. */
+  env: z.record(z.string(), z.string()).optional(),
+  /** Extra import paths, prepended to PYTHONPATH, so that your own modules can be called. */
+  path: z.array(z.string()).optional(),
+});
+
+const restartSchema = z.strictObject({
+  /** Restarts allowed within `windowMs` before the circuit opens. */
+  maxRestarts: nonNegativeInt.optional(),
+  windowMs: positiveInt.optional(),
+  /** First restart delay; doubles on each consecutive failure, with jitter. */
+  backoffMs: millis.optional(),
+  maxBackoffMs: millis.optional(),
+  /** How long the circuit stays open before a probe worker is tried. */
+  probeAfterMs: positiveInt.optional(),
+});
+
+const limitsSchema = z.strictObject({
+  /** RLIMIT_AS for each worker, in bytes. */
+  addressSpaceBytes: positiveInt.optional(),
+  /** RLIMIT_CPU for each worker, in seconds of CPU time. */
+  cpuSeconds: positiveInt.optional(),
+});
+
+const poolSchema = z.strictObject({
+  min: nonNegativeInt.optional(),
+  max: positiveInt.optional(),
+  /** Calls one worker runs at once (async Python functions interleave; sync ones queue in the worker). */
+  maxConcurrency: positiveInt.optional(),
+  /** Calls allowed to wait for a free worker before PoolExhaustedError. */
+  queueSize: nonNegativeInt.optional(),
+  /** Longest wait for a free worker; 0 waits for ever. */
+  acquireTimeoutMs: millis.optional(),
+  /** `eager` starts `min` workers in createBridge; `lazy` on the first call. */
+  start: z.enum(['eager', 'lazy']).optional(),
+  /** Modules each worker imports before taking calls. */
+  preload: z.array(z.string().min(1)).optional(),
+  /** Threads for sync calls in each worker; 0 runs them one by one on the main thread. */
+  threads: nonNegativeInt.optional(),
+  /** Recycle a worker after this many calls; 0 never. */
+  maxCallsPerWorker: nonNegativeInt.optional(),
+  /** Recycle a worker whose Python process holds more resident memory than this; 0 never. */
+  maxRssBytes: nonNegativeInt.optional(),
+  /** Recycle a worker this long after it started; 0 never. */
+  ttlMs: millis.optional(),
+  /** Stop a worker idle this long, down to `min`; 0 never. */
+  idleTimeoutMs: millis.optional(),
+  /** Health ping period; 0 switches pings off. */
+  pingIntervalMs: millis.optional(),
+  pingTimeoutMs: positiveInt.optional(),
+  /** Missed pings in a row before a worker is replaced. */
+  maxMissedPings: positiveInt.optional(),
+  /** A worker exits if the host has not answered its heartbeat for this long; 0 never. */
+  hostTimeoutMs: millis.optional(),
+  restart: restartSchema.optional(),
+  limits: limitsSchema.optional(),
+  /** Retries of an idempotent call whose worker died under it. */
+  retries: nonNegativeInt.optional(),
+});
+
+const timeoutsSchema = z.strictObject({
+  /** Default deadline of a call; 0 means none. */
+  callMs: millis.optional(),
+  /** Longest a worker may take to start and answer the handshake. */
+  startMs: positiveInt.optional(),
+  /** After a cancel, how long a sync call may take to stop before its worker is killed. */
+  cancelGraceMs: millis.optional(),
+  /** On close, how long calls in flight may take before workers get SIGTERM, then SIGKILL. */
+  shutdownGraceMs: millis.optional(),
+});
+
+const handlesSchema = z.strictObject({
+  /** Live handles one session may hold in a worker. */
+  maxPerSession: positiveInt.optional(),
+  /** A handle unused this long is freed in the worker; 0 never. */
+  ttlMs: millis.optional(),
+});
+
+const securitySchema = z.strictObject({
+  /** Allow `bridge.eval` / `bridge.exec` of code strings. */
+  allowEval: z.boolean().optional(),
+  /** If set, only these modules (and their submodules) can be called or imported. */
+  allowedModules: z.array(z.string().min(1)).optional(),
+});
+
+const grpcTlsSchema = z.strictObject({
+  /** PEM of the CA that signed the server certificate (a path or the PEM text). */
+  ca: z.string().optional(),
+  /** Client certificate and key, for mutual TLS. */
+  cert: z.string().optional(),
+  key: z.string().optional(),
+  /** Name to check in the server certificate, if it differs from the host. */
+  serverName: z.string().optional(),
+});
+
+const grpcSchema = z.strictObject({
+  /** `managed` spawns local Python servers; `remote` connects to `endpoints`. */
+  mode: z.enum(['managed', 'remote']).optional(),
+  /** `host:port` or `unix:/path` of remote servers. */
+  endpoints: z.array(z.string().min(1)).optional(),
+  tls: grpcTlsSchema.optional(),
+  /** Bearer token sent with every call. */
+  token: z.string().min(1).optional(),
+  /** Allow plaintext to a non-loopback endpoint (logs a warning). */
+  insecure: z.boolean().optional(),
+  /** Largest message either side accepts, in bytes. */
+  maxMessageBytes: positiveInt.optional(),
+  /** Health check period of remote endpoints. */
+  healthCheckIntervalMs: positiveInt.optional(),
+});
+
+const mockSchema = z.strictObject({
+  /** Fail calls nobody programmed, listing what was programmed. */
+  strict: z.boolean().optional(),
+  /** A fixture file of recorded calls to replay. */
+  fixtures: z.string().min(1).optional(),
+});
+
+const protobufSchema = z.strictObject({
+  /** The .proto files that define your request and response messages. */
+  protoFiles: z.array(z.string().min(1)).optional(),
+  /** Per callable (dotted name), the message types of its arguments and result. */
+  callables: z
+    .record(z.string(), z.strictObject({ request: z.string().optional(), response: z.string().optional() }))
+    .optional(),
+});
+
+const protocolSchema = z.strictObject({
+  /** Largest frame either side accepts, in bytes. */
+  maxFrameBytes: positiveInt.optional(),
+});
+
+const streamsSchema = z.strictObject({
+  /** Items a generator may run ahead of its consumer. */
+  window: positiveInt.optional(),
+});
+
+/** Every setting, without the per-environment overrides. */
+export const settingsSchema = z.strictObject({
+  invoker: z.enum(INVOKER_NAMES).optional(),
+  serializer: z.enum(SERIALIZER_NAMES).optional(),
+  python: pythonSchema.optional(),
+  pool: poolSchema.optional(),
+  timeouts: timeoutsSchema.optional(),
+  handles: handlesSchema.optional(),
+  streams: streamsSchema.optional(),
+  protocol: protocolSchema.optional(),
+  security: securitySchema.optional(),
+  logLevel: z.enum(LOG_LEVELS).optional(),
+  grpc: grpcSchema.optional(),
+  mock: mockSchema.optional(),
+  protobuf: protobufSchema.optional(),
+});
+
+/** A config: settings plus overrides per environment (`development`, `test`, `production`, …). */
+export const configSchema = settingsSchema.extend({
+  environments: z.record(z.string(), settingsSchema).optional(),
+});
+
+export type InvokerName = (typeof INVOKER_NAMES)[number];
+export type SerializerName = (typeof SERIALIZER_NAMES)[number];

@@ -1,0 +1,171 @@
+// The resolved config: every setting present, validated. What adapters receive.
+
+import type { LogLevel } from '../logger/logger.js';
+import type { InvokerName, SerializerName } from './schema.js';
+
+export interface PythonSettings {
+  /** Interpreter to run. @default `SNAKEBRIDGE_PYTHON`, else `.venv/bin/python` if present, else `python3` */
+  readonly executable: string | undefined;
+  /** A virtual environment whose interpreter to run (`<venv>/bin/python`). @default undefined */
+  readonly venv: string | undefined;
+  /** Working directory of the workers. @default the host's cwd */
+  readonly cwd: string | undefined;
+  /** Extra environment variables for the workers. @default {} */
+  readonly env: Readonly<Record<string, string>>;
+  /** Extra import paths, prepended to PYTHONPATH, so your own modules can be called. @default [] */
+  readonly path: readonly string[];
+}
+
+export interface RestartSettings {
+  /** Restarts allowed within `windowMs` before the circuit opens. @default 3 */
+  readonly maxRestarts: number;
+  /** @default 60000 */
+  readonly windowMs: number;
+  /** First restart delay; doubles on each consecutive failure, with jitter. @default 100 */
+  readonly backoffMs: number;
+  /** @default 5000 */
+  readonly maxBackoffMs: number;
+  /** How long the circuit stays open before a probe worker is tried. @default 10000 */
+  readonly probeAfterMs: number;
+}
+
+export interface LimitSettings {
+  /** RLIMIT_AS of each worker in bytes. @default undefined (no limit) */
+  readonly addressSpaceBytes: number | undefined;
+  /** RLIMIT_CPU of each worker in CPU seconds. @default undefined (no limit) */
+  readonly cpuSeconds: number | undefined;
+}
+
+export interface PoolSettings {
+  /** Workers kept running. @default 1 */
+  readonly min: number;
+  /** Most workers at once. @default one per core (`os.availableParallelism()`) */
+  readonly max: number;
+  /** Calls one worker runs at once. @default 64 */
+  readonly maxConcurrency: number;
+  /** Calls allowed to wait for a free worker before PoolExhaustedError. @default 1000 */
+  readonly queueSize: number;
+  /** Longest wait for a free worker; 0 waits for ever. @default 30000 */
+  readonly acquireTimeoutMs: number;
+  /** `eager` starts `min` workers in createBridge; `lazy` on the first call. @default 'lazy' */
+  readonly start: 'eager' | 'lazy';
+  /** Modules each worker imports before it takes calls. @default [] */
+  readonly preload: readonly string[];
+  /** Threads for sync calls in each worker; 0 runs them in order on the main thread. @default 0 */
+  readonly threads: number;
+  /** Recycle a worker after this many calls; 0 never. @default 0 */
+  readonly maxCallsPerWorker: number;
+  /** Recycle a worker whose Python process's resident memory passes this; 0 never. @default 0 */
+  readonly maxRssBytes: number;
+  /** Recycle a worker this long after it started; 0 never. @default 0 */
+  readonly ttlMs: number;
+  /** Stop a worker idle this long, down to `min`; 0 never. @default 60000 */
+  readonly idleTimeoutMs: number;
+  /** Health ping period; 0 switches pings off. @default 5000 */
+  readonly pingIntervalMs: number;
+  /** @default 5000 */
+  readonly pingTimeoutMs: number;
+  /** Missed pings in a row before a worker is replaced. @default 3 */
+  readonly maxMissedPings: number;
+  /** A worker exits by itself when the host has not answered its heartbeat for this long; 0 never. @default 60000 */
+  readonly hostTimeoutMs: number;
+  readonly restart: RestartSettings;
+  readonly limits: LimitSettings;
+  /** Retries of an idempotent call whose worker died under it. @default 2 */
+  readonly retries: number;
+}
+
+export interface TimeoutSettings {
+  /** Default deadline of a call; 0 means none. @default 0 */
+  readonly callMs: number;
+  /** Longest a worker may take to start and answer the handshake. @default 30000 */
+  readonly startMs: number;
+  /** After a cancel, how long a sync call may take to stop before its worker is killed. @default 2000 */
+  readonly cancelGraceMs: number;
+  /** On close, how long calls in flight may run on before workers get SIGTERM, then SIGKILL. @default 5000 */
+  readonly shutdownGraceMs: number;
+}
+
+export interface HandleSettings {
+  /** Live handles one session may hold in a worker. @default 10000 */
+  readonly maxPerSession: number;
+  /** A handle unused this long is freed in the worker; 0 never. @default 1800000 (30 minutes) */
+  readonly ttlMs: number;
+}
+
+export interface SecuritySettings {
+  /** Allow `bridge.eval` / `bridge.exec` of code strings. @default true */
+  readonly allowEval: boolean;
+  /** If set, only these modules (and their submodules) can be called. @default undefined (any) */
+  readonly allowedModules: readonly string[] | undefined;
+}
+
+export interface GrpcTlsSettings {
+  readonly ca: string | undefined;
+  readonly cert: string | undefined;
+  readonly key: string | undefined;
+  readonly serverName: string | undefined;
+}
+
+export interface GrpcSettings {
+  /** `managed` spawns local Python servers; `remote` connects to `endpoints`. @default 'managed' */
+  readonly mode: 'managed' | 'remote';
+  /** `host:port` (or `unix:/path`) of remote servers. @default [] */
+  readonly endpoints: readonly string[];
+  readonly tls: GrpcTlsSettings | undefined;
+  /** Bearer token sent with every call. @default undefined */
+  readonly token: string | undefined;
+  /** Allow plaintext to a non-loopback endpoint (logs a warning). @default false */
+  readonly insecure: boolean;
+  /** Largest message either side accepts. @default 64 MiB */
+  readonly maxMessageBytes: number;
+  /** Health check period of remote endpoints. @default 2000 */
+  readonly healthCheckIntervalMs: number;
+}
+
+export interface MockSettings {
+  /** Fail calls nobody programmed, listing what was programmed. @default true */
+  readonly strict: boolean;
+  /** A fixture file of recorded calls to replay. @default undefined */
+  readonly fixtures: string | undefined;
+}
+
+export interface ProtobufSettings {
+  /** The .proto files that define your request and response messages. @default [] */
+  readonly protoFiles: readonly string[];
+  /** Per callable (dotted name), the message types of its arguments and result. @default {} */
+  readonly callables: Readonly<
+    Record<string, { readonly request?: string | undefined; readonly response?: string | undefined }>
+  >;
+}
+
+/** Every setting, resolved: defaults, then the config, then its environment's overrides, then env vars. */
+export interface ResolvedConfig {
+  /** The environment whose overrides were applied. */
+  readonly environment: string;
+  /** @default 'stdio' (`'mock'` in the `test` environment only if you say so) */
+  readonly invoker: InvokerName;
+  /** @default 'json' */
+  readonly serializer: SerializerName;
+  readonly python: PythonSettings;
+  readonly pool: PoolSettings;
+  readonly timeouts: TimeoutSettings;
+  readonly handles: HandleSettings;
+  readonly streams: {
+    /** Items a generator may run ahead of its consumer. @default 64 */
+    readonly window: number;
+  };
+  readonly protocol: {
+    /** Largest frame either side accepts, in bytes. @default 256 MiB */
+    readonly maxFrameBytes: number;
+  };
+  readonly security: SecuritySettings;
+  /** @default 'info' */
+  readonly logLevel: LogLevel;
+  readonly grpc: GrpcSettings;
+  readonly mock: MockSettings;
+  readonly protobuf: ProtobufSettings;
+}
+
+/** Container token of the ResolvedConfig. */
+export const CONFIG = Symbol.for('@snakebridge/core/Config');

@@ -1,0 +1,40 @@
+// Turns an error described by a worker into the error the caller sees.
+
+import { ForbiddenError, HandleError, ProtocolError, SerializationError, SessionError } from './errors.js';
+import { PythonError, type PythonErrorPayload } from './python-error.js';
+import { ErrorCode, type SnakeBridgeError } from './snakebridge-error.js';
+
+/**
+ * The error for a payload a worker sent back. The worker marks its own
+ * refusals (eval switched off, an unknown handle, an unencodable value) with
+ * a bridge `code`; everything else is the user's exception, a PythonError.
+ *
+ * @param target - the dotted name that was called, for the message
+ * @param callSite - an Error captured where the user made the call; its stack
+ *   is appended after the Python traceback
+ */
+export function errorFromPayload(payload: PythonErrorPayload, target: string, callSite?: Error): SnakeBridgeError {
+  const error = bridgeError(payload, target) ?? new PythonError(payload, target, callSite);
+  if (callSite?.stack !== undefined && !(error instanceof PythonError)) {
+    error.stack = `${error.name}: ${error.message}\n${callSite.stack.slice(callSite.stack.indexOf('\n') + 1)}`;
+  }
+  return error;
+}
+
+function bridgeError(payload: PythonErrorPayload, target: string): SnakeBridgeError | undefined {
+  const message = `${payload.message} (calling '${target}')`;
+  switch (payload.code) {
+    case ErrorCode.FORBIDDEN:
+      return new ForbiddenError(message);
+    case ErrorCode.HANDLE_INVALID:
+      return new HandleError(message);
+    case ErrorCode.SESSION_INVALID:
+      return new SessionError(message);
+    case ErrorCode.SERIALIZATION:
+      return new SerializationError('python', message);
+    case ErrorCode.PROTOCOL:
+      return new ProtocolError(message);
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,15 @@
+export * from './errors.js';
+export { errorFromPayload } from './from-payload.js';
+export {
+  PythonError,
+  type PythonErrorPayload,
+  type PythonFrame,
+  pythonErrorCode,
+} from './python-error.js';
+export {
+  type ErrorClass,
+  ErrorCode,
+  PythonErrorCode,
+  SnakeBridgeError,
+  type SnakeBridgeErrorOptions,
+} from './snakebridge-error.js';

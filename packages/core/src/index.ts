@@ -1,0 +1,35 @@
+// @snakebridge/core: the ports every adapter implements, the errors, the
+// config, the container that wires adapters by config, and the Bridge API.
+
+export {
+  Bridge,
+  CallScope,
+  handleOf,
+  release,
+  Session,
+  setattr,
+} from './bridge/bridge.js';
+export { type CallOptionsMarker, callOptions, type Kwargs, kwargs } from './bridge/markers.js';
+export { handleProxy, moduleProxy, type ProxyScope, type PyProxy } from './bridge/python-proxy.js';
+export {
+  defineConfig,
+  ENV_SETTINGS,
+  type ResolveOptions,
+  resolveConfig,
+  type SnakeBridgeConfig,
+  type SnakeBridgeSettings,
+} from './config/resolve.js';
+export { INVOKER_NAMES, type InvokerName, SERIALIZER_NAMES, type SerializerName } from './config/schema.js';
+export * from './config/types.js';
+export { CONTAINER_MODULE_EXPORT, INVOKER_PACKAGES, SERIALIZER_PACKAGES } from './container/adapter-packages.js';
+export { type CreateBridgeOptions, createBridge, createContainer } from './container/create-bridge.js';
+export { type ImportPackage, importPackage } from './container/load-package.js';
+export * from './errors/index.js';
+export { HANDLE_REF, HandleRef, type HandleWire, toHandleRef } from './handles/handle-ref.js';
+export { type DeadlineOptions, withDeadline } from './invoker/deadline.js';
+export * from './invoker/invoker.js';
+export * from './logger/logger.js';
+export * from './process-pool/process-pool.js';
+export * from './serializer/ndarray.js';
+export * from './serializer/serializer.js';
+export { createJsonSerializer, JSON_TAG, JsonSerializer } from './serializer-json/json-serializer.js';

@@ -1,0 +1,148 @@
+// The ProcessPool port: a supervised set of worker processes that calls are spread over.
+
+/** What the pool needs to know about a worker it supervises. */
+export interface PoolWorker {
+  /** Id within the pool (`w1`, `w2`, …), stable for the worker's life, never reused. */
+  readonly id: string;
+  /** OS process id, once spawned (undefined for a remote endpoint). */
+  readonly pid: number | undefined;
+}
+
+/** Where a worker is in its life. */
+export type WorkerState =
+  | 'starting'
+  | 'ready'
+  /** Finishing its calls before being replaced (recycled) or stopped; takes no new calls. */
+  | 'draining'
+  /** Missed pings; being replaced. */
+  | 'unhealthy'
+  | 'stopping'
+  | 'exited';
+
+/** Where the pool as a whole is in its life. */
+export type PoolState =
+  | 'idle'
+  | 'starting'
+  | 'running'
+  /** Too many restarts in the window: calls are refused with CircuitOpenError until a probe succeeds. */
+  | 'circuit-open'
+  | 'draining'
+  | 'closed';
+
+export interface WorkerStats {
+  readonly id: string;
+  readonly pid: number | undefined;
+  readonly state: WorkerState;
+  /** Calls running on it now. */
+  readonly inFlight: number;
+  readonly callsServed: number;
+  /** How many workers this one's slot has been through before it. */
+  readonly restarts: number;
+  /** Resident memory of the Python process at the last health check, if measured. */
+  readonly rssBytes: number | undefined;
+  readonly uptimeMs: number;
+  /** Open sessions pinned to it. */
+  readonly sessions: number;
+}
+
+export interface PoolStats {
+  readonly state: PoolState;
+  readonly workers: readonly WorkerStats[];
+  /** Calls waiting for a free worker. */
+  readonly queueDepth: number;
+  readonly restarts: number;
+  readonly callsServed: number;
+}
+
+export interface PoolHealth {
+  /** True when the pool is running with at least one ready worker (or can start one). */
+  readonly healthy: boolean;
+  readonly state: PoolState;
+  readonly readyWorkers: number;
+  /** The most recent worker failure, for diagnosis. */
+  readonly lastFailure: string | undefined;
+}
+
+/** The lifecycle events a pool emits. */
+export type PoolEvent =
+  | { readonly type: 'spawn'; readonly workerId: string; readonly pid: number | undefined }
+  | { readonly type: 'ready'; readonly workerId: string; readonly pid: number | undefined; readonly startupMs: number }
+  | {
+      readonly type: 'exit';
+      readonly workerId: string;
+      readonly pid: number | undefined;
+      readonly exitCode: number | null;
+      readonly signal: string | null;
+      /** Why, when the pool ended it; undefined for an unexpected exit (a crash). */
+      readonly reason: string | undefined;
+    }
+  | { readonly type: 'restart'; readonly workerId: string; readonly attempt: number; readonly delayMs: number }
+  | {
+      readonly type: 'recycle';
+      readonly workerId: string;
+      readonly reason: 'max-calls' | 'max-rss' | 'ttl' | 'idle';
+    }
+  | { readonly type: 'unhealthy'; readonly workerId: string; readonly missedPings: number }
+  | { readonly type: 'circuit-open'; readonly failures: number; readonly retryAt: number }
+  | { readonly type: 'circuit-close' }
+  | { readonly type: 'scale'; readonly size: number };
+
+/** A slot on one worker, held while a call runs. */
+export interface Lease<W extends PoolWorker> {
+  readonly worker: W;
+  /** Gives the slot back. Idempotent. */
+  release(): void;
+}
+
+export interface AcquireOptions {
+  /** Rejects the wait with CancelledError. */
+  readonly signal?: AbortSignal | undefined;
+  /** Longest wait for a free slot before PoolExhaustedError; defaults to the pool's acquire timeout. */
+  readonly timeoutMs?: number | undefined;
+  /** Only this worker will do (a session or a handle lives there). */
+  readonly workerId?: string | undefined;
+}
+
+export interface RunOptions extends AcquireOptions {
+  /**
+   * Retry on another worker if this one dies or is recycled under the task.
+   * Never retried when the task fails for any other reason.
+   */
+  readonly idempotent?: boolean | undefined;
+}
+
+/**
+ * A supervised pool of workers. The stdio adapter pools Python processes; the
+ * gRPC adapter pools local Python servers with the same machinery.
+ *
+ * Contract:
+ * - A new task goes to the least-loaded ready worker with a free slot; when
+ *   none has one, it waits in a bounded queue (PoolExhaustedError when the
+ *   queue is full or the wait times out).
+ * - A worker that exits, crashes or misses its pings is replaced, with
+ *   exponential backoff; too many replacements in a window open the circuit
+ *   (CircuitOpenError) until a probe worker starts cleanly.
+ * - `close()` stops taking tasks, waits for running ones (up to a grace
+ *   period), then stops every worker: no process survives it.
+ */
+export interface ProcessPool<W extends PoolWorker = PoolWorker> {
+  /** Starts the minimum number of workers and waits until they are ready. Idempotent. */
+  start(): Promise<void>;
+  /** Waits for a free slot on a ready worker. */
+  acquire(options?: AcquireOptions): Promise<Lease<W>>;
+  /** Runs `task` on a leased worker and gives the slot back; retries idempotent tasks across worker failures. */
+  run<T>(task: (worker: W) => Promise<T>, options?: RunOptions): Promise<T>;
+  /** The worker with this id, if it is alive. */
+  worker(id: string): W | undefined;
+  stats(): PoolStats;
+  health(): PoolHealth;
+  /** Subscribes to lifecycle events; returns the unsubscribe function. */
+  on(listener: (event: PoolEvent) => void): () => void;
+  /** Stops taking new tasks and resolves once running ones have finished. */
+  drain(): Promise<void>;
+  /** Drains, then stops every worker (SIGTERM, then SIGKILL after the grace period). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Container token of the ProcessPool, for adapters that expose theirs. */
+export const PROCESS_POOL = Symbol.for('@snakebridge/core/ProcessPool');

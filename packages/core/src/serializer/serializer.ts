@@ -1,0 +1,98 @@
+// The Serializer port: how values become bytes on the wire, and back.
+
+import type { HandleRef, HandleWire } from '../handles/handle-ref.js';
+
+/**
+ * The kinds of JavaScript value a serializer may carry. A serializer lists
+ * those it carries by value in {@link Serializer.supports}; the contract suite
+ * checks that each listed kind round-trips and that the others are refused
+ * with a SerializationError rather than silently changed.
+ */
+export type ValueKind =
+  | 'null'
+  | 'boolean'
+  | 'number'
+  /** NaN, Infinity and -Infinity. */
+  | 'nonFiniteNumber'
+  /** -0 kept distinct from 0. */
+  | 'negativeZero'
+  | 'bigint'
+  | 'string'
+  /** Uint8Array ↔ bytes. */
+  | 'bytes'
+  | 'array'
+  /** Plain objects with string keys ↔ dict. */
+  | 'object'
+  /** Map (any keys) ↔ dict. */
+  | 'map'
+  | 'set'
+  | 'date'
+  /** Float64Array, Int32Array, … ↔ numpy arrays. */
+  | 'typedArray'
+  /** References to Python objects (see HandleRef). */
+  | 'handle'
+  /** apache-arrow Tables and RecordBatches. */
+  | 'arrowTable';
+
+/** What an encoder may be told about the value it encodes. */
+export interface EncodeContext {
+  /** The dotted name being called, for serializers with per-callable schemas. */
+  readonly target?: string | undefined;
+  /** What the value is: call arguments or a result, for per-callable schemas. */
+  readonly role?: 'args' | 'result' | 'item' | undefined;
+  /** Called for each handle written, so the invoker can route the call to the worker holding it. */
+  readonly onHandle?: ((ref: HandleRef) => void) | undefined;
+}
+
+/** What a decoder may be told about the value it decodes. */
+export interface DecodeContext {
+  readonly target?: string | undefined;
+  readonly role?: 'args' | 'result' | 'item' | undefined;
+  /**
+   * Builds the value that stands for a handle found in the bytes. The invoker
+   * supplies this so the handle knows its worker; the Bridge so that it
+   * becomes a proxy. Without it, a plain HandleRef is returned.
+   */
+  readonly handle?: ((wire: HandleWire) => unknown) | undefined;
+}
+
+/**
+ * Encodes values to bytes and back. The same serializer (same `id`) runs in
+ * the Python worker; host and worker agree on it at the handshake.
+ *
+ * Contract:
+ * - `decode(encode(v))` equals `v` for every kind in `supports`.
+ * - A value of a kind not in `supports` makes `encode` throw a
+ *   SerializationError naming where in the value it is; it is never silently
+ *   dropped or stringified. Handles are always supported.
+ * - Bytes that are not a valid encoding make `decode` throw a SerializationError.
+ * - `undefined` is encoded as null (None), as JSON does inside arrays.
+ * - `encode` and `decode` are synchronous and keep no state between calls,
+ *   so one instance can serve many connections.
+ */
+export interface Serializer {
+  /** Stable name, also used by the Python side: `json`, `msgpack`, `arrow`, `protobuf`. */
+  readonly id: string;
+  /** The byte that names this serializer in a frame header (see docs/protocol.md). */
+  readonly wireId: number;
+  /** MIME type of the encoded bytes. */
+  readonly contentType: string;
+  /** The kinds of value carried by value. */
+  readonly supports: ReadonlySet<ValueKind>;
+  /** Options the Python side of this serializer needs, sent in the handshake. */
+  readonly pythonOptions?: Readonly<Record<string, unknown>> | undefined;
+  encode(value: unknown, context?: EncodeContext): Uint8Array;
+  decode(bytes: Uint8Array, context?: DecodeContext): unknown;
+}
+
+/** Wire ids of the first-party serializers; 0 marks a control body that no serializer made. */
+export const SerializerWireId = {
+  control: 0,
+  json: 1,
+  msgpack: 2,
+  arrow: 3,
+  protobuf: 4,
+} as const;
+
+/** Container token of the Serializer chosen by the config. */
+export const SERIALIZER = Symbol.for('@snakebridge/core/Serializer');

@@ -1,0 +1,157 @@
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import {
+  Bridge,
+  type Call,
+  type CallOptions,
+  ClosedError,
+  callOptions,
+  HandleRef,
+  handleOf,
+  type Invoker,
+  kwargs,
+  resolveConfig,
+  SessionError,
+  type SessionRef,
+  setattr,
+  silentLogger,
+} from '../src/index.js';
+
+/** An invoker that records calls and answers with `answer(call)`. */
+class FakeInvoker implements Invoker {
+  readonly kind = 'fake';
+  readonly calls: { call: Call; options: CallOptions | undefined }[] = [];
+  readonly released: HandleRef[] = [];
+  readonly closedSessions: string[] = [];
+  constructor(private readonly answer: (call: Call) => unknown = () => null) {}
+  async start(): Promise<void> {}
+  async call<T>(call: Call, options?: CallOptions): Promise<T> {
+    this.calls.push({ call, options });
+    const value = this.answer(call);
+    return (value instanceof HandleRef && options?.reviveHandle ? options.reviveHandle(value) : value) as T;
+  }
+  async *stream<T>(call: Call, options?: CallOptions): AsyncIterableIterator<T> {
+    this.calls.push({ call, options });
+    yield* this.answer(call) as T[];
+  }
+  async release(handles: readonly HandleRef[]): Promise<void> {
+    this.released.push(...handles);
+  }
+  async openSession(): Promise<SessionRef> {
+    return { id: 's1', owner: 'w1' };
+  }
+  async closeSession(session: SessionRef): Promise<void> {
+    this.closedSessions.push(session.id);
+  }
+  stats() {
+    return { inFlight: 0, callsStarted: 0, callsSucceeded: 0, callsFailed: 0, liveHandles: 0 };
+  }
+  async close(): Promise<void> {}
+}
+
+function bridgeWith(answer?: (call: Call) => unknown): { bridge: Bridge; invoker: FakeInvoker } {
+  const invoker = new FakeInvoker(answer);
+  return { bridge: new Bridge(invoker, resolveConfig({}, { env: {} }), silentLogger), invoker };
+}
+
+const model = new HandleRef({ id: 9, type: 'sklearn.linear_model.LinearRegression', repr: 'LinearRegression()' }, 'w1');
+
+describe('module proxies', () => {
+  it('calls a dotted path with positional arguments', async () => {
+    const { bridge, invoker } = bridgeWith(() => 5);
+    const np = bridge.module('numpy');
+    expect(await np.linalg.norm([3, 4])).toBe(5);
+    expect(invoker.calls[0]?.call).toEqual({
+      op: 'call',
+      target: 'numpy.linalg.norm',
+      handle: undefined,
+      args: [[3, 4]],
+      kwargs: undefined,
+    });
+  });
+
+  it('takes keyword arguments and call options from trailing markers, in either order', async () => {
+    const { bridge, invoker } = bridgeWith();
+    const signal = new AbortController().signal;
+    await bridge.module('pandas').read_csv('a.csv', callOptions({ timeoutMs: 50, signal }), kwargs({ sep: ';' }));
+    expect(invoker.calls[0]?.call.args).toEqual(['a.csv']);
+    expect(invoker.calls[0]?.call.kwargs).toEqual({ sep: ';' });
+    expect(invoker.calls[0]?.options).toMatchObject({ timeoutMs: 50, signal });
+  });
+
+  it('reads an attribute when awaited, but is not itself thenable at the module root', async () => {
+    const { bridge, invoker } = bridgeWith(() => 3.14);
+    const np = bridge.module('numpy');
+    expect(await np.pi).toBe(3.14);
+    expect(invoker.calls[0]?.call).toMatchObject({ op: 'getattr', target: 'numpy.pi' });
+    expect(await Promise.resolve(np)).toBe(np);
+    expect(invoker.calls).toHaveLength(1);
+  });
+
+  it('describes itself without calling Python', () => {
+    const { bridge, invoker } = bridgeWith();
+    expect(inspect(bridge.module('numpy').linalg)).toBe('<py numpy.linalg>');
+    expect(invoker.calls).toHaveLength(0);
+  });
+});
+
+describe('handle proxies', () => {
+  it('calls methods and reads attributes on the object the handle stands for', async () => {
+    const { bridge, invoker } = bridgeWith((call) =>
+      call.target === 'sklearn.linear_model.LinearRegression' ? model : 0.5,
+    );
+    const m = await bridge.call('sklearn.linear_model.LinearRegression');
+    expect(handleOf(m)).toBe(model);
+    expect(inspect(m)).toBe('<py LinearRegression() #9>');
+    await m.fit([[1]], [2]);
+    expect(invoker.calls[1]?.call).toMatchObject({ op: 'call', target: 'fit', handle: model });
+    expect(await m.coef_).toBe(0.5);
+    expect(invoker.calls[2]?.call).toMatchObject({ op: 'getattr', target: 'coef_', handle: model });
+    await setattr(m, 'alpha', 0.1);
+    expect(invoker.calls[3]?.call).toMatchObject({ op: 'setattr', target: 'alpha', handle: model, args: [0.1] });
+    expect(() => {
+      m.alpha = 1;
+    }).toThrow(/setattr/);
+  });
+
+  it('is released once by await using, however often it is disposed', async () => {
+    const ref = new HandleRef({ id: 1, type: 'x.Y' }, 'w1');
+    const { bridge, invoker } = bridgeWith(() => ref);
+    {
+      await using obj = await bridge.call('x.make');
+      await obj[Symbol.asyncDispose]();
+    }
+    expect(invoker.released).toEqual([ref]);
+    expect(ref.released).toBe(true);
+  });
+
+  it('iterates the Python object with for await', async () => {
+    const { bridge, invoker } = bridgeWith((call) => (call.op === 'iter' ? [1, 2] : model));
+    const items: unknown[] = [];
+    for await (const item of await bridge.call('x.make')) items.push(item);
+    expect(items).toEqual([1, 2]);
+    expect(invoker.calls[1]?.call).toMatchObject({ op: 'iter', target: '', handle: model });
+  });
+});
+
+describe('sessions and lifecycle', () => {
+  it('pins the calls of a session and refuses them after close', async () => {
+    const { bridge, invoker } = bridgeWith();
+    const session = await bridge.session();
+    await session.call('m.f');
+    await session.module('m').g();
+    expect(invoker.calls.map((c) => c.options?.session?.id)).toEqual(['s1', 's1']);
+    await session.close();
+    expect(invoker.closedSessions).toEqual(['s1']);
+    await expect(session.call('m.f')).rejects.toSatisfy((e: unknown) => SessionError.is(e));
+  });
+
+  it('closes open sessions with the bridge and refuses calls afterwards', async () => {
+    const { bridge, invoker } = bridgeWith();
+    await bridge.session();
+    await bridge.close();
+    expect(invoker.closedSessions).toEqual(['s1']);
+    await expect(bridge.call('m.f')).rejects.toSatisfy((e: unknown) => ClosedError.is(e));
+    await expect(bridge.module('m').f()).rejects.toSatisfy((e: unknown) => ClosedError.is(e));
+  });
+});

@@ -1,0 +1,110 @@
+import { availableParallelism } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, defineConfig, resolveConfig } from '../src/index.js';
+
+function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    if (ConfigError.is(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('resolveConfig', () => {
+  it('fills every default', () => {
+    const config = resolveConfig({}, { env: {} });
+    expect(config.environment).toBe('development');
+    expect(config.invoker).toBe('stdio');
+    expect(config.serializer).toBe('json');
+    expect(config.pool.max).toBe(availableParallelism());
+    expect(config.pool.restart.maxRestarts).toBe(3);
+    expect(config.timeouts.cancelGraceMs).toBe(2_000);
+  });
+
+  it('applies the overrides of the environment named by SNAKEBRIDGE_ENV, else NODE_ENV', () => {
+    const config = defineConfig({
+      pool: { max: 2 },
+      environments: { test: { invoker: 'mock', pool: { max: 1 } }, production: { pool: { max: 8 } } },
+    });
+    expect(resolveConfig(config, { env: { SNAKEBRIDGE_ENV: 'test', NODE_ENV: 'production' } })).toMatchObject({
+      environment: 'test',
+      invoker: 'mock',
+      pool: { max: 1 },
+    });
+    expect(resolveConfig(config, { env: { NODE_ENV: 'production' } }).pool.max).toBe(8);
+    expect(resolveConfig(config, { env: {} }).pool.max).toBe(2);
+  });
+
+  it('lets env vars override the config', () => {
+    const config = resolveConfig(
+      { invoker: 'mock', python: { executable: 'python3.10' } },
+      {
+        env: {
+          SNAKEBRIDGE_INVOKER: 'stdio',
+          SNAKEBRIDGE_PYTHON: '/opt/py/bin/python',
+          SNAKEBRIDGE_POOL_SIZE: '3',
+          SNAKEBRIDGE_GRPC_ENDPOINTS: 'a:1, b:2',
+        },
+      },
+    );
+    expect(config.invoker).toBe('stdio');
+    expect(config.python.executable).toBe('/opt/py/bin/python');
+    expect([config.pool.min, config.pool.max]).toEqual([3, 3]);
+    expect(config.grpc.endpoints).toEqual(['a:1', 'b:2']);
+  });
+
+  it('raises pool.max to pool.min when only min was given', () => {
+    expect(resolveConfig({ pool: { min: 64 } }, { env: {} }).pool.max).toBe(64);
+  });
+});
+
+describe('config errors', () => {
+  it('names the field and the allowed values of a bad enum', () => {
+    const error = configError(() => defineConfig({ invoker: 'stdoi' as 'stdio' }));
+    expect(error.issues[0]).toEqual({
+      field: 'invoker',
+      message: 'not an allowed value',
+      allowed: ['stdio', 'grpc', 'mock'],
+    });
+  });
+
+  it('names an unknown setting and lists the known ones', () => {
+    const error = configError(() => defineConfig({ pool: { mxa: 2 } as never }));
+    expect(error.issues[0]?.field).toBe('pool.mxa');
+    expect(error.issues[0]?.allowed).toContain('max');
+    expect(error.message).toContain('pool.mxa: unknown setting');
+  });
+
+  it('names a bad nested value with its path', () => {
+    const error = configError(() =>
+      defineConfig({ pool: { restart: { windowMs: -5 } }, python: { path: [7 as never] } }),
+    );
+    expect(error.issues.map((issue) => issue.field)).toEqual(['python.path[0]', 'pool.restart.windowMs']);
+  });
+
+  it('checks the overrides of each environment too', () => {
+    const error = configError(() => defineConfig({ environments: { test: { serializer: 'yaml' as 'json' } } }));
+    expect(error.issues[0]?.field).toBe('environments.test.serializer');
+  });
+
+  it('names the env var, not the setting, when an env var is bad', () => {
+    const error = configError(() =>
+      resolveConfig({}, { env: { SNAKEBRIDGE_POOL_SIZE: 'lots', SNAKEBRIDGE_INVOKER: 'ftp' } }),
+    );
+    expect(error.issues.map((issue) => issue.field)).toEqual([
+      'SNAKEBRIDGE_INVOKER (sets invoker)',
+      'SNAKEBRIDGE_POOL_SIZE (sets pool.min)',
+      'SNAKEBRIDGE_POOL_SIZE (sets pool.max)',
+    ]);
+    expect(error.issues[0]?.allowed).toEqual(['stdio', 'grpc', 'mock']);
+  });
+
+  it('rejects contradictory settings', () => {
+    expect(configError(() => resolveConfig({ pool: { min: 4, max: 2 } }, { env: {} })).field).toBe('pool.min');
+    expect(configError(() => resolveConfig({ invoker: 'grpc', grpc: { mode: 'remote' } }, { env: {} })).field).toBe(
+      'grpc.endpoints',
+    );
+  });
+});

@@ -1,0 +1,97 @@
+"""Errors the worker raises itself, and the payload that describes any exception.
+
+The payload shape is the one ``PythonErrorPayload`` declares in
+``@snakebridge/core``: the host turns it into a ``PythonError`` (or, when
+``code`` is set, into the matching SnakeBridge error).
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+#: Longest chain of causes/contexts sent; deeper links are cut.
+MAX_CHAIN = 16
+
+
+class BridgeError(Exception):
+    """A refusal by the worker itself rather than by the user's code."""
+
+    code = "PROTOCOL"
+
+
+class ForbiddenError(BridgeError):
+    """The call is switched off by configuration (eval, a module off the allowlist)."""
+
+    code = "FORBIDDEN"
+
+
+class HandleError(BridgeError):
+    """A handle id that is unknown, released or expired."""
+
+    code = "HANDLE_INVALID"
+
+
+class SessionError(BridgeError):
+    """A session that is unknown or closed."""
+
+    code = "SESSION_INVALID"
+
+
+class SerializationError(BridgeError):
+    """A value could not be encoded or decoded."""
+
+    code = "SERIALIZATION"
+
+
+class ProtocolError(BridgeError):
+    """A malformed frame or an unsupported protocol feature."""
+
+    code = "PROTOCOL"
+
+
+class Cancelled(BaseException):
+    """Raised inside a sync call that the host cancelled.
+
+    A BaseException, like KeyboardInterrupt, so that ``except Exception`` in
+    user code does not swallow it.
+    """
+
+
+def qualified_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def exception_payload(exc: BaseException, depth: int = 0) -> dict[str, Any]:
+    """Describes an exception, its traceback and its cause/context chain."""
+    tb = exc.__traceback__
+    frames = traceback.extract_tb(tb) if tb is not None else []
+    payload: dict[str, Any] = {
+        "type": type(exc).__qualname__,
+        "module": type(exc).__module__,
+        "message": _message(exc),
+        "mro": [qualified_name(cls) for cls in type(exc).__mro__ if cls is not object],
+        "traceback": traceback.format_list(frames),
+        "frames": [
+            {"file": f.filename, "line": f.lineno or 0, "name": f.name, "source": f.line or None} for f in frames
+        ],
+        "notes": [str(note) for note in getattr(exc, "__notes__", [])],
+        "cause": None,
+        "context": None,
+        "suppressContext": exc.__suppress_context__,
+    }
+    if isinstance(exc, BridgeError):
+        payload["code"] = exc.code
+    if depth < MAX_CHAIN:
+        if exc.__cause__ is not None:
+            payload["cause"] = exception_payload(exc.__cause__, depth + 1)
+        elif exc.__context__ is not None and not exc.__suppress_context__:
+            payload["context"] = exception_payload(exc.__context__, depth + 1)
+    return payload
+
+
+def _message(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:  # a broken __str__ must not break error reporting
+        return f"<unprintable {type(exc).__name__}>"

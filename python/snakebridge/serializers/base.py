@@ -1,0 +1,61 @@
+"""The Serializer interface, mirroring ``Serializer`` in ``@snakebridge/core``.
+
+A serializer turns values into bytes and back. Objects it cannot carry by
+value are handed to ``to_handle``, which keeps them in the worker and returns
+the handle to send instead; handles arriving in arguments are turned back into
+their objects by ``from_handle``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple, Protocol
+
+
+class HandleWire(NamedTuple):
+    """How a handle travels: its id in the worker's table, its type and a short repr."""
+
+    id: int
+    type: str
+    repr: str | None = None
+
+
+#: Keeps an object in the worker and returns its handle.
+ToHandle = Callable[[object], HandleWire]
+#: Finds the object behind a handle id (raises HandleError if it is gone).
+FromHandle = Callable[[int], object]
+
+
+class Serializer(Protocol):
+    #: Stable name shared with the TypeScript side: json, msgpack, arrow, protobuf.
+    id: str
+    #: The byte naming this serializer in frame headers.
+    wire_id: int
+
+    def encode(self, value: Any, to_handle: ToHandle | None = None) -> bytes:
+        """Encodes ``value``; objects it cannot carry go to ``to_handle``."""
+        ...
+
+    def decode(self, data: bytes | memoryview, from_handle: FromHandle | None = None) -> Any:
+        """Decodes ``data``; handles are resolved with ``from_handle``."""
+        ...
+
+
+def type_name(obj: object) -> str:
+    """The qualified type name sent with a handle."""
+    cls = type(obj)
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+def short_repr(obj: object, limit: int = 120) -> str | None:
+    """``repr(obj)`` cut to ``limit`` characters, or None if repr fails."""
+    try:
+        text = repr(obj)
+    except Exception:
+        return None
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+#: Largest integer a JavaScript number holds exactly.
+MAX_SAFE_INTEGER = 2**53 - 1
