@@ -7,11 +7,14 @@ The payload shape is the one ``PythonErrorPayload`` declares in
 
 from __future__ import annotations
 
+import os
 import traceback
 from typing import Any
 
 #: Longest chain of causes/contexts sent; deeper links are cut.
 MAX_CHAIN = 16
+#: Frames of the worker runtime itself are left out of tracebacks: users want their own code.
+_RUNTIME_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker") + os.sep
 
 
 class BridgeError(Exception):
@@ -65,7 +68,9 @@ def qualified_name(cls: type) -> str:
 def exception_payload(exc: BaseException, depth: int = 0) -> dict[str, Any]:
     """Describes an exception, its traceback and its cause/context chain."""
     tb = exc.__traceback__
-    frames = traceback.extract_tb(tb) if tb is not None else []
+    frames = traceback.extract_tb(tb) if tb is not None else traceback.StackSummary()
+    while frames and frames[0].filename.startswith(_RUNTIME_DIR):
+        frames.pop(0)
     payload: dict[str, Any] = {
         "type": type(exc).__qualname__,
         "module": type(exc).__module__,

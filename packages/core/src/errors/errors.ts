@@ -253,8 +253,8 @@ export class UnprogrammedCallError extends SnakeBridgeError {
 }
 
 function describeReason(reason: unknown): string {
-  if (reason === undefined) return '';
-  if (reason instanceof Error) return reason.name === 'AbortError' ? '' : ` (${reason.message})`;
+  if (reason === undefined || (reason instanceof Error && reason.name === 'AbortError')) return ' by its AbortSignal';
+  if (reason instanceof Error) return ` by its AbortSignal (${reason.message})`;
   return ` (${String(reason)})`;
 }
 

@@ -1,6 +1,13 @@
 // Turns an error described by a worker into the error the caller sees.
 
-import { ForbiddenError, HandleError, ProtocolError, SerializationError, SessionError } from './errors.js';
+import {
+  CancelledError,
+  ForbiddenError,
+  HandleError,
+  ProtocolError,
+  SerializationError,
+  SessionError,
+} from './errors.js';
 import { PythonError, type PythonErrorPayload } from './python-error.js';
 import { ErrorCode, type SnakeBridgeError } from './snakebridge-error.js';
 
@@ -34,6 +41,8 @@ function bridgeError(payload: PythonErrorPayload, target: string): SnakeBridgeEr
       return new SerializationError('python', message);
     case ErrorCode.PROTOCOL:
       return new ProtocolError(message);
+    case ErrorCode.CANCELLED:
+      return new CancelledError(target, 'the worker stopped it while shutting down');
     default:
       return undefined;
   }

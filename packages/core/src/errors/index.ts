@@ -1,6 +1,7 @@
 export * from './errors.js';
 export { errorFromPayload } from './from-payload.js';
 export {
+  atCallSite,
   PythonError,
   type PythonErrorPayload,
   type PythonFrame,

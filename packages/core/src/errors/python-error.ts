@@ -182,6 +182,22 @@ function formatOne(error: PythonError): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Points an error's JavaScript frames at `site`, captured where the user's
+ * code is waiting, instead of where the answer arrived (a pipe's data
+ * handler). Capture `site` with `new Error()` inside the async function that
+ * awaits the call: V8 then adds the awaiting async callers, the user's code
+ * among them, at no cost until an error happens. A PythonError keeps its
+ * Python traceback above those frames.
+ */
+export function atCallSite<E extends Error>(error: E, site: Error): E {
+  const frames = callSiteFrames(site);
+  if (frames === '' || !SnakeBridgeError.is(error)) return error;
+  const python = error instanceof PythonError ? formatPythonChain(error) : '';
+  error.stack = `${error.name}: ${error.message}\n${python}${frames}`;
+  return error;
+}
+
 function callSiteFrames(callSite: Error | undefined): string {
   const stack = callSite?.stack;
   if (stack === undefined) return '';

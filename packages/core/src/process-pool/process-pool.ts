@@ -134,6 +134,14 @@ export interface ProcessPool<W extends PoolWorker = PoolWorker> {
   run<T>(task: (worker: W) => Promise<T>, options?: RunOptions): Promise<T>;
   /** The worker with this id, if it is alive. */
   worker(id: string): W | undefined;
+  /**
+   * Picks the worker for a new session (fewest sessions, then least loaded),
+   * starting one if needed, and counts the session on it. A worker holding
+   * sessions is not recycled for age or call count, only for memory.
+   */
+  pinSession(): Promise<W>;
+  /** Forgets a session pinned to this worker. */
+  unpinSession(workerId: string): void;
   stats(): PoolStats;
   health(): PoolHealth;
   /** Subscribes to lifecycle events; returns the unsubscribe function. */

@@ -1,0 +1,20 @@
+import { createBridge, kwargs, PythonError } from '@snakebridge/core';
+
+await using bridge = await createBridge({ pool: { max: 2 } });
+
+const math = bridge.module('math');
+console.log(await math.hypot(3, 4)); // 5
+
+const np = bridge.module('numpy');
+console.log(await np.linalg.norm([3, 4])); // 5
+
+const text = bridge.module('textwrap');
+console.log(await text.shorten('SnakeBridge calls Python from TypeScript', kwargs({ width: 25 })));
+
+for await (const n of await bridge.eval('(n * n for n in range(4))')) console.log(n); // 0 1 4 9
+
+try {
+  await bridge.call('json.loads', ['not json']);
+} catch (error) {
+  if (PythonError.is(error, 'PYTHON_VALUE_ERROR')) console.log(error.pythonType, error.pythonMessage);
+}

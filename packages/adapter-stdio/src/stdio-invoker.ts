@@ -1,0 +1,279 @@
+// The stdio Invoker: encodes each call once, routes it (to the worker that
+// holds its handles or session, else the least-loaded one), and runs it on a
+// pool of Python worker processes.
+
+import {
+  atCallSite,
+  type Call,
+  type CallOptions,
+  ClosedError,
+  consoleLogger,
+  HandleError,
+  type HandleRef,
+  type Invoker,
+  type InvokerStats,
+  JsonSerializer,
+  type Logger,
+  PoolExhaustedError,
+  type ResolvedConfig,
+  type Serializer,
+  SessionError,
+  type SessionRef,
+  type StreamOptions,
+  TimeoutError,
+} from '@snakebridge/core';
+import { findPython, WorkerPool } from '@snakebridge/process-pool';
+import { StdioWorker, type WireCall } from './worker/stdio-worker.js';
+
+export interface StdioInvokerOptions {
+  /** The resolved config (`resolveConfig()`); pool, python, timeouts and protocol settings apply. */
+  readonly config: ResolvedConfig;
+  /** How values are encoded; the worker loads the Python side of the same serializer. @default JSON */
+  readonly serializer?: Serializer | undefined;
+  /** Where worker output and lifecycle notes go. @default console at config.logLevel */
+  readonly logger?: Logger | undefined;
+}
+
+interface OpenSession {
+  readonly ref: SessionRef;
+  /** The session id on the wire. */
+  readonly wireId: number;
+}
+
+/** Calls Python in pooled worker processes over pipes. */
+export class StdioInvoker implements Invoker {
+  readonly kind = 'stdio';
+  /** The worker pool: `stats()`, `health()`, and lifecycle events with `on()`. */
+  readonly pool: WorkerPool<StdioWorker>;
+  readonly #config: ResolvedConfig;
+  readonly #serializer: Serializer;
+  readonly #sessions = new Map<string, OpenSession>();
+  #nextSession = 0;
+  #liveHandles = 0;
+  #closed = false;
+  #inFlight = 0;
+  #started = 0;
+  #succeeded = 0;
+  #failed = 0;
+
+  constructor(options: StdioInvokerOptions) {
+    const { config } = options;
+    this.#config = config;
+    this.#serializer = options.serializer ?? new JsonSerializer();
+    const logger = options.logger ?? consoleLogger(config.logLevel);
+    this.pool = new WorkerPool<StdioWorker>({
+      factory: async (workerId, hooks) => {
+        const python = await findPython(config.python);
+        return StdioWorker.start({ workerId, python, config, serializer: this.#serializer, logger, hooks });
+      },
+      settings: config.pool,
+      shutdownGraceMs: config.timeouts.shutdownGraceMs,
+      logger,
+      name: 'stdio pool',
+    });
+  }
+
+  start(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError('The stdio invoker'));
+    return this.pool.start();
+  }
+
+  async call<T = unknown>(call: Call, options: CallOptions = {}): Promise<T> {
+    if (this.#closed) throw new ClosedError('The stdio invoker');
+    const { wire, workerId } = this.#prepare(call, options, 0);
+    this.#started += 1;
+    this.#inFlight += 1;
+    try {
+      const result = (await this.#run(wire, workerId, options)) as T;
+      this.#succeeded += 1;
+      return result;
+    } catch (error) {
+      this.#failed += 1;
+      // Created here, after an await, this Error's stack reaches the user's awaiting code.
+      throw atCallSite(error as Error, new Error());
+    } finally {
+      this.#inFlight -= 1;
+    }
+  }
+
+  stream<T = unknown>(call: Call, options: StreamOptions = {}): AsyncIterableIterator<T> {
+    return this.#stream<T>(call, options);
+  }
+
+  async release(handles: readonly HandleRef[]): Promise<void> {
+    const byWorker = new Map<string, number[]>();
+    for (const handle of handles) {
+      if (handle.owner === undefined) continue;
+      this.#liveHandles = Math.max(0, this.#liveHandles - 1);
+      byWorker.set(handle.owner, [...(byWorker.get(handle.owner) ?? []), handle.id]);
+    }
+    for (const [workerId, ids] of byWorker) this.pool.worker(workerId)?.release(ids);
+  }
+
+  async openSession(): Promise<SessionRef> {
+    if (this.#closed) throw new ClosedError('The stdio invoker');
+    const worker = await this.pool.pinSession();
+    this.#nextSession = (this.#nextSession % 0xffffffff) + 1;
+    const ref: SessionRef = { id: String(this.#nextSession), owner: worker.id };
+    this.#sessions.set(ref.id, { ref, wireId: this.#nextSession });
+    return ref;
+  }
+
+  async closeSession(session: SessionRef): Promise<void> {
+    const open = this.#sessions.get(session.id);
+    if (open === undefined) return;
+    this.#sessions.delete(session.id);
+    this.pool.unpinSession(session.owner);
+    this.pool.worker(session.owner)?.release([], open.wireId);
+  }
+
+  stats(): InvokerStats {
+    return {
+      inFlight: this.#inFlight,
+      callsStarted: this.#started,
+      callsSucceeded: this.#succeeded,
+      callsFailed: this.#failed,
+      liveHandles: this.#liveHandles,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.pool.close();
+  }
+
+  // --- internals -------------------------------------------------------------------------
+
+  async #run(wire: WireCall, workerId: string | undefined, options: CallOptions): Promise<unknown> {
+    const timeoutMs = wire.meta.timeoutMs;
+    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : 0;
+    try {
+      return await this.pool.run((worker) => worker.call(deadline === 0 ? wire : withRemaining(wire, deadline)), {
+        workerId,
+        idempotent: options.idempotent,
+        signal: options.signal,
+        timeoutMs: deadline === 0 ? undefined : Math.min(timeoutMs, this.#config.pool.acquireTimeoutMs || timeoutMs),
+      });
+    } catch (error) {
+      // Waiting for a worker used up the call's own deadline: that is a timeout, not an exhausted pool.
+      // (And a timeout on a retry names the whole deadline, not what was left of it.)
+      const timedOut =
+        TimeoutError.is(error) || (PoolExhaustedError.is(error) && deadline !== 0 && Date.now() >= deadline - 1);
+      if (timedOut) throw new TimeoutError(wire.description, timeoutMs);
+      throw error;
+    }
+  }
+
+  async *#stream<T>(call: Call, options: StreamOptions): AsyncGenerator<T> {
+    if (this.#closed) throw new ClosedError('The stdio invoker');
+    const window = options.window ?? this.#config.streams.window;
+    const { wire, workerId } = this.#prepare(call, options, window);
+    this.#started += 1;
+    this.#inFlight += 1;
+    const lease = await this.pool.acquire({ workerId, signal: options.signal }).catch((error: unknown) => {
+      this.#inFlight -= 1;
+      this.#failed += 1;
+      throw error;
+    });
+    try {
+      yield* lease.worker.stream<T>(wire);
+      this.#succeeded += 1;
+    } catch (error) {
+      this.#failed += 1;
+      throw atCallSite(error as Error, new Error());
+    } finally {
+      this.#inFlight -= 1;
+      lease.release();
+    }
+  }
+
+  /** Encodes the arguments and works out which worker must run the call. */
+  #prepare(call: Call, options: CallOptions, window: number): { wire: WireCall; workerId: string | undefined } {
+    const handles: HandleRef[] = [];
+    const payload = this.#serializer.encode([call.args ?? [], call.kwargs ?? {}], {
+      target: call.target,
+      role: 'args',
+      onHandle: (handle) => handles.push(handle),
+    });
+    if (call.handle !== undefined) handles.unshift(call.handle);
+    const session = this.#session(options.session ?? sessionOf(call.handle));
+    const workerId = this.#route(handles, session);
+    const description = describe(call);
+    return {
+      workerId,
+      wire: {
+        meta: {
+          op: call.op,
+          target: call.target,
+          handle: call.handle?.id ?? 0,
+          session: session?.wireId ?? 0,
+          window,
+          timeoutMs: options.timeoutMs ?? this.#config.timeouts.callMs,
+        },
+        payload,
+        description,
+        signal: options.signal,
+        reviveHandle: (ref) => {
+          this.#liveHandles += 1;
+          return options.reviveHandle === undefined ? ref : options.reviveHandle(ref);
+        },
+        sessionKey: session?.ref.id,
+      },
+    };
+  }
+
+  #session(ref: SessionRef | undefined): OpenSession | undefined {
+    if (ref === undefined) return undefined;
+    const open = this.#sessions.get(ref.id);
+    if (open === undefined)
+      throw new SessionError(`Session ${ref.id} is closed; open a new one with bridge.session().`);
+    return open;
+  }
+
+  /** The worker a call must run on: its session's, or the one holding its handles. */
+  #route(handles: readonly HandleRef[], session: OpenSession | undefined): string | undefined {
+    let owner = session?.ref.owner;
+    for (const handle of handles) {
+      if (handle.released)
+        throw new HandleError(`Handle ${handle.id} (${handle.type}) was released; it can no longer be used.`);
+      if (owner === undefined) owner = handle.owner;
+      else if (handle.owner !== undefined && handle.owner !== owner) {
+        throw new HandleError(
+          `Handle ${handle.id} (${handle.type}) lives in worker ${handle.owner}, but this call runs in worker ${owner}. ` +
+            'Objects from different workers cannot meet in one call: create them in one session (bridge.session()).',
+        );
+      }
+    }
+    if (owner !== undefined && this.pool.worker(owner) === undefined) {
+      if (session !== undefined) {
+        this.#sessions.delete(session.ref.id);
+        throw new SessionError(`Session ${session.ref.id} was lost: its worker ${owner} exited. Open a new session.`);
+      }
+      throw new HandleError(`The worker ${owner} that held this object exited; the object is gone.`);
+    }
+    return owner;
+  }
+}
+
+function withRemaining(wire: WireCall, deadline: number): WireCall {
+  return { ...wire, meta: { ...wire.meta, timeoutMs: Math.max(1, deadline - Date.now()) } };
+}
+
+function sessionOf(handle: HandleRef | undefined): SessionRef | undefined {
+  return handle?.session === undefined || handle.owner === undefined
+    ? undefined
+    : { id: handle.session, owner: handle.owner };
+}
+
+function describe(call: Call): string {
+  const on = call.handle === undefined ? '' : `<${call.handle.type} #${call.handle.id}>`;
+  switch (call.op) {
+    case 'call':
+      return on === '' ? call.target : call.target === '' ? on : `${on}.${call.target}`;
+    case 'eval':
+    case 'exec':
+      return `${call.op}(${call.target.length > 40 ? `${call.target.slice(0, 40)}…` : call.target})`;
+    default:
+      return `${call.op} ${on === '' ? call.target : `${on}.${call.target}`}`;
+  }
+}

@@ -1,0 +1,34 @@
+// Frames over protocol.maxFrameBytes are refused with a typed error; the connection stays usable.
+
+import { ProtocolError } from '@snakebridge/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { StdioInvoker } from '../src/index.js';
+import { fn, rejection, testInvoker } from './helpers.js';
+
+describe('frame size limit', () => {
+  let invoker: StdioInvoker | undefined;
+  afterEach(() => invoker?.close());
+
+  it('refuses to send a call bigger than the limit, and keeps working', async () => {
+    invoker = testInvoker({ protocol: { maxFrameBytes: 64 * 1024 } });
+    const error = await rejection(invoker.call(fn('snakebridge.testing.contract.echo', ['x'.repeat(100_000)])));
+    expect(ProtocolError.is(error)).toBe(true);
+    expect(error.message).toMatch(/maxFrameBytes/);
+    expect(await invoker.call(fn('snakebridge.testing.contract.echo', ['small']))).toBe('small');
+  });
+
+  it('refuses a result bigger than the limit, and keeps working', async () => {
+    invoker = testInvoker({ protocol: { maxFrameBytes: 64 * 1024 } });
+    const pid = await invoker.call(fn('crashy.pid'));
+    const error = await rejection(invoker.call(fn('crashy.big', [100_000])));
+    expect(ProtocolError.is(error)).toBe(true);
+    expect(error.message).toMatch(/maxFrameBytes/);
+    expect(await invoker.call(fn('crashy.pid'))).toBe(pid);
+  });
+
+  it('carries a payload just under the limit', async () => {
+    invoker = testInvoker({ protocol: { maxFrameBytes: 1024 * 1024 } });
+    const text = 'y'.repeat(900_000);
+    expect(await invoker.call(fn('snakebridge.testing.contract.echo', [text]))).toBe(text);
+  });
+});

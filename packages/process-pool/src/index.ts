@@ -1,0 +1,8 @@
+// @snakebridge/process-pool: what the adapters that run Python processes
+// share: finding the interpreter, spawning workers, and the supervised pool.
+
+export type { StartHooks, SupervisedWorker, WorkerFactory, WorkerHealth } from './pool/supervised-worker.js';
+export { isWorkerFailure, WorkerPool, type WorkerPoolOptions } from './pool/worker-pool.js';
+export { findPython, MIN_PYTHON, type PythonInfo } from './python/interpreter.js';
+export { type ProcessExit, PythonProcess, type PythonProcessOptions } from './python/python-process.js';
+export { runtimePath } from './python/runtime.js';

@@ -1,0 +1,35 @@
+// What the pool needs from a worker it supervises, beyond the port's PoolWorker.
+
+import type { PoolWorker, WorkerExit } from '@snakebridge/core';
+
+/** A health reading, from a ping. */
+export interface WorkerHealth {
+  /** Resident memory of the Python process. */
+  readonly rssBytes?: number | undefined;
+  /** Live handles it holds: a worker holding state is not recycled for age or call count. */
+  readonly handles?: number | undefined;
+}
+
+/**
+ * A worker process as the pool sees it. The stdio adapter's StdioWorker and
+ * the gRPC adapter's managed server both implement it.
+ */
+export interface SupervisedWorker extends PoolWorker {
+  /** Resolves when the process has exited, for whatever reason. */
+  readonly exited: Promise<WorkerExit>;
+  /** Health check: resolves with a reading, rejects if no answer within `timeoutMs`. */
+  ping(timeoutMs: number): Promise<WorkerHealth>;
+  /** Lets running work finish (up to `graceMs`), then stops the process. */
+  stop(graceMs: number): Promise<void>;
+  /** Ends the process now; calls in flight fail with WorkerCrashedError carrying `reason`. */
+  kill(reason: string): void;
+}
+
+/** Lets a factory report progress while it starts a worker. */
+export interface StartHooks {
+  /** The process exists (before its handshake): the pool emits a `spawn` event. */
+  spawned(pid: number | undefined): void;
+}
+
+/** Starts a worker and resolves once it is ready for calls; rejects with WorkerStartError. */
+export type WorkerFactory<W extends SupervisedWorker> = (workerId: string, hooks: StartHooks) => Promise<W>;

@@ -1,0 +1,172 @@
+// One Python child process: spawned with the runtime on its path, its stdout
+// and stderr forwarded line by line to the logger (and the tail of stderr
+// kept for crash reports), and stopped politely, then firmly.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { delimiter } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import type { Logger, PythonSettings } from '@snakebridge/core';
+import { runtimePath } from './runtime.js';
+
+/** How a process ended. */
+export interface ProcessExit {
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Set when the process could not be spawned at all. */
+  readonly spawnError?: Error | undefined;
+}
+
+export interface PythonProcessOptions {
+  readonly executable: string;
+  /** Arguments after the interpreter, e.g. `['-m', 'snakebridge']`. */
+  readonly args: readonly string[];
+  readonly settings: PythonSettings;
+  /** Tags every forwarded line. */
+  readonly workerId: string;
+  readonly logger: Logger;
+  /** Extra file descriptors after 0-2, as pipes (the stdio adapter's frame channel). @default 2 */
+  readonly extraPipes?: number | undefined;
+  /** Extra environment variables. */
+  readonly env?: Readonly<Record<string, string>> | undefined;
+  /** Lines of stderr kept for crash reports. @default 20 */
+  readonly stderrTailLines?: number | undefined;
+}
+
+/** Longest line forwarded whole; a longer one is cut into pieces this long. */
+const MAX_LINE = 64 * 1024;
+
+export class PythonProcess {
+  readonly workerId: string;
+  readonly #child: ChildProcess;
+  readonly #stderrTail: string[] = [];
+  readonly #tailLines: number;
+  /** Resolves once the process has exited (or failed to spawn). */
+  readonly exited: Promise<ProcessExit>;
+  #exit: ProcessExit | undefined;
+
+  constructor(options: PythonProcessOptions) {
+    this.workerId = options.workerId;
+    this.#tailLines = options.stderrTailLines ?? 20;
+    const pipes = options.extraPipes ?? 2;
+    this.#child = spawn(options.executable, options.args, {
+      cwd: options.settings.cwd,
+      env: workerEnvironment(options),
+      stdio: ['ignore', 'pipe', 'pipe', ...Array.from({ length: pipes }, () => 'pipe' as const)],
+      windowsHide: true,
+    });
+    this.exited = new Promise((resolve) => {
+      this.#child.once('exit', (exitCode, signal) => {
+        this.#exit = { exitCode, signal };
+        resolve(this.#exit);
+      });
+      this.#child.once('error', (error) => {
+        // 'error' without 'exit' means it never started.
+        if (this.#child.pid === undefined) {
+          this.#exit = { exitCode: null, signal: null, spawnError: error };
+          resolve(this.#exit);
+        }
+      });
+    });
+    forwardLines(this.#child.stdout as Readable, (line) => options.logger.info(line, this.#fields('stdout')));
+    forwardLines(this.#child.stderr as Readable, (line) => {
+      this.#stderrTail.push(line);
+      if (this.#stderrTail.length > this.#tailLines) this.#stderrTail.shift();
+      options.logger.warn(line, this.#fields('stderr'));
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  /** True until the process has exited. */
+  get alive(): boolean {
+    return this.#exit === undefined;
+  }
+
+  /** The extra pipe at this fd (3, 4, …) as a stream. */
+  pipe(fd: number): Readable & Writable {
+    return this.#child.stdio[fd] as Readable & Writable;
+  }
+
+  /** The last lines the process wrote to stderr, oldest first. */
+  stderrTail(): string[] {
+    return [...this.#stderrTail];
+  }
+
+  /** Resolves once stderr is fully read (bounded wait), so a crash report has the last lines. */
+  async stderrSettled(maxWaitMs = 100): Promise<void> {
+    const stderr = this.#child.stderr;
+    if (stderr === null || stderr.readableEnded || stderr.destroyed) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, maxWaitMs);
+      stderr.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    if (this.alive) this.#child.kill(signal);
+  }
+
+  /**
+   * Stops the process: waits `graceMs` for it to exit by itself (the caller
+   * has asked it to, e.g. by closing its input), then SIGTERM, then SIGKILL.
+   */
+  async terminate(graceMs: number): Promise<ProcessExit> {
+    if (await this.#exitsWithin(graceMs)) return this.exited;
+    this.signal('SIGTERM');
+    if (await this.#exitsWithin(Math.max(500, graceMs / 2))) return this.exited;
+    this.signal('SIGKILL');
+    return this.exited;
+  }
+
+  async #exitsWithin(ms: number): Promise<boolean> {
+    if (!this.alive) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    });
+    const exited = await Promise.race([this.exited.then(() => true as const), timeout]);
+    clearTimeout(timer);
+    return exited;
+  }
+
+  #fields(stream: 'stdout' | 'stderr') {
+    return { workerId: this.workerId, pid: this.#child.pid, stream };
+  }
+}
+
+function workerEnvironment(options: PythonProcessOptions): NodeJS.ProcessEnv {
+  const inherited = process.env.PYTHONPATH;
+  const path = [runtimePath(), ...options.settings.path, ...(inherited ? [inherited] : [])];
+  return {
+    ...process.env,
+    ...options.settings.env,
+    ...options.env,
+    PYTHONPATH: path.join(delimiter),
+    // Prints reach the logger as they happen, not when a buffer fills.
+    PYTHONUNBUFFERED: '1',
+    SNAKEBRIDGE_HOST_PID: String(process.pid),
+    SNAKEBRIDGE_WORKER_ID: options.workerId,
+  };
+}
+
+function forwardLines(stream: Readable, onLine: (line: string) => void): void {
+  let partial = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+    while (partial.length > MAX_LINE) {
+      onLine(partial.slice(0, MAX_LINE));
+      partial = partial.slice(MAX_LINE);
+    }
+  });
+  stream.on('end', () => {
+    if (partial !== '') onLine(partial);
+  });
+}

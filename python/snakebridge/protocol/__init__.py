@@ -1,0 +1,30 @@
+"""The stdio wire protocol (docs/protocol.md): frames and call meta."""
+
+from .call import CallMeta, Op, decode_call, encode_call
+from .frames import (
+    FLAG_STREAM,
+    HEADER,
+    HEADER_SIZE,
+    Frame,
+    FrameReader,
+    FrameTooLarge,
+    Kind,
+    encode_frame,
+    frame_parts,
+)
+
+__all__ = [
+    "FLAG_STREAM",
+    "HEADER",
+    "HEADER_SIZE",
+    "CallMeta",
+    "Frame",
+    "FrameReader",
+    "FrameTooLarge",
+    "Kind",
+    "Op",
+    "decode_call",
+    "encode_call",
+    "encode_frame",
+    "frame_parts",
+]

@@ -1,0 +1,1 @@
+"""Helpers for testing SnakeBridge adapters against a real worker."""

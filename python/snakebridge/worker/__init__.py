@@ -1,0 +1,1 @@
+"""The worker runtime started by ``python -m snakebridge`` (docs/protocol.md)."""

@@ -1,0 +1,103 @@
+"""Coroutines and async generators, run concurrently on an event loop that
+lives in its own thread (started on the first async call), so that sync calls
+on the main thread and async calls interleave."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from .outcomes import Outcomes
+from .state import CallState
+
+
+class AsyncRunner:
+    def __init__(self, outcomes: Outcomes, finished: Callable[[CallState], None]) -> None:
+        self._outcomes = outcomes
+        self._finished = finished
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            with self._lock:
+                if self._loop is None:
+                    loop = asyncio.new_event_loop()
+                    thread = threading.Thread(target=loop.run_forever, name="snakebridge-asyncio", daemon=True)
+                    thread.start()
+                    self._loop = loop
+        return self._loop
+
+    def call(self, state: CallState, awaitable: Awaitable[Any], session: int) -> None:
+        """Awaits ``awaitable`` on the loop and sends its result; cancellable through ``state``."""
+        future = asyncio.run_coroutine_threadsafe(self._finish(state, awaitable, session), self.loop)
+        # Cancelling the thread-safe future cancels the task awaiting the user's coroutine.
+        state.on_cancel = future.cancel
+
+    def stream(self, state: CallState, iterator: AsyncIterator[Any], window: int, session: int) -> None:
+        """Pumps an async iterator, at most ``window`` items ahead of the host's credit."""
+        credit = _Credit(window)
+        loop = self.loop
+        state.on_credit = lambda count: loop.call_soon_threadsafe(credit.add, count)
+        future = asyncio.run_coroutine_threadsafe(self._pump(state, iterator, credit, session), loop)
+        state.on_cancel = future.cancel
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+
+    async def _finish(self, state: CallState, awaitable: Awaitable[Any], session: int) -> None:
+        try:
+            value = await awaitable
+        except asyncio.CancelledError:
+            self._outcomes.cancelled(state.id)
+        except BaseException as exc:
+            self._outcomes.error(state.id, exc)
+        else:
+            self._outcomes.result(state.id, value, session)
+        finally:
+            self._finished(state)
+
+    async def _pump(self, state: CallState, iterator: AsyncIterator[Any], credit: _Credit, session: int) -> None:
+        try:
+            while True:
+                await credit.take()
+                try:
+                    item = await iterator.__anext__()
+                except StopAsyncIteration:
+                    break
+                self._outcomes.item(state.id, item, session)
+            self._outcomes.end(state.id)
+        except asyncio.CancelledError:
+            self._outcomes.end(state.id)  # acknowledges the cancel
+        except BaseException as exc:
+            self._outcomes.error(state.id, exc)
+        finally:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                # A failing finally block in the generator must not lose the outcome already sent.
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await aclose()
+            self._finished(state)
+
+
+class _Credit:
+    """Items the host is ready to receive; lives on the event loop."""
+
+    def __init__(self, initial: int) -> None:
+        self._available = initial
+        self._changed = asyncio.Event()
+
+    def add(self, count: int) -> None:
+        self._available += count
+        self._changed.set()
+
+    async def take(self) -> None:
+        while self._available <= 0:
+            self._changed.clear()
+            await self._changed.wait()
+        self._available -= 1

@@ -1,0 +1,180 @@
+"""The worker's pipes: frames in on fd 3 (data) and fd 5 (control), out on fd 4.
+
+The main thread reads the data channel itself and runs each call as it is
+read, so a call never waits for a thread hand-off. The control channel is
+read by its own thread, so pings and cancels are seen even while user code
+runs. stdout and stderr are left to the user's code.
+
+The writer batches the frames one burst of work produces into a single
+vectored write; large bodies are written from their own buffers, never
+copied into a bigger one.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import select
+import threading
+from collections.abc import Callable
+
+from ..protocol import Frame, FrameReader, FrameTooLarge, frame_parts
+
+#: Most buffers handed to one writev call (IOV_MAX is 1024 on Linux).
+_MAX_IOV = 512
+#: Deferred frames are written out once they hold this many bytes.
+_FLUSH_BYTES = 256 * 1024
+_READ_CHUNK = 1 << 16
+#: Longest slice of a large body read in one call.
+_MAX_READ = 1 << 24
+
+Received = Frame | FrameTooLarge
+
+
+class Writer:
+    """Writes frames to the host. Thread-safe.
+
+    ``send(..., flush=False)`` defers a frame so that a burst of results goes
+    out in one write; any ``send`` with ``flush=True`` (the default) or a call
+    to ``flush()`` writes everything pending, in order.
+    """
+
+    def __init__(self, fd: int, on_broken: Callable[[], None]) -> None:
+        self._fd = fd
+        self._lock = threading.Lock()
+        self._pending: list[bytes | bytearray | memoryview] = []
+        self._pending_bytes = 0
+        self._on_broken = on_broken
+        self.broken = False
+
+    def send(
+        self,
+        kind: int,
+        id: int,
+        body: bytes | bytearray | memoryview = b"",
+        serializer: int = 0,
+        flags: int = 0,
+        aux: int = 0,
+        *,
+        flush: bool = True,
+    ) -> None:
+        header, payload = frame_parts(kind, id, body, serializer, flags, aux)
+        with self._lock:
+            self._pending.append(header)
+            if len(payload):
+                self._pending.append(payload)
+            self._pending_bytes += len(header) + len(payload)
+            if flush or self._pending_bytes >= _FLUSH_BYTES:
+                self._flush_locked()
+
+    def flush(self) -> None:
+        if self._pending:
+            with self._lock:
+                self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        buffers, self._pending, self._pending_bytes = self._pending, [], 0
+        if self.broken or not buffers:
+            return
+        try:
+            _write_all(self._fd, buffers)
+        except OSError:
+            # The host is gone (EPIPE) or closed fd 4: nobody is left to answer.
+            self.broken = True
+            self._on_broken()
+
+
+def _write_all(fd: int, buffers: list[bytes | bytearray | memoryview]) -> None:
+    if len(buffers) <= 2 and sum(len(b) for b in buffers) < _READ_CHUNK:
+        data = b"".join(buffers)
+        while data:
+            data = data[os.write(fd, data) :]
+        return
+    views = [memoryview(b) for b in buffers]
+    while views:
+        written = os.writev(fd, views[:_MAX_IOV])
+        while written:
+            first = views[0]
+            if written >= len(first):
+                written -= len(first)
+                views.pop(0)
+            else:
+                views[0] = first[written:]
+                written = 0
+
+
+class FrameSource:
+    """Reads frames from one pipe: blocking, or only what is already there."""
+
+    def __init__(self, fd: int, frames: FrameReader) -> None:
+        self.fd = fd
+        self._file = io.FileIO(fd, "rb", closefd=False)
+        self._frames = frames
+        self._chunk = bytearray(_READ_CHUNK)
+        self._view = memoryview(self._chunk)
+        self.eof = False
+
+    @property
+    def max_frame_bytes(self) -> int:
+        return self._frames.max_frame_bytes
+
+    @max_frame_bytes.setter
+    def max_frame_bytes(self, value: int) -> None:
+        self._frames.max_frame_bytes = value
+
+    def read(self) -> list[Received]:
+        """Blocks until at least one byte arrives; returns the frames it completed (maybe none)."""
+        frames = self._frames
+        wanted = frames.wants()
+        try:
+            if wanted:
+                # A large body is read straight into its own buffer: no copy.
+                count = self._file.readinto(frames.buffer_for_body()[: min(wanted, _MAX_READ)]) or 0
+                frames.filled(count)
+            else:
+                count = self._file.readinto(self._view) or 0
+                frames.feed(self._view[:count])
+        except OSError:
+            count = 0
+        if count == 0:
+            self.eof = True
+            return []
+        return frames.frames()
+
+    def read_ready(self) -> list[Received]:
+        """Reads only if bytes are waiting; never blocks."""
+        readable, _, _ = select.select([self.fd], [], [], 0)
+        return self.read() if readable else []
+
+
+class ControlReader:
+    """Reads the control channel on its own thread, so the host's pings and
+    cancels are answered even while a call runs on the main thread."""
+
+    def __init__(
+        self,
+        source: FrameSource,
+        dispatch: Callable[[Received], None],
+        on_eof: Callable[[], None],
+        on_malformed: Callable[[Exception], None],
+    ) -> None:
+        self._source = source
+        self._dispatch = dispatch
+        self._on_eof = on_eof
+        self._on_malformed = on_malformed
+        self._thread = threading.Thread(target=self._run, name="snakebridge-control", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                frames = self._source.read()
+                if self._source.eof:
+                    self._on_eof()
+                    return
+                for frame in frames:
+                    self._dispatch(frame)
+        except ValueError as exc:  # a header that makes no sense: the stream is out of step
+            self._on_malformed(exc)

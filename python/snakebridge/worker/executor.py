@@ -1,0 +1,383 @@
+"""Runs calls on the worker's main thread as it reads them from the data
+channel: sync functions inline and in order (or on a thread pool), async
+ones on the event loop, generators as credit-paced streams that take turns
+with other calls.
+
+Reading and running on one thread means a call costs no thread hand-off. The
+control thread reaches a running call another way: a cancel raises
+``Cancelled`` in the main thread through a signal, which breaks out of
+``time.sleep`` and pure-Python loops alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import inspect
+import json
+import signal
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import Cancelled, ProtocolError
+from ..protocol import FLAG_STREAM, Frame, FrameTooLarge, Kind, Op, decode_call
+from ..serializers.base import Serializer
+from .async_runner import AsyncRunner
+from .connection import FrameSource
+from .handles import HandleTable
+from .outcomes import Outcomes, bridge_error
+from .resolver import Resolver
+from .state import CallState
+
+#: The signal that interrupts a sync call on the main thread.
+INTERRUPT_SIGNAL = getattr(signal, "SIGUSR1", None)
+#: Items a sync generator produces in one turn before other calls get theirs.
+_STREAM_TURN = 32
+_DEFAULT_WINDOW = 64
+#: Cancels remembered for calls not read yet (or already finished).
+_EARLY_CANCELS = 4096
+
+
+@dataclass(slots=True)
+class _SyncStream:
+    state: CallState
+    iterator: Iterator[Any]
+    credit: int
+    parked: bool = False
+    done: bool = False
+
+
+class Executor:
+    def __init__(
+        self,
+        serializers: dict[int, Serializer],
+        outcomes: Outcomes,
+        handles: HandleTable,
+        resolver: Resolver,
+        flush: Callable[[], None],
+        threads: int = 0,
+    ) -> None:
+        self._serializers = serializers
+        self._outcomes = outcomes
+        self._handles = handles
+        self._resolver = resolver
+        self._flush = flush
+        #: Calls in flight, by id. Guarded by _lock together with _cancelled_early.
+        self.calls: dict[int, CallState] = {}
+        self._lock = threading.Lock()
+        self._cancelled_early: OrderedDict[int, None] = OrderedDict()
+        self._streams: dict[int, _SyncStream] = {}
+        self._runnable: deque[_SyncStream] = deque()
+        self._async = AsyncRunner(outcomes, self._finished)
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="snakebridge-call") if threads else None
+        self._current = 0  # id of the call whose user code runs on the main thread, 0 when none
+        self._interrupt = 0  # id the control thread asked to interrupt
+        self._stopping = False
+        self._main_ident = threading.main_thread().ident
+        if INTERRUPT_SIGNAL is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(INTERRUPT_SIGNAL, self._on_interrupt)
+
+    # --- called from the control thread ----------------------------------------------------
+
+    def cancel(self, call_id: int) -> None:
+        """Stops an async call, interrupts a running sync one, or marks one not read yet."""
+        with self._lock:
+            state = self.calls.get(call_id)
+            if state is None:
+                self._cancelled_early[call_id] = None
+                if len(self._cancelled_early) > _EARLY_CANCELS:
+                    self._cancelled_early.popitem(last=False)
+                return
+            state.cancelled = True
+            hook = state.on_cancel
+        if hook is not None:
+            hook()
+        elif self._current == call_id:
+            self._interrupt_main(call_id)
+
+    def credit(self, call_id: int, count: int) -> None:
+        """Credit for an async stream (sync streams get theirs on the data channel)."""
+        state = self.calls.get(call_id)
+        if state is not None and state.on_credit is not None:
+            state.on_credit(count)
+
+    def stop(self) -> None:
+        """Makes ``run_forever`` return after the call in progress, which is interrupted."""
+        self._stopping = True
+        if self._current:
+            self._interrupt_main(self._current)
+
+    # --- the main thread --------------------------------------------------------------------
+
+    def run_forever(self, source: FrameSource) -> None:
+        while not self._stopping:
+            if self._runnable:
+                self._turn()
+                self._flush()
+                frames = source.read_ready()
+            else:
+                self._flush()  # results of a burst of calls go out in one write
+                frames = source.read()
+            if source.eof:
+                break
+            for frame in frames:
+                self.handle(frame)
+        self._flush()
+        self._async.stop()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def handle(self, frame: Frame | FrameTooLarge) -> None:
+        """Acts on one frame from the data channel."""
+        if isinstance(frame, FrameTooLarge):
+            self._refuse_too_large(frame)
+            return
+        kind = frame.kind
+        if kind == Kind.CALL:
+            self._run(frame)
+        elif kind == Kind.CREDIT:
+            self._grant(frame.id, frame.aux)
+        elif kind == Kind.CANCEL:
+            self._close_parked(frame.id)
+        elif kind == Kind.RELEASE:
+            self._release(json.loads(bytes(frame.body)))
+        else:
+            self._outcomes.error_payload(frame.id, bridge_error("PROTOCOL", f"unexpected frame kind {kind:#x}"))
+
+    def _run(self, frame: Frame) -> None:
+        state = CallState(frame.id)
+        with self._lock:
+            if frame.id in self._cancelled_early:
+                # Cancelled before we got to it: acknowledge and do not run.
+                del self._cancelled_early[frame.id]
+                self._outcomes.cancelled(frame.id, flush=False)
+                return
+            self.calls[frame.id] = state
+        self._current = frame.id  # before the cancelled check: see cancel()
+        try:
+            if state.cancelled:
+                raise Cancelled()
+            meta, payload = decode_call(frame.body)
+            state.session = meta.session
+            args, kwargs = self._decode_arguments(frame.serializer, payload)
+            if frame.flags & FLAG_STREAM:
+                self._start_stream(state, meta.op, meta.target, meta.handle, meta.window, args, kwargs)
+            else:
+                self._run_op(state, meta.op, meta.target, meta.handle, args, kwargs)
+        except BaseException as exc:
+            self._current = 0
+            self._outcomes.error(frame.id, exc, flush=False)
+            self._finished(state)
+
+    def _decode_arguments(self, wire_id: int, payload: memoryview) -> tuple[list[Any], dict[str, Any]]:
+        if not len(payload):
+            return [], {}
+        serializer = self._serializers.get(wire_id)
+        if serializer is None:
+            raise ProtocolError(f"the arguments are encoded with serializer {wire_id}, which this worker does not use")
+        args, kwargs = serializer.decode(payload, self._handles.get)
+        return list(args), dict(kwargs or {})
+
+    def _run_op(self, state: CallState, op: int, target: str, handle: int, args: list[Any], kwargs: dict[str, Any]):
+        session = state.session
+        if op == Op.CALL:
+            function = self._lookup(target, handle)
+            if inspect.iscoroutinefunction(function):
+                self._current = 0
+                self._async.call(state, function(*args, **kwargs), session)
+                return
+            if self._pool is not None:
+                self._current = 0
+                self._pool.submit(self._run_in_thread, state, function, args, kwargs)
+                return
+            value = self._invoke(function, args, kwargs)
+            if inspect.isawaitable(value):
+                self._async.call(state, value, session)
+                return
+        elif op == Op.GETATTR:
+            value = self._lookup(target, handle)
+        elif op == Op.SETATTR:
+            self._setattr(target, handle, args[0] if args else None)
+            value = None
+        elif op == Op.EVAL:
+            namespace = self._resolver.namespace(session)
+            value = self._invoke(lambda: eval(target, namespace, kwargs), [], {})
+        elif op == Op.EXEC:
+            namespace = self._resolver.namespace(session)
+            namespace.update(kwargs)
+            self._invoke(lambda: exec(target, namespace), [], {})
+            value = None
+        elif op == Op.ITER:
+            raise ProtocolError("op iter needs the STREAM flag")
+        else:
+            raise ProtocolError(f"unknown op {op}")
+        self._current = 0
+        self._outcomes.result(state.id, value, session, flush=False)
+        self._finished(state)
+
+    def _invoke(self, function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
+        """Runs user code on the main thread, interruptible by a cancel."""
+        try:
+            return function(*args, **kwargs)
+        finally:
+            # Reset before anything is written, so a late interrupt cannot land mid-write.
+            self._current = 0
+
+    def _lookup(self, target: str, handle: int) -> Any:
+        if handle:
+            return Resolver.attribute(self._handles.get(handle), target)
+        return self._resolver.resolve(target)
+
+    def _setattr(self, target: str, handle: int, value: Any) -> None:
+        if handle:
+            parent_path, _, name = target.rpartition(".")
+            setattr(Resolver.attribute(self._handles.get(handle), parent_path), name, value)
+        else:
+            parent, name = self._resolver.parent_and_name(target)
+            setattr(parent, name, value)
+
+    def _release(self, request: dict[str, Any]) -> None:
+        self._handles.release([int(i) for i in request.get("handles", [])])
+        session = request.get("session")
+        if session:
+            self._handles.release_session(int(session))
+            self._resolver.forget(int(session))
+
+    def _refuse_too_large(self, frame: FrameTooLarge) -> None:
+        if frame.kind == Kind.CALL:
+            message = (
+                f"the call's frame is {frame.size} bytes, more than protocol.maxFrameBytes "
+                f"({self._outcomes.max_frame_bytes}); raise the limit or send less at once"
+            )
+            self._outcomes.error_payload(frame.id, bridge_error("PROTOCOL", message), flush=False)
+
+    # --- thread pool -------------------------------------------------------------------------
+
+    def _run_in_thread(self, state: CallState, function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]):
+        ident = threading.get_ident()
+        state.on_cancel = lambda: _raise_in_thread(ident, Cancelled)
+        try:
+            if state.cancelled:
+                raise Cancelled()
+            value = function(*args, **kwargs)
+            state.on_cancel = None
+            _raise_in_thread(ident, None)  # drop an interrupt that came too late to matter
+        except BaseException as exc:
+            state.on_cancel = None
+            self._outcomes.error(state.id, exc)
+        else:
+            if inspect.isawaitable(value):
+                self._async.call(state, value, state.session)
+                return
+            self._outcomes.result(state.id, value, state.session)
+        self._finished(state)
+
+    # --- streams -------------------------------------------------------------------------------
+
+    def _start_stream(self, state, op: int, target: str, handle: int, window: int, args, kwargs) -> None:
+        source = self._lookup(target, handle)
+        if op == Op.CALL:
+            source = self._invoke(source, args, kwargs)
+        elif op != Op.ITER:
+            raise ProtocolError(f"op {op} cannot be streamed")
+        self._current = 0
+        window = window or _DEFAULT_WINDOW
+        if hasattr(source, "__aiter__"):
+            self._async.stream(state, source.__aiter__(), window, state.session)
+            return
+        stream = _SyncStream(state, iter(source), window)
+        self._streams[state.id] = stream
+        self._runnable.append(stream)
+
+    def _grant(self, call_id: int, count: int) -> None:
+        stream = self._streams.get(call_id)
+        if stream is None:
+            return
+        stream.credit += count
+        if stream.parked:
+            stream.parked = False
+            self._runnable.append(stream)
+
+    def _close_parked(self, call_id: int) -> None:
+        """A cancel on the data channel: close a sync generator that is waiting for credit."""
+        stream = self._streams.get(call_id)
+        if stream is not None and stream.parked:
+            self._end_stream(stream, None)
+
+    def _turn(self) -> None:
+        """Lets one runnable stream produce up to a turn's worth of items."""
+        stream = self._runnable.popleft()
+        if stream.done:
+            return
+        call_id = stream.state.id
+        for _ in range(_STREAM_TURN):
+            if stream.state.cancelled:
+                self._end_stream(stream, None)
+                return
+            if stream.credit <= 0:
+                stream.parked = True
+                return
+            self._current = call_id
+            if stream.state.cancelled:  # re-checked now that an interrupt can find it
+                self._current = 0
+                self._end_stream(stream, None)
+                return
+            try:
+                item = next(stream.iterator)
+            except StopIteration:
+                self._end_stream(stream, None)
+                return
+            except BaseException as exc:
+                self._end_stream(stream, exc)
+                return
+            finally:
+                self._current = 0
+            try:
+                self._outcomes.item(call_id, item, stream.state.session, flush=False)
+            except BaseException as exc:
+                self._end_stream(stream, exc)
+                return
+            stream.credit -= 1
+        self._runnable.append(stream)  # others get a turn first
+
+    def _end_stream(self, stream: _SyncStream, error: BaseException | None) -> None:
+        stream.done = True
+        self._streams.pop(stream.state.id, None)
+        close = getattr(stream.iterator, "close", None)
+        if close is not None:
+            # A generator's finally blocks run now; a failure there must not lose the outcome.
+            with contextlib.suppress(Exception, Cancelled):
+                close()
+        if error is None or isinstance(error, Cancelled):
+            self._outcomes.end(stream.state.id, flush=False)
+        else:
+            self._outcomes.error(stream.state.id, error, flush=False)
+        self._finished(stream.state)
+
+    # --- bookkeeping -----------------------------------------------------------------------------
+
+    def _finished(self, state: CallState) -> None:
+        with self._lock:
+            self.calls.pop(state.id, None)
+
+    def _interrupt_main(self, call_id: int) -> None:
+        if INTERRUPT_SIGNAL is None or self._main_ident is None:
+            return
+        self._interrupt = call_id
+        signal.pthread_kill(self._main_ident, INTERRUPT_SIGNAL)
+
+    def _on_interrupt(self, _signum: int, _frame: object) -> None:
+        if self._interrupt and self._interrupt == self._current:
+            self._interrupt = 0
+            raise Cancelled()
+
+
+def _raise_in_thread(ident: int, exception: type[BaseException] | None) -> None:
+    """Raises ``exception`` in another thread at its next bytecode (None clears a pending one)."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(ident), ctypes.py_object(exception) if exception else None
+    )

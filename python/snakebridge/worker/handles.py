@@ -1,0 +1,88 @@
+"""The handle table: objects that stay in the worker, referred to by id.
+
+Each handle belongs to a session (0 when the call had none). A session may
+hold ``max_per_session`` live handles; a handle unused for ``ttl`` seconds is
+freed by ``sweep()``. Thread-safe: the main thread, the event loop thread and
+the reader thread all touch it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from ..errors import HandleError
+from ..serializers.base import HandleWire, short_repr, type_name
+
+
+@dataclass(slots=True)
+class _Entry:
+    obj: object
+    session: int
+    last_used: float = field(default_factory=time.monotonic)
+
+
+class HandleTable:
+    def __init__(self, max_per_session: int = 10_000, ttl_seconds: float = 0.0) -> None:
+        self.max_per_session = max_per_session
+        self.ttl_seconds = ttl_seconds
+        self._entries: dict[int, _Entry] = {}
+        self._per_session: dict[int, int] = {}
+        self._next_id = 1
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def add(self, obj: object, session: int) -> HandleWire:
+        """Keeps ``obj`` and returns the handle to send for it."""
+        with self._lock:
+            count = self._per_session.get(session, 0)
+            if count >= self.max_per_session:
+                raise HandleError(
+                    f"session {session} already holds {count} handles (handles.maxPerSession); "
+                    "release handles you no longer need (await using, or release())"
+                )
+            handle_id = self._next_id
+            self._next_id = self._next_id + 1 if self._next_id < 0xFFFFFFFF else 1
+            self._entries[handle_id] = _Entry(obj, session)
+            self._per_session[session] = count + 1
+        return HandleWire(handle_id, type_name(obj), short_repr(obj))
+
+    def get(self, handle_id: int) -> object:
+        entry = self._entries.get(handle_id)
+        if entry is None:
+            raise HandleError(f"handle {handle_id} was released or has expired; it can no longer be used")
+        entry.last_used = time.monotonic()
+        return entry.obj
+
+    def release(self, handle_ids: list[int]) -> None:
+        with self._lock:
+            for handle_id in handle_ids:
+                self._drop(handle_id)
+
+    def release_session(self, session: int) -> None:
+        with self._lock:
+            for handle_id in [i for i, e in self._entries.items() if e.session == session]:
+                self._drop(handle_id)
+
+    def sweep(self) -> int:
+        """Frees handles unused for longer than the TTL; returns how many."""
+        if self.ttl_seconds <= 0:
+            return 0
+        deadline = time.monotonic() - self.ttl_seconds
+        with self._lock:
+            expired = [i for i, e in self._entries.items() if e.last_used < deadline]
+            for handle_id in expired:
+                self._drop(handle_id)
+        return len(expired)
+
+    def _drop(self, handle_id: int) -> None:
+        entry = self._entries.pop(handle_id, None)
+        if entry is not None:
+            remaining = self._per_session[entry.session] - 1
+            if remaining:
+                self._per_session[entry.session] = remaining
+            else:
+                del self._per_session[entry.session]

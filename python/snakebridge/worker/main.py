@@ -1,0 +1,197 @@
+"""Entry point of a worker: ``python -m snakebridge``, started by the host.
+
+Handshake, then three threads: the main thread runs calls, the reader reads
+frames from fd 3, the watchdog watches the host. See docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import platform
+import sys
+import threading
+from typing import Any, NoReturn
+
+from .. import PROTOCOL_VERSION
+from ..errors import ProtocolError, exception_payload
+from ..protocol import Frame, FrameReader, FrameTooLarge, Kind
+from ..serializers import get_serializer
+from ..serializers.json import JsonSerializer
+from .connection import ControlReader, FrameSource, Writer
+from .executor import Executor
+from .handles import HandleTable
+from .lifecycle import (
+    EXIT_HOST_GONE,
+    EXIT_PROTOCOL,
+    EXIT_START_FAILED,
+    EXIT_USAGE,
+    Watchdog,
+    apply_limits,
+    die_with_parent,
+    resident_bytes,
+)
+from .outcomes import Outcomes
+from .resolver import Resolver
+
+FD_DATA = 3
+FD_OUT = 4
+FD_CONTROL = 5
+#: How long a worker whose host went away waits for the call in progress before leaving anyway.
+_EXIT_GRACE_SECONDS = 2.0
+
+
+def main() -> None:
+    if not _has_channels():
+        print(
+            "python -m snakebridge is a worker started by a SnakeBridge host (@snakebridge/adapter-stdio); "
+            "it needs file descriptors 3, 4 and 5 for its frames.",
+            file=sys.stderr,
+        )
+        sys.exit(EXIT_USAGE)
+    host_pid = int(os.environ["SNAKEBRIDGE_HOST_PID"]) if os.environ.get("SNAKEBRIDGE_HOST_PID") else None
+    die_with_parent(host_pid)
+    Worker(host_pid).run()
+
+
+class Worker:
+    def __init__(self, host_pid: int | None) -> None:
+        self.host_pid = host_pid
+        self.writer = Writer(FD_OUT, on_broken=lambda: self.leave(EXIT_HOST_GONE, "fd 4 is closed"))
+        self.leaving = threading.Event()
+
+    def run(self) -> None:
+        data = FrameSource(FD_DATA, FrameReader(max_frame_bytes=64 * 1024 * 1024))
+        options, early = self._read_hello(data)
+        try:
+            executor = self._start(options, data)
+        except BaseException as exc:
+            self._fatal(exc)
+        self.writer.send(
+            Kind.READY,
+            0,
+            json.dumps(
+                {
+                    "protocol": PROTOCOL_VERSION,
+                    "pid": os.getpid(),
+                    "python": platform.python_version(),
+                    "implementation": platform.python_implementation(),
+                    "executable": sys.executable,
+                    "serializer": options.get("serializer", "json"),
+                }
+            ).encode(),
+            aux=PROTOCOL_VERSION,
+        )
+        for frame in early:
+            executor.handle(frame)
+        try:
+            executor.run_forever(data)
+        except ValueError as exc:  # a header that makes no sense: the data channel is out of step
+            self._on_malformed(exc)
+        self.watchdog.stop()
+        self.writer.flush()
+
+    # --- start-up -------------------------------------------------------------------------
+
+    def _read_hello(self, data: FrameSource) -> tuple[dict[str, Any], list[Frame | FrameTooLarge]]:
+        """The HELLO options, and any frames that arrived in the same read after it."""
+        while True:
+            received = data.read()
+            if data.eof:
+                sys.exit(EXIT_HOST_GONE)
+            for frame in received[:1]:
+                if not isinstance(frame, Frame) or frame.kind != Kind.HELLO:
+                    self._fatal(ProtocolError(f"expected HELLO first, got frame kind {frame.kind:#x}"))
+                if frame.aux != PROTOCOL_VERSION:
+                    self._fatal(
+                        ProtocolError(
+                            f"the host speaks protocol {frame.aux}, this worker {PROTOCOL_VERSION}: "
+                            "install matching versions of @snakebridge/adapter-stdio and the snakebridge Python package"
+                        )
+                    )
+                return json.loads(bytes(frame.body)), received[1:]
+
+    def _start(self, options: dict[str, Any], data: FrameSource) -> Executor:
+        serializer = get_serializer(options.get("serializer", "json"), options.get("serializerOptions"))
+        limits = options.get("limits") or {}
+        apply_limits(limits.get("addressSpaceBytes"), limits.get("cpuSeconds"))
+        max_frame_bytes = int(options.get("maxFrameBytes", 256 * 1024 * 1024))
+        data.max_frame_bytes = max_frame_bytes
+        handles = HandleTable(
+            max_per_session=int(options.get("maxHandlesPerSession", 10_000)),
+            ttl_seconds=int(options.get("handleTtlMs", 0)) / 1000,
+        )
+        resolver = Resolver(bool(options.get("allowEval", True)), options.get("allowedModules"))
+        for module in options.get("preload", []):
+            importlib.import_module(module)
+        outcomes = Outcomes(self.writer, serializer, handles, max_frame_bytes)
+        # Errors always travel as JSON; arguments in the agreed serializer.
+        serializers = {serializer.wire_id: serializer, 1: JsonSerializer()}
+        self.executor = Executor(
+            serializers, outcomes, handles, resolver, self.writer.flush, int(options.get("threads", 0))
+        )
+        self.handles = handles
+        self.watchdog = Watchdog(
+            self.host_pid,
+            int(options.get("hostTimeoutMs", 0)),
+            send_ping=lambda ping_id: self.writer.send(Kind.PING, ping_id),
+            sweep=handles.sweep,
+            exit_process=self.leave,
+        )
+        control = FrameSource(FD_CONTROL, FrameReader(max_frame_bytes=1 << 20))
+        ControlReader(control, self._on_control, self._on_control_eof, self._on_malformed).start()
+        self.watchdog.start()
+        return self.executor
+
+    def _fatal(self, exc: BaseException) -> NoReturn:
+        """Reports a start-up failure to the host and exits."""
+        payload = exception_payload(exc)
+        payload["code"] = "PROTOCOL" if isinstance(exc, ProtocolError) else "WORKER_START_FAILED"
+        self.writer.send(Kind.ERROR, 0, json.dumps(payload, default=str).encode(), 1)
+        os._exit(EXIT_START_FAILED if payload["code"] == "WORKER_START_FAILED" else EXIT_PROTOCOL)
+
+    # --- the control thread -------------------------------------------------------------------
+
+    def _on_control(self, frame: Frame | FrameTooLarge) -> None:
+        if isinstance(frame, FrameTooLarge):
+            return
+        kind = frame.kind
+        if kind == Kind.CANCEL:
+            self.executor.cancel(frame.id)
+        elif kind == Kind.CREDIT:
+            self.executor.credit(frame.id, frame.aux)
+        elif kind == Kind.PING:
+            stats = {"rss": resident_bytes(), "inFlight": len(self.executor.calls), "handles": len(self.handles)}
+            self.writer.send(Kind.PONG, frame.id, json.dumps(stats).encode())
+        elif kind == Kind.PONG:
+            self.watchdog.pong()
+
+    def _on_control_eof(self) -> None:
+        """The host closed the control channel (it is closing us, or it died): finish up and leave."""
+        self.executor.stop()
+        timer = threading.Timer(_EXIT_GRACE_SECONDS, lambda: self.leave(0, None))
+        timer.daemon = True
+        timer.start()
+
+    def _on_malformed(self, exc: Exception) -> None:
+        self.leave(EXIT_PROTOCOL, f"malformed frame from the host: {exc}")
+
+    def leave(self, status: int, reason: str | None) -> None:
+        """Exits now, from any thread."""
+        if self.leaving.is_set():
+            return
+        self.leaving.set()
+        if reason:
+            print(f"snakebridge worker {os.getpid()} exiting: {reason}", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(status)
+
+
+def _has_channels() -> bool:
+    try:
+        for fd in (FD_DATA, FD_OUT, FD_CONTROL):
+            os.fstat(fd)
+    except OSError:
+        return False
+    return True

@@ -1,0 +1,121 @@
+"""A minimal host for testing the worker runtime from Python: it starts
+``python -m snakebridge`` with the frame channel on fds 3, 4 and 5 and speaks
+the protocol with the same codec the worker uses."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from snakebridge import PROTOCOL_VERSION
+from snakebridge.protocol import FLAG_STREAM, CallMeta, Frame, FrameReader, Kind, Op, encode_call, encode_frame
+from snakebridge.serializers.json import JsonSerializer
+
+PYTHON_ROOT = Path(__file__).resolve().parents[1]
+JSON = JsonSerializer()
+
+
+class WorkerClient:
+    def __init__(self, **hello: Any) -> None:
+        data_r, self._data = os.pipe()
+        self._out, out_w = os.pipe()
+        control_r, self._control = os.pipe()
+        child_fds = (data_r, out_w, control_r)
+
+        def place_fds() -> None:
+            # Move the three pipe ends to fds 3, 4 and 5 in the child, as the host does.
+            staged = [os.dup(fd) for fd in child_fds]
+            for target, fd in zip((3, 4, 5), staged, strict=True):
+                os.dup2(fd, target)
+
+        env = {**os.environ, "PYTHONPATH": str(PYTHON_ROOT), "SNAKEBRIDGE_HOST_PID": str(os.getpid())}
+        # os.pipe() fds close on exec; the dup2'd 3, 4 and 5 do not. So no pass_fds, which would close them.
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "snakebridge"],
+            close_fds=False,
+            preexec_fn=place_fds,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for fd in child_fds:
+            os.close(fd)
+        self._reader = FrameReader(1 << 30)
+        self._frames: list[Frame] = []
+        self._next_id = 0
+        options = {"serializer": "json", **hello}
+        os.write(
+            self._data,
+            encode_frame(Kind.HELLO, 0, json.dumps(options).encode(), 1, aux=hello.pop("protocol", PROTOCOL_VERSION)),
+        )
+
+    # --- sending ------------------------------------------------------------------
+
+    def send_call(self, target: str, args=(), kwargs=None, *, op=Op.CALL, handle=0, session=0, window=0) -> int:
+        self._next_id += 1
+        payload = JSON.encode([list(args), kwargs or {}])
+        body = encode_call(CallMeta(op, target, handle, session, window), payload)
+        os.write(self._data, encode_frame(Kind.CALL, self._next_id, body, 1, FLAG_STREAM if window else 0))
+        return self._next_id
+
+    def send(self, kind: int, id: int = 0, body: bytes = b"", aux: int = 0, *, control: bool = False) -> None:
+        os.write(self._control if control else self._data, encode_frame(kind, id, body, 0, aux=aux))
+
+    # --- receiving ------------------------------------------------------------------
+
+    def next_frame(self, timeout: float = 10.0, kinds: tuple[int, ...] | None = None) -> Frame:
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, frame in enumerate(self._frames):
+                if kinds is None or frame.kind in kinds:
+                    return self._frames.pop(i)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("no frame from the worker")
+            import select
+
+            readable, _, _ = select.select([self._out], [], [], remaining)
+            if readable:
+                chunk = os.read(self._out, 1 << 16)
+                if not chunk:
+                    raise EOFError("the worker closed its output")
+                self._reader.feed(chunk)
+                self._frames += [f for f in self._reader.frames() if isinstance(f, Frame)]
+
+    def ready(self) -> dict[str, Any]:
+        frame = self.next_frame(kinds=(Kind.READY, Kind.ERROR))
+        assert frame.kind == Kind.READY, json.loads(bytes(frame.body))
+        return json.loads(bytes(frame.body))
+
+    def outcome(self, call_id: int, timeout: float = 10.0) -> tuple[str, Any]:
+        """('result', value) or ('error', payload) for one call."""
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = self.next_frame(max(0.01, deadline - time.monotonic()), kinds=(Kind.RESULT, Kind.ERROR))
+            if frame.id != call_id:
+                self._frames.append(frame)
+                continue
+            if frame.kind == Kind.RESULT:
+                return "result", JSON.decode(frame.body, lambda handle_id: ("handle", handle_id))
+            return "error", json.loads(bytes(frame.body))
+
+    def call(self, target: str, *args: Any, **kwargs: Any) -> tuple[str, Any]:
+        return self.outcome(self.send_call(target, args, kwargs))
+
+    def close(self) -> int:
+        """Closes the host's ends (end of file for the worker) and returns its exit status. Idempotent."""
+        if self.process.returncode is None:
+            for fd in (self._data, self._control):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self.process.wait(timeout=10)
+            os.close(self._out)
+            self.process.stdout.close()  # type: ignore[union-attr]
+            self.process.stderr.close()  # type: ignore[union-attr]
+        return self.process.returncode
