@@ -1,5 +1,6 @@
 // Shared by the stdio adapter's tests: configs and invokers over real Python workers.
 
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Logger, resolveConfig, type SnakeBridgeSettings, silentLogger } from '@snakebridge/core';
 import { StdioInvoker } from '../src/index.js';
@@ -54,12 +55,18 @@ export async function rejection(promise: Promise<unknown>): Promise<Error> {
   throw new Error('expected a rejection');
 }
 
-/** True if a process with this pid exists. */
+/** True if a process with this pid is running (a zombie, exited but not yet reaped, is not). */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    // Linux: the state letter follows the command name in parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }

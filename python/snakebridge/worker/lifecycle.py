@@ -42,7 +42,9 @@ def apply_limits(address_space_bytes: int | None, cpu_seconds: int | None) -> No
     if address_space_bytes is not None:
         resource.setrlimit(resource.RLIMIT_AS, (address_space_bytes, address_space_bytes))
     if cpu_seconds is not None:
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
+        # A hard limit one second above the soft one: the kernel sends SIGXCPU first, so the
+        # host can tell a CPU limit from any other SIGKILL.
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
 
 
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096

@@ -494,9 +494,7 @@ export class StdioWorker implements SupervisedWorker {
         resolve(failure);
       };
       this.#ready = { resolve: () => finish(undefined), reject: (failure) => finish(failure) };
-      void this.#process.exited.then((exit) =>
-        finish(exit.spawnError ? `it could not be spawned (${exit.spawnError.message})` : 'it exited during start-up'),
-      );
+      void this.#process.exited.then((exit) => finish(describeEarlyExit(exit)));
     });
   }
 
@@ -524,4 +522,10 @@ export class StdioWorker implements SupervisedWorker {
       reason: this.#killReason ?? (exit?.spawnError ? `spawn failed: ${exit.spawnError.message}` : undefined),
     };
   }
+}
+
+function describeEarlyExit(exit: ProcessExit): string {
+  if (exit.spawnError) return `it could not be spawned (${exit.spawnError.message})`;
+  if (exit.signal) return `it was killed by ${exit.signal} during start-up`;
+  return `it exited with code ${exit.exitCode} during start-up`;
 }

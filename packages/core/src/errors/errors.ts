@@ -258,10 +258,17 @@ function describeReason(reason: unknown): string {
   return ` (${String(reason)})`;
 }
 
+const SIGNAL_HINTS: Readonly<Record<string, string>> = {
+  SIGKILL: ' (out of memory, or killed from outside)',
+  SIGXCPU: ' (it used up pool.limits.cpuSeconds of CPU time)',
+  SIGSEGV: ' (a crash in native code)',
+};
+
 function describeExit(exit: WorkerExit): string {
+  const hint = exit.signal != null && exit.reason === undefined ? (SIGNAL_HINTS[exit.signal] ?? '') : '';
   const how =
     exit.signal != null
-      ? `was killed by ${exit.signal}${exit.signal === 'SIGKILL' && exit.reason === undefined ? ' (out of memory, or killed from outside)' : ''}`
+      ? `was killed by ${exit.signal}${hint}`
       : exit.exitCode != null
         ? `exited with code ${exit.exitCode}`
         : 'exited';

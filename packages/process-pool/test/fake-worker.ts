@@ -1,0 +1,63 @@
+// A SupervisedWorker without a process, for fast and exact tests of the pool's logic.
+
+import type { WorkerExit } from '@snakebridge/core';
+import type { StartHooks, SupervisedWorker, WorkerHealth } from '../src/index.js';
+
+let nextPid = 10_000;
+
+export class FakeWorker implements SupervisedWorker {
+  readonly id: string;
+  readonly pid = nextPid++;
+  readonly exited: Promise<WorkerExit>;
+  /** What the next pings answer; `undefined` never answers (a hung process). */
+  health: WorkerHealth | undefined = { rssBytes: 1_000, handles: 0 };
+  stopped = false;
+  killedFor: string | undefined;
+  #exit!: (exit: WorkerExit) => void;
+
+  constructor(id: string) {
+    this.id = id;
+    this.exited = new Promise((resolve) => {
+      this.#exit = resolve;
+    });
+  }
+
+  ping(timeoutMs: number): Promise<WorkerHealth> {
+    const health = this.health;
+    if (health !== undefined) return Promise.resolve(health);
+    return new Promise((_, reject) => setTimeout(() => reject(new Error('no pong')), timeoutMs));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.#exit({ workerId: this.id, pid: this.pid, exitCode: 0, signal: null });
+  }
+
+  kill(reason: string): void {
+    this.killedFor = reason;
+    this.crash('SIGKILL');
+  }
+
+  /** The process dies on its own. */
+  crash(signal: string | null = null, exitCode: number | null = null): void {
+    this.#exit({ workerId: this.id, pid: this.pid, exitCode, signal, reason: this.killedFor });
+  }
+}
+
+/** A factory that records the workers it made; `failing` makes starts fail. */
+export function fakeFactory() {
+  const state = {
+    workers: [] as FakeWorker[],
+    failing: false,
+    startDelayMs: 0,
+    factory: async (id: string, hooks: StartHooks): Promise<FakeWorker> => {
+      if (state.startDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, state.startDelayMs));
+      if (state.failing) throw new Error(`worker ${id} could not start`);
+      const worker = new FakeWorker(id);
+      hooks.spawned(worker.pid);
+      state.workers.push(worker);
+      return worker;
+    },
+  };
+  return state;
+}

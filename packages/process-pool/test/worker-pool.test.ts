@@ -1,0 +1,291 @@
+import {
+  CircuitOpenError,
+  ClosedError,
+  type PoolEvent,
+  PoolExhaustedError,
+  type PoolSettings,
+  resolveConfig,
+  type SnakeBridgeSettings,
+  silentLogger,
+  WorkerCrashedError,
+} from '@snakebridge/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WorkerPool } from '../src/index.js';
+import { type FakeWorker, fakeFactory } from './fake-worker.js';
+
+type Pool = WorkerPool<FakeWorker>;
+const pools: Pool[] = [];
+
+function settings(pool: SnakeBridgeSettings['pool'] = {}): PoolSettings {
+  return resolveConfig({ pool: { min: 1, max: 2, pingIntervalMs: 0, idleTimeoutMs: 0, ...pool } }, { env: {} }).pool;
+}
+
+function makePool(pool: SnakeBridgeSettings['pool'] = {}) {
+  const factory = fakeFactory();
+  const events: PoolEvent[] = [];
+  const instance: Pool = new WorkerPool({
+    factory: factory.factory,
+    settings: settings(pool),
+    shutdownGraceMs: 100,
+    logger: silentLogger,
+  });
+  instance.on((event) => events.push(event));
+  pools.push(instance);
+  return { pool: instance, factory, events };
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const crashed = () => new WorkerCrashedError('m.f', { workerId: 'w?', signal: 'SIGKILL' });
+
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((pool) => pool.close()));
+});
+
+describe('sizing and dispatch', () => {
+  it('starts min workers in parallel and waits for all of them', async () => {
+    const { pool, factory, events } = makePool({ min: 3, max: 3 });
+    factory.startDelayMs = 50;
+    const started = Date.now();
+    await pool.start();
+    expect(Date.now() - started).toBeLessThan(140);
+    expect(pool.stats().workers.map((w) => w.state)).toEqual(['ready', 'ready', 'ready']);
+    expect(events.filter((e) => e.type === 'spawn')).toHaveLength(3);
+  });
+
+  it('starts nothing until the first call when lazy', async () => {
+    const { pool, factory } = makePool({ start: 'lazy' });
+    expect(factory.workers).toHaveLength(0);
+    const lease = await pool.acquire();
+    expect(factory.workers).toHaveLength(1);
+    lease.release();
+  });
+
+  it('starts another worker when calls double up, and sends the next call to the least-loaded one', async () => {
+    const { pool } = makePool({ min: 1, max: 2 });
+    await pool.start();
+    const first = await pool.acquire();
+    // A second call in flight does not wait for a new worker: it doubles up, and one is started.
+    const second = await pool.acquire();
+    expect(second.worker).toBe(first.worker);
+    await delay(10);
+    const third = await pool.acquire();
+    expect(third.worker.id).not.toBe(first.worker.id);
+    for (const lease of [first, second, third]) lease.release();
+  });
+
+  it('queues calls when every slot is taken, and hands a freed slot to the oldest', async () => {
+    const { pool } = makePool({ min: 1, max: 1, maxConcurrency: 1 });
+    const held = await pool.acquire();
+    const order: number[] = [];
+    const waiting = [pool.acquire(), pool.acquire()].map((p, i) => p.then((lease) => (order.push(i), lease)));
+    expect(pool.stats().queueDepth).toBe(2);
+    held.release();
+    (await waiting[0])?.release();
+    (await waiting[1])?.release();
+    expect(order).toEqual([0, 1]);
+  });
+
+  it('refuses a call at once when the queue is full', async () => {
+    const { pool } = makePool({ min: 1, max: 1, maxConcurrency: 1, queueSize: 1 });
+    const held = await pool.acquire();
+    const queued = pool.acquire();
+    const error = await pool.acquire().catch((e: unknown) => e);
+    expect(PoolExhaustedError.is(error)).toBe(true);
+    expect((error as Error).message).toMatch(/pool.queueSize/);
+    held.release();
+    (await queued).release();
+  });
+
+  it('gives up waiting after the acquire timeout', async () => {
+    const { pool } = makePool({ min: 1, max: 1, maxConcurrency: 1, acquireTimeoutMs: 50 });
+    const held = await pool.acquire();
+    const error = await pool.acquire().catch((e: unknown) => e);
+    expect(PoolExhaustedError.is(error)).toBe(true);
+    expect((error as Error).message).toMatch(/within 50 ms/);
+    held.release();
+  });
+
+  it('pins a session to the worker with the fewest sessions and only leases that worker for it', async () => {
+    const { pool } = makePool({ min: 2, max: 2 });
+    await pool.start();
+    const a = await pool.pinSession();
+    const b = await pool.pinSession();
+    expect(a.id).not.toBe(b.id);
+    const lease = await pool.acquire({ workerId: b.id });
+    expect(lease.worker).toBe(b);
+    lease.release();
+    expect(pool.stats().workers.find((w) => w.id === b.id)?.sessions).toBe(1);
+    pool.unpinSession(b.id);
+    expect(pool.stats().workers.find((w) => w.id === b.id)?.sessions).toBe(0);
+  });
+});
+
+describe('restarts and the circuit breaker', () => {
+  it('replaces a worker that crashes and counts the restart', async () => {
+    const { pool, factory, events } = makePool({ min: 1, max: 1 });
+    await pool.start();
+    factory.workers[0]?.crash('SIGKILL');
+    await delay(300);
+    expect(pool.stats().workers).toHaveLength(1);
+    expect(pool.stats().workers[0]?.id).toBe('w2');
+    expect(pool.stats().workers[0]?.restarts).toBe(1);
+    expect(pool.stats().restarts).toBe(1);
+    expect(events.map((e) => e.type)).toContain('restart');
+  });
+
+  it('opens the circuit after too many failed starts, refuses calls fast, and closes it after a probe', async () => {
+    const { pool, factory, events } = makePool({
+      min: 1,
+      max: 1,
+      restart: { maxRestarts: 2, windowMs: 10_000, backoffMs: 5, maxBackoffMs: 10, probeAfterMs: 200 },
+    });
+    factory.failing = true;
+    const first = await pool.acquire().catch((e: unknown) => e);
+    expect((first as Error).message).toMatch(/could not start/);
+    await delay(100);
+    const refused = await pool.acquire().catch((e: unknown) => e);
+    expect(CircuitOpenError.is(refused)).toBe(true);
+    expect((refused as Error).message).toMatch(/could not start/);
+    expect(pool.health().healthy).toBe(false);
+    expect(events.some((e) => e.type === 'circuit-open')).toBe(true);
+    factory.failing = false;
+    await delay(300);
+    expect(events.some((e) => e.type === 'circuit-close')).toBe(true);
+    const lease = await pool.acquire();
+    lease.release();
+    expect(pool.health()).toMatchObject({ healthy: true, state: 'running' });
+  });
+
+  it('opens the circuit again when the probe fails', async () => {
+    const { pool, factory, events } = makePool({
+      min: 1,
+      max: 1,
+      restart: { maxRestarts: 1, windowMs: 10_000, backoffMs: 5, maxBackoffMs: 10, probeAfterMs: 100 },
+    });
+    factory.failing = true;
+    await pool.acquire().catch(() => undefined);
+    await delay(400);
+    expect(events.filter((e) => e.type === 'circuit-open').length).toBeGreaterThanOrEqual(2);
+    expect(pool.stats().state).toBe('circuit-open');
+  });
+});
+
+describe('health and recycling', () => {
+  it('replaces a worker that misses its pings', async () => {
+    const { pool, factory, events } = makePool({
+      min: 1,
+      max: 1,
+      pingIntervalMs: 20,
+      pingTimeoutMs: 20,
+      maxMissedPings: 2,
+    });
+    await pool.start();
+    const hung = factory.workers[0] as FakeWorker;
+    hung.health = undefined;
+    await delay(400);
+    expect(hung.killedFor).toMatch(/missed 2 pings/);
+    expect(events.some((e) => e.type === 'unhealthy')).toBe(true);
+    expect(pool.stats().workers.map((w) => w.id)).toEqual(['w2']);
+  });
+
+  it('recycles a worker after maxCallsPerWorker calls, gracefully', async () => {
+    const { pool, factory, events } = makePool({ min: 1, max: 1, maxCallsPerWorker: 3 });
+    for (let i = 0; i < 3; i++) (await pool.acquire()).release();
+    await delay(20);
+    expect(factory.workers[0]?.stopped).toBe(true);
+    expect(events).toContainEqual({ type: 'recycle', workerId: 'w1', reason: 'max-calls' });
+    const lease = await pool.acquire();
+    expect(lease.worker.id).toBe('w2');
+    lease.release();
+  });
+
+  it('recycles a worker whose Python process grows past maxRssBytes', async () => {
+    const { pool, factory, events } = makePool({ min: 1, max: 1, pingIntervalMs: 20, maxRssBytes: 5_000 });
+    await pool.start();
+    (factory.workers[0] as FakeWorker).health = { rssBytes: 10_000 };
+    await delay(150);
+    expect(events).toContainEqual({ type: 'recycle', workerId: 'w1', reason: 'max-rss' });
+    expect(pool.stats().workers[0]?.id).toBe('w2');
+  });
+
+  it('does not recycle for age a worker that holds a session', async () => {
+    const { pool, factory } = makePool({ min: 1, max: 1, pingIntervalMs: 20, ttlMs: 30 });
+    await pool.pinSession();
+    await delay(150);
+    expect(factory.workers[0]?.stopped).toBe(false);
+  });
+
+  it('stops idle workers down to min', async () => {
+    const { pool, events } = makePool({ min: 1, max: 2, pingIntervalMs: 20, idleTimeoutMs: 50 });
+    await pool.start();
+    const a = await pool.acquire();
+    const b = await pool.acquire();
+    await delay(20);
+    a.release();
+    b.release();
+    await delay(300);
+    expect(pool.stats().workers).toHaveLength(1);
+    expect(events.some((e) => e.type === 'recycle' && e.reason === 'idle')).toBe(true);
+  });
+});
+
+describe('retries', () => {
+  it('retries an idempotent task on another worker when its worker crashed', async () => {
+    const { pool } = makePool({ min: 1, max: 2, retries: 2 });
+    const seen: string[] = [];
+    const result = await pool.run(
+      async (worker) => {
+        seen.push(worker.id);
+        if (seen.length === 1) {
+          worker.crash('SIGKILL');
+          throw crashed();
+        }
+        return 'done';
+      },
+      { idempotent: true },
+    );
+    expect(result).toBe('done');
+    expect(seen).toHaveLength(2);
+    expect(seen[1]).not.toBe(seen[0]);
+  });
+
+  it('does not retry a task that is not idempotent, nor one that failed for its own reasons', async () => {
+    const { pool } = makePool({ min: 1, max: 2, retries: 2 });
+    let runs = 0;
+    const crash = await pool
+      .run(async () => {
+        runs++;
+        throw crashed();
+      })
+      .catch((e: unknown) => e);
+    expect(WorkerCrashedError.is(crash)).toBe(true);
+    const own = await pool
+      .run(
+        async () => {
+          runs++;
+          throw new Error('bad input');
+        },
+        { idempotent: true },
+      )
+      .catch((e: unknown) => e);
+    expect((own as Error).message).toBe('bad input');
+    expect(runs).toBe(2);
+  });
+});
+
+describe('shutdown', () => {
+  it('refuses queued and new calls, waits for running ones, and stops every worker', async () => {
+    const { pool, factory } = makePool({ min: 2, max: 2, maxConcurrency: 1 });
+    await pool.start();
+    const running = [await pool.acquire(), await pool.acquire()];
+    const queued = pool.acquire().catch((e: unknown) => e);
+    const closing = pool.close();
+    expect(ClosedError.is(await queued)).toBe(true);
+    expect(ClosedError.is(await pool.acquire().catch((e: unknown) => e))).toBe(true);
+    await delay(20);
+    for (const lease of running) lease.release();
+    await closing;
+    expect(factory.workers.every((w) => w.stopped)).toBe(true);
+    expect(pool.stats().state).toBe('closed');
+  });
+});
