@@ -13,8 +13,9 @@ from typing import Any
 
 #: Longest chain of causes/contexts sent; deeper links are cut.
 MAX_CHAIN = 16
-#: Frames of the worker runtime itself are left out of tracebacks: users want their own code.
-_RUNTIME_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker") + os.sep
+#: Frames of the runtime itself are left out of tracebacks: users want their own code.
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_RUNTIME_DIRS = tuple(os.path.join(_PACKAGE_DIR, name) + os.sep for name in ("worker", "calls", "server"))
 
 
 class BridgeError(Exception):
@@ -69,7 +70,7 @@ def exception_payload(exc: BaseException, depth: int = 0) -> dict[str, Any]:
     """Describes an exception, its traceback and its cause/context chain."""
     tb = exc.__traceback__
     frames = traceback.extract_tb(tb) if tb is not None else traceback.StackSummary()
-    while frames and frames[0].filename.startswith(_RUNTIME_DIR):
+    while frames and frames[0].filename.startswith(_RUNTIME_DIRS):
         frames.pop(0)
     payload: dict[str, Any] = {
         "type": type(exc).__qualname__,

@@ -43,7 +43,9 @@ def test_describes_an_exception_with_its_chain_and_only_user_frames(worker):
     assert payload["type"] == "RuntimeError"
     assert payload["mro"][:2] == ["builtins.RuntimeError", "builtins.Exception"]
     assert payload["cause"]["type"] == "KeyError"
-    assert all("snakebridge/worker" not in frame["file"] for frame in payload["frames"])
+    assert all(
+        "snakebridge/worker" not in f["file"] and "snakebridge/calls" not in f["file"] for f in payload["frames"]
+    )
     assert payload["frames"][-1]["name"] == "fail_with_cause"
     assert "code" not in payload
 

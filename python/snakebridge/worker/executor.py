@@ -23,14 +23,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from ..calls import Dispatcher
 from ..errors import Cancelled, ProtocolError
 from ..protocol import FLAG_STREAM, Frame, FrameTooLarge, Kind, Op, decode_call
 from ..serializers.base import Serializer
 from .async_runner import AsyncRunner
 from .connection import FrameSource
-from .handles import HandleTable
 from .outcomes import Outcomes, bridge_error
-from .resolver import Resolver
 from .state import CallState
 
 #: The signal that interrupts a sync call on the main thread.
@@ -56,15 +55,13 @@ class Executor:
         self,
         serializers: dict[int, Serializer],
         outcomes: Outcomes,
-        handles: HandleTable,
-        resolver: Resolver,
+        dispatcher: Dispatcher,
         flush: Callable[[], None],
         threads: int = 0,
     ) -> None:
         self._serializers = serializers
         self._outcomes = outcomes
-        self._handles = handles
-        self._resolver = resolver
+        self._dispatcher = dispatcher
         self._flush = flush
         #: Calls in flight, by id. Guarded by _lock together with _cancelled_early.
         self.calls: dict[int, CallState] = {}
@@ -144,7 +141,8 @@ class Executor:
         elif kind == Kind.CANCEL:
             self._close_parked(frame.id)
         elif kind == Kind.RELEASE:
-            self._release(json.loads(bytes(frame.body)))
+            request = json.loads(bytes(frame.body))
+            self._dispatcher.release([int(i) for i in request.get("handles", [])], request.get("session"))
         else:
             self._outcomes.error_payload(frame.id, bridge_error("PROTOCOL", f"unexpected frame kind {kind:#x}"))
 
@@ -179,13 +177,13 @@ class Executor:
         serializer = self._serializers.get(wire_id)
         if serializer is None:
             raise ProtocolError(f"the arguments are encoded with serializer {wire_id}, which this worker does not use")
-        args, kwargs = serializer.decode(payload, self._handles.get)
+        args, kwargs = serializer.decode(payload, self._dispatcher.handles.get)
         return list(args), dict(kwargs or {})
 
     def _run_op(self, state: CallState, op: int, target: str, handle: int, args: list[Any], kwargs: dict[str, Any]):
         session = state.session
         if op == Op.CALL:
-            function = self._lookup(target, handle)
+            function = self._dispatcher.lookup(target, handle)
             if inspect.iscoroutinefunction(function):
                 self._current = 0
                 self._async.call(state, function(*args, **kwargs), session)
@@ -194,28 +192,11 @@ class Executor:
                 self._current = 0
                 self._pool.submit(self._run_in_thread, state, function, args, kwargs)
                 return
-            value = self._invoke(function, args, kwargs)
-            if inspect.isawaitable(value):
-                self._async.call(state, value, session)
-                return
-        elif op == Op.GETATTR:
-            value = self._lookup(target, handle)
-        elif op == Op.SETATTR:
-            self._setattr(target, handle, args[0] if args else None)
-            value = None
-        elif op == Op.EVAL:
-            namespace = self._resolver.namespace(session)
-            value = self._invoke(lambda: eval(target, namespace, kwargs), [], {})
-        elif op == Op.EXEC:
-            namespace = self._resolver.namespace(session)
-            namespace.update(kwargs)
-            self._invoke(lambda: exec(target, namespace), [], {})
-            value = None
-        elif op == Op.ITER:
-            raise ProtocolError("op iter needs the STREAM flag")
-        else:
-            raise ProtocolError(f"unknown op {op}")
+        value = self._dispatcher.run(op, target, handle, session, args, kwargs, self._invoke)
         self._current = 0
+        if inspect.isawaitable(value):
+            self._async.call(state, value, session)
+            return
         self._outcomes.result(state.id, value, session, flush=False)
         self._finished(state)
 
@@ -226,26 +207,6 @@ class Executor:
         finally:
             # Reset before anything is written, so a late interrupt cannot land mid-write.
             self._current = 0
-
-    def _lookup(self, target: str, handle: int) -> Any:
-        if handle:
-            return Resolver.attribute(self._handles.get(handle), target)
-        return self._resolver.resolve(target)
-
-    def _setattr(self, target: str, handle: int, value: Any) -> None:
-        if handle:
-            parent_path, _, name = target.rpartition(".")
-            setattr(Resolver.attribute(self._handles.get(handle), parent_path), name, value)
-        else:
-            parent, name = self._resolver.parent_and_name(target)
-            setattr(parent, name, value)
-
-    def _release(self, request: dict[str, Any]) -> None:
-        self._handles.release([int(i) for i in request.get("handles", [])])
-        session = request.get("session")
-        if session:
-            self._handles.release_session(int(session))
-            self._resolver.forget(int(session))
 
     def _refuse_too_large(self, frame: FrameTooLarge) -> None:
         if frame.kind == Kind.CALL:
@@ -279,11 +240,7 @@ class Executor:
     # --- streams -------------------------------------------------------------------------------
 
     def _start_stream(self, state, op: int, target: str, handle: int, window: int, args, kwargs) -> None:
-        source = self._lookup(target, handle)
-        if op == Op.CALL:
-            source = self._invoke(source, args, kwargs)
-        elif op != Op.ITER:
-            raise ProtocolError(f"op {op} cannot be streamed")
+        source = self._dispatcher.stream_source(op, target, handle, args, kwargs, self._invoke)
         self._current = 0
         window = window or _DEFAULT_WINDOW
         if hasattr(source, "__aiter__"):

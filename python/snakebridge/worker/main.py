@@ -15,13 +15,13 @@ import threading
 from typing import Any, NoReturn
 
 from .. import PROTOCOL_VERSION
+from ..calls import Dispatcher, HandleTable, Resolver
 from ..errors import ProtocolError, exception_payload
 from ..protocol import Frame, FrameReader, FrameTooLarge, Kind
 from ..serializers import get_serializer
 from ..serializers.json import JsonSerializer
 from .connection import ControlReader, FrameSource, Writer
 from .executor import Executor
-from .handles import HandleTable
 from .lifecycle import (
     EXIT_HOST_GONE,
     EXIT_PROTOCOL,
@@ -33,7 +33,6 @@ from .lifecycle import (
     resident_bytes,
 )
 from .outcomes import Outcomes
-from .resolver import Resolver
 
 FD_DATA = 3
 FD_OUT = 4
@@ -128,9 +127,8 @@ class Worker:
         outcomes = Outcomes(self.writer, serializer, handles, max_frame_bytes)
         # Errors always travel as JSON; arguments in the agreed serializer.
         serializers = {serializer.wire_id: serializer, 1: JsonSerializer()}
-        self.executor = Executor(
-            serializers, outcomes, handles, resolver, self.writer.flush, int(options.get("threads", 0))
-        )
+        dispatcher = Dispatcher(resolver, handles)
+        self.executor = Executor(serializers, outcomes, dispatcher, self.writer.flush, int(options.get("threads", 0)))
         self.handles = handles
         self.watchdog = Watchdog(
             self.host_pid,

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..calls.handles import HandleTable
 from ..errors import Cancelled, ProtocolError, exception_payload
 from ..protocol import Kind
 from ..serializers.base import Serializer
 from .connection import Writer
-from .handles import HandleTable
 
 JSON_WIRE_ID = 1
 
