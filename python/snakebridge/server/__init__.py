@@ -1,0 +1,1 @@
+"""The gRPC server: `python -m snakebridge.server` (see bridge.proto)."""
