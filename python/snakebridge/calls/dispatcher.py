@@ -3,6 +3,7 @@ setattr, eval, exec, and the source of a stream."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,20 @@ class Dispatcher:
     def __init__(self, resolver: Resolver, handles: HandleTable) -> None:
         self.resolver = resolver
         self.handles = handles
+        # inspect.iscoroutinefunction costs microseconds on builtins; a call's target rarely changes kind.
+        self._async_functions: dict[int, tuple[object, bool]] = {}
+
+    def is_coroutine_function(self, function: object) -> bool:
+        """inspect.iscoroutinefunction, remembered per function object."""
+        known = self._async_functions.get(id(function))
+        if known is not None and known[0] is function:
+            return known[1]
+        answer = inspect.iscoroutinefunction(function)
+        if len(self._async_functions) > 4096:
+            self._async_functions.clear()
+        # The function itself is kept alongside, so a recycled id() cannot give a stale answer.
+        self._async_functions[id(function)] = (function, answer)
+        return answer
 
     def lookup(self, target: str, handle: int) -> Any:
         """The object a call names: a dotted name, or an attribute path on a handle."""

@@ -184,7 +184,7 @@ class Executor:
         session = state.session
         if op == Op.CALL:
             function = self._dispatcher.lookup(target, handle)
-            if inspect.iscoroutinefunction(function):
+            if self._dispatcher.is_coroutine_function(function):
                 self._current = 0
                 self._async.call(state, function(*args, **kwargs), session)
                 return

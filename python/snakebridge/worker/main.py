@@ -6,12 +6,14 @@ frames from fd 3, the watchdog watches the host. See docs/protocol.md.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
 import platform
 import sys
 import threading
+from collections.abc import Iterator
 from typing import Any, NoReturn
 
 from .. import PROTOCOL_VERSION
@@ -84,10 +86,11 @@ class Worker:
         )
         for frame in early:
             executor.handle(frame)
-        try:
-            executor.run_forever(data)
-        except ValueError as exc:  # a header that makes no sense: the data channel is out of step
-            self._on_malformed(exc)
+        with _profiled():
+            try:
+                executor.run_forever(data)
+            except ValueError as exc:  # a header that makes no sense: the data channel is out of step
+                self._on_malformed(exc)
         self.watchdog.stop()
         self.writer.flush()
 
@@ -184,6 +187,24 @@ class Worker:
             print(f"snakebridge worker {os.getpid()} exiting: {reason}", file=sys.stderr, flush=True)
         sys.stdout.flush()
         os._exit(status)
+
+
+@contextlib.contextmanager
+def _profiled() -> Iterator[None]:
+    """Profiles the main thread with cProfile when SNAKEBRIDGE_PROFILE names a directory (bench/, docs/performance.md)."""
+    directory = os.environ.get("SNAKEBRIDGE_PROFILE")
+    if not directory:
+        yield
+        return
+    import cProfile
+
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        profile.dump_stats(os.path.join(directory, f"worker-{os.getpid()}.prof"))
 
 
 def _has_channels() -> bool:
