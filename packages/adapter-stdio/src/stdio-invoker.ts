@@ -22,8 +22,9 @@ import {
   type StreamOptions,
   TimeoutError,
 } from '@snakebridge/core';
+import { PayloadOffloader } from '@snakebridge/offload';
 import { findPython, WorkerPool } from '@snakebridge/process-pool';
-import { StdioWorker, type WireCall } from './worker/stdio-worker.js';
+import { decodeContext, StdioWorker, type WireCall } from './worker/stdio-worker.js';
 
 export interface StdioInvokerOptions {
   /** The resolved config (`resolveConfig()`); pool, python, timeouts and protocol settings apply. */
@@ -47,6 +48,8 @@ export class StdioInvoker implements Invoker {
   readonly pool: WorkerPool<StdioWorker>;
   readonly #config: ResolvedConfig;
   readonly #serializer: Serializer;
+  /** Encodes and decodes large payloads in worker threads. */
+  readonly #offload: PayloadOffloader;
   readonly #sessions = new Map<string, OpenSession>();
   #nextSession = 0;
   #liveHandles = 0;
@@ -60,6 +63,7 @@ export class StdioInvoker implements Invoker {
     const { config } = options;
     this.#config = config;
     this.#serializer = options.serializer ?? new JsonSerializer();
+    this.#offload = new PayloadOffloader({ serializer: this.#serializer, ...config.offload });
     const logger = options.logger ?? consoleLogger(config.logLevel);
     this.pool = new WorkerPool<StdioWorker>({
       factory: async (workerId, hooks) => {
@@ -84,7 +88,10 @@ export class StdioInvoker implements Invoker {
     this.#started += 1;
     this.#inFlight += 1;
     try {
-      const result = (await this.#run(wire, workerId, options)) as T;
+      // Awaited only when the arguments are large enough to be encoded in a worker thread.
+      const payload = wire.payload instanceof Uint8Array ? wire.payload : await wire.payload;
+      const { body, owner } = await this.#run({ ...wire, payload }, workerId, options);
+      const result = (await this.#offload.decode(body, decodeContext(wire, owner, 'result'))) as T;
       this.#succeeded += 1;
       return result;
     } catch (error) {
@@ -140,15 +147,25 @@ export class StdioInvoker implements Invoker {
   async close(): Promise<void> {
     this.#closed = true;
     await this.pool.close();
+    await this.#offload.close();
   }
 
   // --- internals -------------------------------------------------------------------------
 
-  async #run(wire: WireCall, workerId: string | undefined, options: CallOptions): Promise<unknown> {
+  /** Runs a call on a worker; resolves with the encoded result and the worker that produced it. */
+  async #run(
+    wire: WireCall,
+    workerId: string | undefined,
+    options: CallOptions,
+  ): Promise<{ body: Uint8Array; owner: string }> {
     const timeoutMs = wire.meta.timeoutMs;
     const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : 0;
+    const task = async (worker: StdioWorker) => ({
+      body: await worker.call(deadline === 0 ? wire : withRemaining(wire, deadline)),
+      owner: worker.id,
+    });
     try {
-      return await this.pool.run((worker) => worker.call(deadline === 0 ? wire : withRemaining(wire, deadline)), {
+      return await this.pool.run(task, {
         workerId,
         idempotent: options.idempotent,
         signal: options.signal,
@@ -167,7 +184,8 @@ export class StdioInvoker implements Invoker {
   async *#stream<T>(call: Call, options: StreamOptions): AsyncGenerator<T> {
     if (this.#closed) throw new ClosedError('The stdio invoker');
     const window = options.window ?? this.#config.streams.window;
-    const { wire, workerId } = this.#prepare(call, options, window);
+    const { wire: prepared, workerId } = this.#prepare(call, options, window);
+    const wire: WireCall = { ...prepared, payload: await prepared.payload };
     this.#started += 1;
     this.#inFlight += 1;
     const lease = await this.pool.acquire({ workerId, signal: options.signal }).catch((error: unknown) => {
@@ -188,9 +206,9 @@ export class StdioInvoker implements Invoker {
   }
 
   /** Encodes the arguments and works out which worker must run the call. */
-  #prepare(call: Call, options: CallOptions, window: number): { wire: WireCall; workerId: string | undefined } {
+  #prepare(call: Call, options: CallOptions, window: number): { wire: PendingWire; workerId: string | undefined } {
     const handles: HandleRef[] = [];
-    const payload = this.#serializer.encode([call.args ?? [], call.kwargs ?? {}], {
+    const payload = this.#offload.encode([call.args ?? [], call.kwargs ?? {}], {
       target: call.target,
       role: 'args',
       onHandle: (handle) => handles.push(handle),
@@ -254,6 +272,9 @@ export class StdioInvoker implements Invoker {
     return owner;
   }
 }
+
+/** A call whose arguments may still be being encoded in a worker thread. */
+type PendingWire = Omit<WireCall, 'payload'> & { readonly payload: Uint8Array | Promise<Uint8Array> };
 
 function withRemaining(wire: WireCall, deadline: number): WireCall {
   return { ...wire, meta: { ...wire.meta, timeoutMs: Math.max(1, deadline - Date.now()) } };

@@ -32,3 +32,17 @@ describe('frame size limit', () => {
     expect(await invoker.call(fn('snakebridge.testing.contract.echo', [text]))).toBe(text);
   });
 });
+
+describe('large payloads', () => {
+  let invoker: StdioInvoker | undefined;
+  afterEach(() => invoker?.close());
+
+  it('round-trips a payload encoded and decoded in worker threads (offload)', async () => {
+    invoker = testInvoker({ offload: { thresholdBytes: 1024 * 1024, threads: 1 } });
+    const samples = new Float64Array(2_000_000).map((_, i) => Math.sin(i));
+    const echoed = await invoker.call<Float64Array>(fn('snakebridge.testing.contract.echo', [samples]));
+    expect(echoed).toBeInstanceOf(Float64Array);
+    expect(echoed.length).toBe(samples.length);
+    expect(Buffer.compare(Buffer.from(echoed.buffer, echoed.byteOffset, echoed.byteLength), Buffer.from(samples.buffer))).toBe(0);
+  }, 60_000);
+});

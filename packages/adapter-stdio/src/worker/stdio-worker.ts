@@ -143,19 +143,12 @@ export class StdioWorker implements SupervisedWorker {
 
   // --- calls ---------------------------------------------------------------------------
 
-  /** Sends a call and resolves with its decoded result. */
-  call(call: WireCall): Promise<unknown> {
+  /** Sends a call and resolves with the encoded result, for the invoker to decode (maybe off the event loop). */
+  call(call: WireCall): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
       const id = this.#register(call, (error, body) => {
-        if (error !== undefined) {
-          reject(error);
-          return;
-        }
-        try {
-          resolve(this.#decodeResult(body as Uint8Array, call));
-        } catch (decodeError) {
-          reject(decodeError);
-        }
+        if (error === undefined) resolve(body as Uint8Array);
+        else reject(error);
       });
       if (id !== 0) this.#sendCall(id, call, 0);
     });
@@ -307,15 +300,7 @@ export class StdioWorker implements SupervisedWorker {
   }
 
   #decodeResult(body: Uint8Array, call: WireCall): unknown {
-    const context: DecodeContext = {
-      target: call.meta.target,
-      role: 'result',
-      handle: (wire) => {
-        const ref = new HandleRef(wire, this.id, call.sessionKey);
-        return call.reviveHandle === undefined ? ref : call.reviveHandle(ref);
-      },
-    };
-    return this.#options.serializer.decode(body, context);
+    return this.#options.serializer.decode(body, decodeContext(call, this.id, 'item'));
   }
 
   // --- health and lifetime ------------------------------------------------------------------
@@ -528,4 +513,20 @@ function describeEarlyExit(exit: ProcessExit): string {
   if (exit.spawnError) return `it could not be spawned (${exit.spawnError.message})`;
   if (exit.signal) return `it was killed by ${exit.signal} during start-up`;
   return `it exited with code ${exit.exitCode} during start-up`;
+}
+
+/** How a result of `call`, from worker `owner`, is decoded: handles learn their worker and session. */
+export function decodeContext(
+  call: Pick<WireCall, 'meta' | 'sessionKey' | 'reviveHandle'>,
+  owner: string,
+  role: 'result' | 'item',
+): DecodeContext {
+  return {
+    target: call.meta.target,
+    role,
+    handle: (wire) => {
+      const ref = new HandleRef(wire, owner, call.sessionKey);
+      return call.reviveHandle === undefined ? ref : call.reviveHandle(ref);
+    },
+  };
 }

@@ -35,6 +35,7 @@ export function defaultConfig(environment: string): ResolvedConfig {
     handles: { maxPerSession: 10_000, ttlMs: 30 * 60_000 },
     streams: { window: 64 },
     protocol: { maxFrameBytes: 256 * 1024 * 1024 },
+    offload: { thresholdBytes: 4 * 1024 * 1024, threads: 2 },
     security: { allowEval: true, allowedModules: undefined },
     logLevel: 'info',
     grpc: {

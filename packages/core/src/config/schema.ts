@@ -153,6 +153,13 @@ const protocolSchema = z.strictObject({
   maxFrameBytes: positiveInt.optional(),
 });
 
+const offloadSchema = z.strictObject({
+  /** Payloads at least this big are encoded and decoded in worker threads; 0 never. */
+  thresholdBytes: nonNegativeInt.optional(),
+  /** Worker threads for that. */
+  threads: positiveInt.optional(),
+});
+
 const streamsSchema = z.strictObject({
   /** Items a generator may run ahead of its consumer. */
   window: positiveInt.optional(),
@@ -168,6 +175,7 @@ export const settingsSchema = z.strictObject({
   handles: handlesSchema.optional(),
   streams: streamsSchema.optional(),
   protocol: protocolSchema.optional(),
+  offload: offloadSchema.optional(),
   security: securitySchema.optional(),
   logLevel: z.enum(LOG_LEVELS).optional(),
   grpc: grpcSchema.optional(),

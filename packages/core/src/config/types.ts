@@ -159,6 +159,16 @@ export interface ResolvedConfig {
     /** Largest frame either side accepts, in bytes. @default 256 MiB */
     readonly maxFrameBytes: number;
   };
+  readonly offload: {
+    /**
+     * Payloads at least this big are encoded and decoded in worker threads, so
+     * the event loop stays responsive; 0 keeps everything on the main thread.
+     * @default 4 MiB
+     */
+    readonly thresholdBytes: number;
+    /** Worker threads for that. @default 2 */
+    readonly threads: number;
+  };
   readonly security: SecuritySettings;
   /** @default 'info' */
   readonly logLevel: LogLevel;

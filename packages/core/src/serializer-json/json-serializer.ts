@@ -58,6 +58,7 @@ export class JsonSerializer implements Serializer {
   readonly wireId = SerializerWireId.json;
   readonly contentType = 'application/json';
   readonly supports = SUPPORTS;
+  readonly recipe = { module: import.meta.url, factory: 'createJsonSerializer' };
 
   encode(value: unknown, context?: EncodeContext): Uint8Array {
     try {

@@ -57,6 +57,20 @@ export interface DecodeContext {
 }
 
 /**
+ * How to build the same serializer in another thread: a module to import and
+ * a factory it exports, called with `options`. Invokers use it to encode and
+ * decode large payloads in worker threads, off the event loop.
+ */
+export interface SerializerRecipe {
+  /** An absolute module URL (usually the serializer's own `import.meta.url`) or a package name. */
+  readonly module: string;
+  /** The name of the exported factory. */
+  readonly factory: string;
+  /** What the factory is called with; must survive structured cloning. */
+  readonly options?: unknown;
+}
+
+/**
  * Encodes values to bytes and back. The same serializer (same `id`) runs in
  * the Python worker; host and worker agree on it at the handshake.
  *
@@ -81,6 +95,8 @@ export interface Serializer {
   readonly supports: ReadonlySet<ValueKind>;
   /** Options the Python side of this serializer needs, sent in the handshake. */
   readonly pythonOptions?: Readonly<Record<string, unknown>> | undefined;
+  /** How to rebuild this serializer in a worker thread; without it, everything stays on the main thread. */
+  readonly recipe?: SerializerRecipe | undefined;
   encode(value: unknown, context?: EncodeContext): Uint8Array;
   decode(bytes: Uint8Array, context?: DecodeContext): unknown;
 }

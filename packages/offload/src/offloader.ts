@@ -1,0 +1,149 @@
+// Encodes and decodes large payloads in a piscina worker-thread pool, so that a
+// 100 MB result does not stall the host's event loop while it is decoded.
+
+import { availableParallelism } from 'node:os';
+import {
+  type DecodeContext,
+  type EncodeContext,
+  type HandleWire,
+  type Serializer,
+  toHandleRef,
+} from '@snakebridge/core';
+import { Piscina } from 'piscina';
+import { HANDLE_MARK, type ThreadTask } from './thread-task.js';
+
+export interface PayloadOffloaderOptions {
+  readonly serializer: Serializer;
+  /** Payloads at least this big go to a worker thread. */
+  readonly thresholdBytes: number;
+  /** Most worker threads. */
+  readonly threads: number;
+}
+
+/** Nodes visited when sizing a value before giving up and encoding it here. */
+const SIZING_BUDGET = 10_000;
+
+/**
+ * Encodes or decodes on the event loop when the payload is small (a promise
+ * is not even created), and in a worker thread when it is large. Values that
+ * hold handles or functions stay on the main thread: they cannot be cloned.
+ */
+export class PayloadOffloader {
+  readonly #serializer: Serializer;
+  readonly #threshold: number;
+  readonly #threads: number;
+  #pool: Piscina | undefined;
+
+  constructor(options: PayloadOffloaderOptions) {
+    this.#serializer = options.serializer;
+    this.#threshold = options.thresholdBytes;
+    this.#threads = Math.max(1, Math.min(options.threads, availableParallelism()));
+  }
+
+  /** True if this serializer can be rebuilt in a worker thread at all. */
+  get enabled(): boolean {
+    return this.#threshold > 0 && this.#serializer.recipe !== undefined;
+  }
+
+  encode(value: unknown, context: EncodeContext = {}): Uint8Array | Promise<Uint8Array> {
+    if (!this.enabled || sizeOf(value) < this.#threshold) return this.#serializer.encode(value, context);
+    const task: ThreadTask = {
+      kind: 'encode',
+      recipe: this.#recipe(),
+      value,
+      target: context.target,
+      role: context.role,
+    };
+    return (this.#run(task, []) as Promise<Uint8Array>).catch((error: unknown) => {
+      // A handle proxy deep inside cannot be cloned to a thread: encode it here after all.
+      if ((error as Error).name === 'DataCloneError') return this.#serializer.encode(value, context);
+      throw error;
+    });
+  }
+
+  decode(bytes: Uint8Array, context: DecodeContext = {}): unknown {
+    if (!this.enabled || bytes.byteLength < this.#threshold) return this.#serializer.decode(bytes, context);
+    // A body that owns its whole buffer moves to the thread without a copy.
+    const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    const task: ThreadTask = {
+      kind: 'decode',
+      recipe: this.#recipe(),
+      bytes,
+      target: context.target,
+      role: context.role,
+    };
+    return this.#run(task, owned ? [bytes.buffer as ArrayBuffer] : []).then((result) => {
+      const { value, handles } = result as { value: unknown; handles: number };
+      return handles > 0 ? reviveHandles(value, context) : value;
+    });
+  }
+
+  /** Stops the worker threads. */
+  async close(): Promise<void> {
+    await this.#pool?.destroy();
+    this.#pool = undefined;
+  }
+
+  #recipe() {
+    return this.#serializer.recipe as NonNullable<Serializer['recipe']>;
+  }
+
+  #run(task: ThreadTask, transferList: ArrayBuffer[]): Promise<unknown> {
+    this.#pool ??= new Piscina({
+      filename: THREAD_MODULE.href,
+      maxThreads: this.#threads,
+      minThreads: 0,
+      idleTimeout: 30_000,
+      execArgv: FROM_SOURCES ? ['--conditions=@snakebridge/source'] : [],
+    });
+    return this.#pool.run(task, { transferList });
+  }
+}
+
+/** Running from TypeScript sources (tests, development) rather than compiled output. */
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+const THREAD_MODULE = new URL(FROM_SOURCES ? './thread-dev.mjs' : './thread.js', import.meta.url);
+
+/**
+ * A lower bound of a value's encoded size: the bytes of its typed arrays and
+ * strings (a number counts 8). Returns -1 for a value that cannot leave this
+ * thread (a handle, a function) as far as the first nodes show; past them, a
+ * handle proxy still fails to clone and the value is then encoded here.
+ */
+export function sizeOf(value: unknown): number {
+  let total = 0;
+  let budget = SIZING_BUDGET;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (budget-- <= 0) {
+      total += 8 * stack.length; // what is left unvisited, counted as numbers
+      break;
+    }
+    if (typeof item === 'string') total += item.length;
+    else if (typeof item === 'number') total += 8;
+    else if (typeof item === 'function' || toHandleRef(item) !== undefined) return -1;
+    else if (ArrayBuffer.isView(item)) total += item.byteLength;
+    else if (item instanceof Map) stack.push(...item.keys(), ...item.values());
+    else if (Array.isArray(item) || item instanceof Set) stack.push(...item);
+    else if (typeof item === 'object' && item !== null) stack.push(...Object.values(item));
+  }
+  return total;
+}
+
+/** Replaces the handle markers a thread left in a decoded value with what the context makes of each handle. */
+function reviveHandles(value: unknown, context: DecodeContext): unknown {
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value;
+  if (HANDLE_MARK in value) {
+    const wire = (value as Record<string, unknown>)[HANDLE_MARK] as HandleWire;
+    return context.handle ? context.handle(wire) : wire;
+  }
+  if (Array.isArray(value)) return value.map((item) => reviveHandles(item, context));
+  if (value instanceof Map)
+    return new Map([...value].map(([k, v]) => [reviveHandles(k, context), reviveHandles(v, context)]));
+  if (value instanceof Set) return new Set([...value].map((item) => reviveHandles(item, context)));
+  if (value instanceof Date) return value;
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) copy[key] = reviveHandles(item, context);
+  return copy;
+}

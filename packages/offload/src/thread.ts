@@ -1,0 +1,71 @@
+// Runs in a piscina worker thread: rebuilds the serializer from its recipe
+// (once per thread) and encodes or decodes one payload.
+
+import type { Serializer, SerializerRecipe } from '@snakebridge/core';
+import { Piscina } from 'piscina';
+import { HANDLE_MARK, type ThreadTask } from './thread-task.js';
+
+const serializers = new Map<string, Promise<Serializer>>();
+
+function serializerFor(recipe: SerializerRecipe): Promise<Serializer> {
+  const key = `${recipe.module}#${recipe.factory}#${JSON.stringify(recipe.options ?? null)}`;
+  let serializer = serializers.get(key);
+  if (serializer === undefined) {
+    serializer = import(recipe.module).then((module: Record<string, unknown>) => {
+      const factory = module[recipe.factory];
+      if (typeof factory !== 'function')
+        throw new Error(`${recipe.module} does not export a function ${recipe.factory}`);
+      return factory(recipe.options) as Serializer;
+    });
+    serializers.set(key, serializer);
+  }
+  return serializer;
+}
+
+export default async function run(task: ThreadTask): Promise<unknown> {
+  const serializer = await serializerFor(task.recipe);
+  if (task.kind === 'encode') {
+    const bytes = serializer.encode(task.value, { target: task.target, role: task.role });
+    // Hand back a buffer of its own, moved rather than copied.
+    const owned = new Uint8Array(bytes);
+    return Piscina.move(owned);
+  }
+  let handles = 0;
+  const value = serializer.decode(task.bytes, {
+    target: task.target,
+    role: task.role,
+    handle: (wire) => {
+      handles += 1;
+      return { [HANDLE_MARK]: { id: wire.id, type: wire.type, repr: wire.repr } };
+    },
+  });
+  const buffer = soleBuffer(value);
+  const result = { value, handles };
+  if (buffer === undefined) return result;
+  // Piscina's Transferable interface: the buffer to move, and the value that travels with it.
+  const movable = {
+    get [Piscina.transferableSymbol]() {
+      return buffer;
+    },
+    get [Piscina.valueSymbol]() {
+      return result;
+    },
+  };
+  return Piscina.move(movable as unknown as Parameters<typeof Piscina.move>[0]);
+}
+
+/** The one ArrayBuffer all typed arrays in a value view (a zero-copy decode), if there is exactly one. */
+function soleBuffer(value: unknown): ArrayBuffer | undefined {
+  const buffers = new Set<ArrayBufferLike>();
+  const stack: unknown[] = [value];
+  let budget = 100_000;
+  while (stack.length > 0 && budget-- > 0) {
+    const item = stack.pop();
+    if (ArrayBuffer.isView(item)) buffers.add(item.buffer);
+    else if (Array.isArray(item)) stack.push(...item);
+    else if (item instanceof Map) stack.push(...item.values());
+    else if (typeof item === 'object' && item !== null && !(item instanceof Date)) stack.push(...Object.values(item));
+  }
+  const [only] = buffers;
+  return buffers.size === 1 && only instanceof ArrayBuffer ? only : undefined;
+}
