@@ -39,3 +39,16 @@ describe('JsonSerializer wire form', () => {
     expect(() => json.encode(cyclic)).toThrow(SerializationError);
   });
 });
+
+describe('JsonSerializer edge cases', () => {
+  it('keeps a __proto__ key as an own property rather than changing the prototype', () => {
+    const decoded = json.decode(new TextEncoder().encode('{"__proto__":{"polluted":true}}')) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype);
+    expect(Object.hasOwn(decoded, '__proto__')).toBe(true);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('sends a Buffer as bytes, like any Uint8Array', () => {
+    expect(text(Buffer.from('hi'))).toBe('{"$sb":"bytes","v":"aGk="}');
+  });
+});

@@ -31,7 +31,8 @@ def describe_ndarray(array: Any) -> tuple[str, list[int], memoryview]:
     np = _numpy()
     little = array.astype(array.dtype.newbyteorder("<"), copy=False)
     contiguous = np.ascontiguousarray(little)
-    return contiguous.dtype.name, list(contiguous.shape), memoryview(contiguous).cast("B")
+    # The shape comes from the original: ascontiguousarray turns a 0-d array into a 1-d one.
+    return contiguous.dtype.name, list(array.shape), memoryview(contiguous).cast("B")
 
 
 def decode_ndarray(dtype: str, shape: list[int], raw: bytes | memoryview) -> Any:

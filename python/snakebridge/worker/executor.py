@@ -161,6 +161,8 @@ class Executor:
                 raise Cancelled()
             meta, payload = decode_call(frame.body)
             state.session = meta.session
+            if meta.op == Op.CALL and not meta.handle:
+                self._outcomes.targets[frame.id] = meta.target
             args, kwargs = self._decode_arguments(frame.serializer, payload)
             if frame.flags & FLAG_STREAM:
                 self._start_stream(state, meta.op, meta.target, meta.handle, meta.window, args, kwargs)
@@ -318,6 +320,7 @@ class Executor:
     # --- bookkeeping -----------------------------------------------------------------------------
 
     def _finished(self, state: CallState) -> None:
+        self._outcomes.targets.pop(state.id, None)
         with self._lock:
             self.calls.pop(state.id, None)
 

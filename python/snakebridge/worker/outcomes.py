@@ -24,10 +24,17 @@ class Outcomes:
         self._serializer = serializer
         self._handles = handles
         self.max_frame_bytes = max_frame_bytes
+        #: The dotted name each call in flight called, for serializers with per-callable schemas (protobuf).
+        self.targets: dict[int, str] = {}
+        self._wants_target = bool(getattr(serializer, "accepts_target", False))
 
-    def encode(self, value: Any, session: int) -> bytes:
+    def encode(self, value: Any, session: int, call_id: int = 0, role: str = "result") -> bytes:
         """``value`` encoded for the host; objects it cannot carry become handles of ``session``."""
-        body = self._serializer.encode(value, lambda obj: self._handles.add(obj, session))
+        to_handle = lambda obj: self._handles.add(obj, session)  # noqa: E731 - a closure over the session
+        if self._wants_target:
+            body = self._serializer.encode(value, to_handle, target=self.targets.get(call_id), role=role)  # type: ignore[call-arg]
+        else:
+            body = self._serializer.encode(value, to_handle)
         if len(body) > self.max_frame_bytes:
             raise ProtocolError(
                 f"the result is {len(body)} bytes, more than protocol.maxFrameBytes ({self.max_frame_bytes}); "
@@ -37,7 +44,7 @@ class Outcomes:
 
     def result(self, call_id: int, value: Any, session: int, *, flush: bool = True) -> None:
         try:
-            body = self.encode(value, session)
+            body = self.encode(value, session, call_id)
         except BaseException as exc:
             self.error(call_id, exc, flush=flush)
             return
@@ -45,7 +52,9 @@ class Outcomes:
 
     def item(self, call_id: int, value: Any, session: int, *, flush: bool = True) -> None:
         """Sends one stream item; raises if it cannot be encoded (the stream then ends in an error)."""
-        self._writer.send(Kind.ITEM, call_id, self.encode(value, session), self._serializer.wire_id, flush=flush)
+        self._writer.send(
+            Kind.ITEM, call_id, self.encode(value, session, call_id, "item"), self._serializer.wire_id, flush=flush
+        )
 
     def end(self, call_id: int, *, flush: bool = True) -> None:
         self._writer.send(Kind.END, call_id, flush=flush)

@@ -37,8 +37,11 @@ function bridgeError(payload: PythonErrorPayload, target: string): SnakeBridgeEr
       return new HandleError(message);
     case ErrorCode.SESSION_INVALID:
       return new SessionError(message);
-    case ErrorCode.SERIALIZATION:
-      return new SerializationError('python', message);
+    case ErrorCode.SERIALIZATION: {
+      // The worker's serializers name themselves first, as `[msgpack] …`: keep that name.
+      const named = /^\[([\w-]+)\] ([\s\S]*)$/.exec(message);
+      return named ? new SerializationError(named[1] as string, named[2] as string) : new SerializationError('python', message);
+    }
     case ErrorCode.PROTOCOL:
       return new ProtocolError(message);
     case ErrorCode.CANCELLED:

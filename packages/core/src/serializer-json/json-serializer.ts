@@ -140,7 +140,7 @@ function encodeNumber(value: number): unknown {
 
 function encodeObject(object: object, path: string, context: EncodeContext | undefined, seen: Set<object>): unknown {
   if (Array.isArray(object)) return object.map((item, i) => toJsonValue(item, `${path}[${i}]`, context, seen));
-  if (object instanceof Uint8Array && object.constructor === Uint8Array) {
+  if (object instanceof Uint8Array && (object.constructor === Uint8Array || Buffer.isBuffer(object))) {
     return {
       [JSON_TAG]: 'bytes',
       v: Buffer.from(object.buffer, object.byteOffset, object.byteLength).toString('base64'),
@@ -200,7 +200,7 @@ function fromJsonValue(value: unknown, path: string, context: DecodeContext | un
   if (tag === undefined) {
     const result: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(object)) {
-      result[key] = fromJsonValue(item, path === '' ? key : `${path}.${key}`, context);
+      setOwn(result, key, fromJsonValue(item, path === '' ? key : `${path}.${key}`, context));
     }
     return result;
   }
@@ -245,12 +245,18 @@ function decodeTagged(
     case 'object': {
       const inner = (v ?? {}) as Record<string, unknown>;
       const result: Record<string, unknown> = {};
-      for (const [key, item] of Object.entries(inner)) result[key] = fromJsonValue(item, `${path}.${key}`, context);
+      for (const [key, item] of Object.entries(inner)) setOwn(result, key, fromJsonValue(item, `${path}.${key}`, context));
       return result;
     }
     default:
       throw new SerializationError('json', `unknown tag ${JSON.stringify(tag)}`, pathOrRoot(path));
   }
+}
+
+/** Sets an own property, even `__proto__`, which plain assignment would turn into a prototype change. */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
 function decodeFloat(text: string, path: string): number {

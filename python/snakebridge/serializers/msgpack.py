@@ -1,0 +1,367 @@
+"""The msgpack serializer: the Python side of ``@snakebridge/serializer-msgpack``.
+
+Plain data travels as plain msgpack; what msgpack lacks uses extension types
+whose numbers the TypeScript side shares (packages/serializer-msgpack/README.md
+has the whole mapping, vectors/serializers/msgpack.json the bytes):
+
+- ``-1`` timestamp (the msgpack spec's): ``datetime`` ↔ ``Date``, at millisecond precision
+- ``80`` bigint: ints beyond 64 bits, as two's complement big-endian bytes
+- ``81`` set: ``set``/``frozenset``, the payload a msgpack array
+- ``82`` map: a JavaScript ``Map``, read as a dict whose keys may be anything hashable
+- ``83`` ndarray: numpy arrays as a small header and their raw little-endian bytes
+- ``84`` handle: ``[id, type, repr?]`` of an object kept in the worker
+
+numpy is only imported when an ndarray arrives (see ndarray.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import msgpack
+
+from ..errors import BridgeError, SerializationError
+from .base import FromHandle, ToHandle
+from .ndarray import DTYPES, decode_ndarray, describe_ndarray, is_ndarray, numpy_scalar_value
+
+EXT_BIGINT = 80
+EXT_SET = 81
+EXT_MAP = 82
+EXT_NDARRAY = 83
+EXT_HANDLE = 84
+#: Types an added extension may not use: ours, and those msgpackr (the TypeScript decoder) reads itself.
+RESERVED_EXT_TYPES = frozenset({0x00, 0x42, 0x62, 0x65, 0x69, 0x70, 0x72, 0x73, 0x74, 0x78, 80, 81, 82, 83, 84})
+
+_INT64_MIN = -(2**63)
+_UINT64_MAX = 2**64 - 1
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+#: dtype code, ndim, offset of the elements (u16): the ndarray header before the shape.
+_NDARRAY_HEAD = struct.Struct("<BBH")
+
+
+@dataclass(frozen=True)
+class MsgpackExtension:
+    """An extension type added to the serializer, as ``MsgpackExtension`` in TypeScript.
+
+    Instances of ``cls`` that msgpack cannot pack itself are written as
+    extension ``type`` with the payload ``encode`` returns; ``decode`` reads it.
+    """
+
+    type: int
+    cls: type | tuple[type, ...]
+    encode: Callable[[Any], bytes]
+    decode: Callable[[bytes], Any]
+
+
+class MsgpackSerializer:
+    """msgpack with SnakeBridge's extension types for big ints, sets, maps, arrays, dates and handles."""
+
+    id = "msgpack"
+    wire_id = 2
+
+    def __init__(self, extensions: Iterable[MsgpackExtension] = ()) -> None:
+        self._extensions = _check_extensions(extensions)
+
+    def encode(self, value: Any, to_handle: ToHandle | None = None) -> bytes:
+        try:
+            return _Encoder(self._extensions, to_handle).pack(value)
+        except _Unsendable as exc:
+            what = type(exc.obj).__qualname__
+            raise SerializationError(
+                f"[msgpack] at {_path_to(value, exc.obj)}: cannot send a {what} by value"
+            ) from None
+        except BridgeError:
+            raise  # from to_handle: too many handles in the session
+        except Exception as exc:  # msgpack's own errors, and those of an extension's encoder
+            raise SerializationError(f"[msgpack] {exc}") from exc
+
+    def decode(self, data: bytes | memoryview, from_handle: FromHandle | None = None) -> Any:
+        try:
+            return _Decoder(self._extensions, from_handle).unpack(data)
+        except BridgeError:
+            raise  # a HandleError from from_handle keeps its code
+        except Exception as exc:
+            raise SerializationError(f"[msgpack] not valid msgpack: {str(exc) or type(exc).__name__}") from exc
+
+
+def _check_extensions(extensions: Iterable[MsgpackExtension]) -> dict[int, MsgpackExtension]:
+    by_type: dict[int, MsgpackExtension] = {}
+    for extension in extensions:
+        if not 0 <= extension.type <= 127:
+            raise ValueError(f"[msgpack] extension type {extension.type} is not an application type (0-127)")
+        if extension.type in RESERVED_EXT_TYPES:
+            raise ValueError(f"[msgpack] extension type {extension.type} is reserved (SnakeBridge or msgpackr uses it)")
+        if extension.type in by_type:
+            raise ValueError(f"[msgpack] extension type {extension.type} is registered twice")
+        by_type[extension.type] = extension
+    return by_type
+
+
+# --- encoding -------------------------------------------------------------------
+
+
+class _Unsendable(Exception):
+    """An object with no msgpack form met while handles are off; encode() names its path."""
+
+    def __init__(self, obj: object) -> None:
+        super().__init__()
+        self.obj = obj
+
+
+class _Encoder:
+    """One encode: msgpack's C packer does the work, and calls ``_default`` for what it does not know."""
+
+    def __init__(self, extensions: dict[int, MsgpackExtension], to_handle: ToHandle | None) -> None:
+        self._extensions = tuple(extensions.values())
+        self._to_handle = to_handle
+        self._nesting = 0
+        # A packer per encode: the worker encodes on several threads, and _default packs payloads re-entrantly.
+        self._packer = self._new_packer()
+
+    def _new_packer(self) -> msgpack.Packer:
+        return msgpack.Packer(
+            default=self._default, use_bin_type=True, use_single_float=False, datetime=False, strict_types=False
+        )
+
+    def pack(self, value: Any) -> bytes:
+        return self._packer.pack(value)
+
+    def _payload(self, value: Any) -> bytes:
+        """``value`` packed on its own, as the payload of an extension."""
+        self._nesting += 1
+        try:
+            return self._new_packer().pack(value)
+        finally:
+            self._nesting -= 1
+
+    def _default(self, obj: Any) -> Any:
+        return self._convert(obj, obj)
+
+    def _convert(self, value: Any, original: object) -> Any:
+        """What to pack for ``value`` (``original`` when it came from a numpy scalar), which msgpack cannot pack."""
+        if isinstance(value, int):  # only ints beyond 64 bits get here
+            return msgpack.ExtType(EXT_BIGINT, _int_payload(value))
+        for extension in self._extensions:
+            if isinstance(value, extension.cls):
+                return msgpack.ExtType(extension.type, bytes(extension.encode(value)))
+        if isinstance(value, (set, frozenset)):
+            return msgpack.ExtType(EXT_SET, self._payload(list(value)))
+        if isinstance(value, dt.date):
+            return _timestamp(value)
+        if is_ndarray(value):
+            return self._ndarray(value)
+        scalar = numpy_scalar_value(value)
+        if scalar is not None:
+            return scalar if _packs_natively(scalar) else self._convert(scalar, original)
+        return self._handle(original)
+
+    def _handle(self, obj: object) -> msgpack.ExtType:
+        if self._to_handle is None:
+            raise _Unsendable(obj)
+        wire = self._to_handle(obj)
+        fields = [wire.id, wire.type] if wire.repr is None else [wire.id, wire.type, wire.repr]
+        return msgpack.ExtType(EXT_HANDLE, self._payload(fields))
+
+    def _ndarray(self, array: Any) -> msgpack.ExtType:
+        dtype, _, raw = describe_ndarray(array)
+        shape = list(array.shape)  # describe_ndarray reports a 0-d array as 1-d (ascontiguousarray does)
+        if any(size > 0xFFFFFFFF for size in shape):
+            raise ValueError(f"an array of shape {tuple(shape)} has a dimension too large to send")
+        offset = self._element_offset(len(shape), raw.nbytes)
+        header = _NDARRAY_HEAD.pack(DTYPES.index(dtype), len(shape), offset) + struct.pack(f"<{len(shape)}I", *shape)
+        return msgpack.ExtType(EXT_NDARRAY, b"".join((header, bytes(offset - len(header)), raw)))
+
+    def _element_offset(self, ndim: int, nbytes: int) -> int:
+        """Where the elements start in the payload: 8-aligned in the message when the position is known.
+
+        The TypeScript side reads the elements in place, as a typed array that
+        must be aligned, so padding them to a multiple of 8 from the start of
+        the message saves it a copy. Anything from ``shortest`` up decodes.
+        """
+        shortest = _NDARRAY_HEAD.size + 4 * ndim
+        position = self._position()
+        if position is None:
+            return -(-shortest // 8) * 8
+        # The smallest offset that aligns; the ext header's size depends on the padding, hence a search (< 24 steps).
+        offset = shortest
+        while (position + _ext_header_size(offset + nbytes) + offset) % 8:
+            offset += 1
+        return offset
+
+    def _position(self) -> int | None:
+        """Bytes the top-level packer has written so far, or None if unknown.
+
+        msgpack's packer exposes its buffer while packing; this is not a
+        documented promise, so any failure just gives up on alignment.
+        """
+        if self._nesting:
+            return None
+        try:
+            with self._packer.getbuffer() as written:
+                return len(written)
+        except Exception:
+            return None
+
+
+def _packs_natively(value: Any) -> bool:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _INT64_MIN <= value <= _UINT64_MAX
+    return value is None or isinstance(value, (bool, float, str, bytes))
+
+
+def _int_payload(value: int) -> bytes:
+    """Two's complement, big-endian, in as few bytes as hold the sign."""
+    magnitude = ~value if value < 0 else value
+    return value.to_bytes((magnitude.bit_length() + 8) // 8, "big", signed=True)
+
+
+def _timestamp(value: dt.date) -> msgpack.Timestamp:
+    """UTC, whole milliseconds (a JavaScript Date's precision, so both sides write the same bytes)."""
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+    elif value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)  # naive datetimes are taken as UTC
+    delta = value - _EPOCH
+    milliseconds = (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+    seconds, rest = divmod(milliseconds, 1000)
+    return msgpack.Timestamp(seconds, rest * 1_000_000)
+
+
+def _ext_header_size(length: int) -> int:
+    if length in (1, 2, 4, 8, 16):
+        return 2  # fixext
+    if length < 0x100:
+        return 3
+    return 4 if length < 0x10000 else 6
+
+
+def _path_to(root: Any, target: object) -> str:
+    """Where ``target`` is in ``root``, in the notation of json.py's errors."""
+    return _search(root, target, "", set()) or "(root)"
+
+
+def _search(value: Any, target: object, path: str, seen: set[int]) -> str | None:
+    if value is target:
+        return path
+    if id(value) in seen or not isinstance(value, (list, tuple, dict, set, frozenset)):
+        return None
+    seen.add(id(value))
+    if isinstance(value, dict):
+        steps = ((_dict_step(path, key), item) for key, item in value.items())
+        keys = ((f"{path}<key {key!r}>", key) for key in value)
+        return _first(target, seen, keys, steps)
+    if isinstance(value, (set, frozenset)):
+        return _first(target, seen, ((f"{path}<item>", item) for item in value))
+    return _first(target, seen, ((f"{path}[{i}]", item) for i, item in enumerate(value)))
+
+
+def _first(target: object, seen: set[int], *candidates: Iterable[tuple[str, Any]]) -> str | None:
+    for group in candidates:
+        for path, item in group:
+            found = _search(item, target, path, seen)
+            if found is not None:
+                return found
+    return None
+
+
+def _dict_step(path: str, key: Any) -> str:
+    if isinstance(key, str):
+        return f"{path}.{key}" if path else key
+    return f"{path}[{key!r}]"
+
+
+# --- decoding -------------------------------------------------------------------
+
+
+class _Decoder:
+    """One decode: msgpack's C unpacker does the work, and calls ``_ext_hook`` for extension types."""
+
+    def __init__(self, extensions: dict[int, MsgpackExtension], from_handle: FromHandle | None) -> None:
+        self._extensions = extensions
+        self._from_handle = from_handle
+
+    def unpack(self, data: bytes | memoryview, *, any_keys: bool = False) -> Any:
+        try:
+            return self._unpackb(data, any_keys)
+        except TypeError as exc:
+            # A dict key that is a list (a tuple key sent back): rare, so read again with keys made hashable
+            # rather than pay for object_pairs_hook on every dict.
+            if any_keys or "unhashable" not in str(exc):
+                raise
+            return self._unpackb(data, True)
+
+    def _unpackb(self, data: bytes | memoryview, any_keys: bool) -> Any:
+        return msgpack.unpackb(
+            data,
+            ext_hook=self._ext_hook,
+            raw=False,
+            use_list=True,
+            strict_map_key=False,  # dicts from JavaScript Maps have keys of any type
+            timestamp=3,  # aware datetimes in UTC
+            object_pairs_hook=_dict_of_pairs if any_keys else None,
+        )
+
+    def _ext_hook(self, code: int, data: bytes) -> Any:
+        if code == EXT_BIGINT:
+            if not data:
+                _malformed("an empty bigint payload")
+            return int.from_bytes(data, "big", signed=True)
+        if code == EXT_SET:
+            return {_hashable(item) for item in self._expect(self.unpack(data), list, "set")}
+        if code == EXT_MAP:
+            # Only keys need this slower path: a JavaScript Map may have arrays for keys, which become tuples.
+            return self._expect(self.unpack(data, any_keys=True), dict, "map")
+        if code == EXT_NDARRAY:
+            return _decode_ndarray(data)
+        if code == EXT_HANDLE:
+            return self._handle(self._expect(self.unpack(data), list, "handle"))
+        extension = self._extensions.get(code)
+        if extension is None:
+            _malformed(f"extension type {code} is not known")
+        return extension.decode(data)
+
+    def _handle(self, fields: list[Any]) -> object:
+        if not fields or not isinstance(fields[0], int):
+            _malformed("a handle needs [id, type, repr?]")
+        if self._from_handle is None:
+            raise SerializationError("[msgpack] a handle arrived where no handles can be resolved")
+        return self._from_handle(fields[0])
+
+    @staticmethod
+    def _expect(value: Any, kind: type, what: str) -> Any:
+        if not isinstance(value, kind):
+            _malformed(f"a {what} extension must hold a {kind.__name__}")
+        return value
+
+
+def _decode_ndarray(payload: bytes) -> Any:
+    if len(payload) < _NDARRAY_HEAD.size:
+        _malformed("an ndarray header is cut short")
+    code, ndim, offset = _NDARRAY_HEAD.unpack_from(payload)
+    if code >= len(DTYPES):
+        _malformed(f"unknown dtype code {code}")
+    if not _NDARRAY_HEAD.size + 4 * ndim <= offset <= len(payload):
+        _malformed("an ndarray header does not fit its payload")
+    shape = list(struct.unpack_from(f"<{ndim}I", payload, _NDARRAY_HEAD.size))
+    return decode_ndarray(DTYPES[code], shape, memoryview(payload)[offset:])
+
+
+def _dict_of_pairs(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+    return {_hashable(key): value for key, value in pairs}
+
+
+def _hashable(value: Any) -> Any:
+    """Lists become tuples and sets frozensets, so they can be dict keys or set members, as JavaScript allows."""
+    if isinstance(value, list):
+        return tuple(_hashable(item) for item in value)
+    if isinstance(value, set):
+        return frozenset(value)
+    return value
+
+
+def _malformed(message: str) -> NoReturn:
+    raise SerializationError(f"[msgpack] not a valid SnakeBridge msgpack value: {message}")
