@@ -7,6 +7,7 @@ import {
   type EncodeContext,
   SerializationError,
   type Serializer,
+  type SerializerRecipe,
   SerializerWireId,
   SnakeBridgeError,
   type ValueKind,
@@ -73,6 +74,8 @@ export class MsgpackSerializer implements Serializer {
   readonly wireId = SerializerWireId.msgpack;
   readonly contentType = 'application/msgpack';
   readonly supports: ReadonlySet<ValueKind>;
+  /** How to rebuild it in a worker thread (offload); none when extensions (functions) are plugged in. */
+  readonly recipe: SerializerRecipe | undefined;
   readonly #packr = new Packr(MSGPACKR_OPTIONS);
   readonly #slab = new OutputSlab();
   readonly #extensions: readonly MsgpackExtension[];
@@ -85,6 +88,8 @@ export class MsgpackSerializer implements Serializer {
     this.#slots = extensionSlots([...OWN_TYPES, ...this.#extensionsByType.keys()]);
     const kinds = this.#extensions.flatMap((extension) => (extension.kind === undefined ? [] : [extension.kind]));
     this.supports = new Set([...SUPPORTS, ...kinds]);
+    this.recipe =
+      this.#extensions.length === 0 ? { module: import.meta.url, factory: 'createMsgpackSerializer' } : undefined;
   }
 
   encode(value: unknown, context?: EncodeContext): Uint8Array {

@@ -288,3 +288,19 @@ describe('MsgpackSerializer refusals', () => {
     expect(() => msgpack.decode(bytes(text))).toThrow(SerializationError);
   });
 });
+
+describe('offloading to worker threads', () => {
+  it('is rebuilt from its recipe in a worker thread and gives the same bytes', async () => {
+    const { PayloadOffloader } = await import('@snakebridge/offload');
+    const serializer = new MsgpackSerializer();
+    const offload = new PayloadOffloader({ serializer, thresholdBytes: 1024, threads: 1 });
+    const value = { samples: new Float64Array(50_000).map((_, i) => i / 3), when: new Date(0), big: 2n ** 70n };
+    try {
+      const bytes = await offload.encode(value);
+      expect(Buffer.from(bytes)).toEqual(Buffer.from(serializer.encode(value)));
+      expect(await offload.decode(bytes)).toEqual(value);
+    } finally {
+      await offload.close();
+    }
+  });
+});

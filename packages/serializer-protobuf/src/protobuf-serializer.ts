@@ -9,6 +9,7 @@ import {
   type EncodeContext,
   SerializationError,
   type Serializer,
+  type SerializerRecipe,
   SerializerWireId,
   toHandleRef,
   type ValueKind,
@@ -93,6 +94,8 @@ export class ProtobufSerializer implements Serializer {
   readonly contentType = 'application/x-protobuf';
   readonly supports = SUPPORTS;
   readonly pythonOptions: ProtobufPythonOptions;
+  /** How to rebuild it in a worker thread (offload): the same options load the same schema. */
+  readonly recipe: SerializerRecipe;
   /** The loaded schema: protobufjs Root, descriptor set and its hash. */
   readonly schema: Schema;
   readonly #callables: ReadonlyMap<string, CallableTypes>;
@@ -100,6 +103,11 @@ export class ProtobufSerializer implements Serializer {
   readonly #hooks: MessageHooks;
 
   constructor(options: ProtobufSerializerOptions = {}) {
+    this.recipe = {
+      module: import.meta.url,
+      factory: 'createProtobufSerializer',
+      options: { ...options, baseDir: options.baseDir ?? process.cwd() },
+    };
     this.schema = loadSchema({
       protoFiles: options.protoFiles ?? [],
       callables: options.callables ?? {},
