@@ -17,7 +17,7 @@ describe('resolveConfig', () => {
     const config = resolveConfig({}, { env: {} });
     expect(config.environment).toBe('development');
     expect(config.invoker).toBe('stdio');
-    expect(config.serializer).toBe('json');
+    expect(config.serializer).toBe('msgpack');
     expect(config.pool.max).toBe(availableParallelism());
     expect(config.pool.restart.maxRestarts).toBe(3);
     expect(config.timeouts.cancelGraceMs).toBe(2_000);

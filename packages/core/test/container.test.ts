@@ -8,6 +8,7 @@ import {
   type Invoker,
   JsonSerializer,
   SERIALIZER,
+  type Serializer,
 } from '../src/index.js';
 
 const missing = (name: string): Promise<never> =>
@@ -17,13 +18,18 @@ const missing = (name: string): Promise<never> =>
 
 describe('createContainer', () => {
   it('binds the JSON serializer from core and the invoker from the package the config names', async () => {
-    const container = await createContainer({ invoker: 'mock' }, { env: {} });
+    const container = await createContainer({ invoker: 'mock', serializer: 'json' }, { env: {} });
     expect(container.get(SERIALIZER)).toBeInstanceOf(JsonSerializer);
     expect(container.get<Invoker>(INVOKER).kind).toBe('mock');
   });
 
+  it('binds the msgpack serializer by default, from its package', async () => {
+    const container = await createContainer({ invoker: 'mock' }, { env: {} });
+    expect(container.get<Serializer>(SERIALIZER).id).toBe('msgpack');
+  });
+
   it('reports a missing adapter package with the command that installs it', async () => {
-    const error = await createContainer({ invoker: 'grpc' }, { env: {}, importPackage: missing }).catch(
+    const error = await createContainer({ invoker: 'grpc', serializer: 'json' }, { env: {}, importPackage: missing }).catch(
       (e: unknown) => e,
     );
     expect(AdapterNotInstalledError.is(error)).toBe(true);

@@ -8,7 +8,7 @@ export function defaultConfig(environment: string): ResolvedConfig {
   return {
     environment,
     invoker: 'stdio',
-    serializer: 'json',
+    serializer: 'msgpack',
     python: { executable: undefined, venv: undefined, cwd: undefined, env: {}, path: [] },
     pool: {
       min: 1,

@@ -145,7 +145,7 @@ export interface ResolvedConfig {
   readonly environment: string;
   /** @default 'stdio' (`'mock'` in the `test` environment only if you say so) */
   readonly invoker: InvokerName;
-  /** @default 'json' */
+  /** @default 'msgpack' (`json` is built into core and needs no package on either side) */
   readonly serializer: SerializerName;
   readonly python: PythonSettings;
   readonly pool: PoolSettings;

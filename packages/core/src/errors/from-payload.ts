@@ -40,7 +40,9 @@ function bridgeError(payload: PythonErrorPayload, target: string): SnakeBridgeEr
     case ErrorCode.SERIALIZATION: {
       // The worker's serializers name themselves first, as `[msgpack] …`: keep that name.
       const named = /^\[([\w-]+)\] ([\s\S]*)$/.exec(message);
-      return named ? new SerializationError(named[1] as string, named[2] as string) : new SerializationError('python', message);
+      return named
+        ? new SerializationError(named[1] as string, named[2] as string)
+        : new SerializationError('python', message);
     }
     case ErrorCode.PROTOCOL:
       return new ProtocolError(message);

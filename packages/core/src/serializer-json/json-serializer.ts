@@ -245,7 +245,8 @@ function decodeTagged(
     case 'object': {
       const inner = (v ?? {}) as Record<string, unknown>;
       const result: Record<string, unknown> = {};
-      for (const [key, item] of Object.entries(inner)) setOwn(result, key, fromJsonValue(item, `${path}.${key}`, context));
+      for (const [key, item] of Object.entries(inner))
+        setOwn(result, key, fromJsonValue(item, `${path}.${key}`, context));
       return result;
     }
     default:
@@ -255,7 +256,8 @@ function decodeTagged(
 
 /** Sets an own property, even `__proto__`, which plain assignment would turn into a prototype change. */
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
   else target[key] = value;
 }
 
