@@ -1,18 +1,48 @@
 // One Vitest run for the whole workspace. Packages resolve to their TypeScript
 // sources through the "@snakebridge/source" export condition, so tests need no build.
+//
+// Two projects: `unit` runs files side by side; `serial` (files named
+// *.serial.test.ts: CPU speed-ups, chaos) runs them one at a time, after the
+// others, because they need the machine's cores to themselves.
 
 import { defineConfig } from 'vitest/config';
 
 const conditions = ['@snakebridge/source', 'import', 'module', 'node', 'default'];
-
-export default defineConfig({
+const shared = {
   resolve: { conditions },
   ssr: { resolve: { conditions, externalConditions: conditions } },
+};
+const everywhere = ['packages/*/test/**/', 'examples/**/', 'bench/**/'];
+
+export default defineConfig({
+  ...shared,
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'examples/**/*.test.ts', 'bench/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Tests spawn real Python processes; two files at a time suit a two-core machine.
-    maxWorkers: 2,
+    projects: [
+      {
+        ...shared,
+        test: {
+          name: 'unit',
+          include: everywhere.map((dir) => `${dir}*.test.ts`),
+          exclude: ['**/*.serial.test.ts', '**/node_modules/**'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+          // Tests spawn real Python processes; two files at a time suit a two-core machine.
+          maxWorkers: 2,
+        },
+      },
+      {
+        ...shared,
+        test: {
+          name: 'serial',
+          include: everywhere.map((dir) => `${dir}*.serial.test.ts`),
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+          maxWorkers: 1,
+        },
+      },
+    ],
   },
 });

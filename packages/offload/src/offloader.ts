@@ -114,21 +114,31 @@ export function sizeOf(value: unknown): number {
   let total = 0;
   let budget = SIZING_BUDGET;
   const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const item = stack.pop();
-    if (budget-- <= 0) {
-      total += 8 * stack.length; // what is left unvisited, counted as numbers
-      break;
+  const visit = (items: Iterable<unknown>, length: number) => {
+    if (length > budget) {
+      total += 8 * (length - budget); // past the budget, elements count as numbers
     }
+    let taken = 0;
+    for (const item of items) {
+      if (taken++ >= budget) break;
+      stack.push(item);
+    }
+  };
+  while (stack.length > 0 && budget-- > 0) {
+    const item = stack.pop();
     if (typeof item === 'string') total += item.length;
     else if (typeof item === 'number') total += 8;
     else if (typeof item === 'function' || toHandleRef(item) !== undefined) return -1;
     else if (ArrayBuffer.isView(item)) total += item.byteLength;
-    else if (item instanceof Map) stack.push(...item.keys(), ...item.values());
-    else if (Array.isArray(item) || item instanceof Set) stack.push(...item);
-    else if (typeof item === 'object' && item !== null) stack.push(...Object.values(item));
+    else if (item instanceof Map) visit([...item.keys(), ...item.values()], item.size * 2);
+    else if (Array.isArray(item)) visit(item, item.length);
+    else if (item instanceof Set) visit(item, item.size);
+    else if (typeof item === 'object' && item !== null) {
+      const values = Object.values(item);
+      visit(values, values.length);
+    }
   }
-  return total;
+  return total + 8 * stack.length; // what the budget left unvisited
 }
 
 /** Replaces the handle markers a thread left in a decoded value with what the context makes of each handle. */

@@ -59,13 +59,17 @@ function soleBuffer(value: unknown): ArrayBuffer | undefined {
   const buffers = new Set<ArrayBufferLike>();
   const stack: unknown[] = [value];
   let budget = 100_000;
+  const push = (items: Iterable<unknown>) => {
+    for (const item of items) if (typeof item === 'object' && item !== null) stack.push(item);
+  };
   while (stack.length > 0 && budget-- > 0) {
     const item = stack.pop();
     if (ArrayBuffer.isView(item)) buffers.add(item.buffer);
-    else if (Array.isArray(item)) stack.push(...item);
-    else if (item instanceof Map) stack.push(...item.values());
-    else if (typeof item === 'object' && item !== null && !(item instanceof Date)) stack.push(...Object.values(item));
+    else if (Array.isArray(item)) push(item);
+    else if (item instanceof Map) push(item.values());
+    else if (typeof item === 'object' && item !== null && !(item instanceof Date)) push(Object.values(item));
   }
   const [only] = buffers;
-  return buffers.size === 1 && only instanceof ArrayBuffer ? only : undefined;
+  // With budget left, every typed array was seen; otherwise moving one buffer could strand another.
+  return budget > 0 && buffers.size === 1 && only instanceof ArrayBuffer ? only : undefined;
 }

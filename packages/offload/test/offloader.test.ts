@@ -64,3 +64,10 @@ describe('PayloadOffloader', () => {
     expect(await ticksDuring(() => offloader(1024 * 1024).decode(bytes.slice()))).toBeGreaterThan(0);
   }, 60_000);
 });
+
+describe('sizeOf', () => {
+  it('sizes a million-element plain array without visiting every element', () => {
+    const size = sizeOf(Array.from({ length: 1_000_000 }, (_, i) => i));
+    expect(size).toBe(8_000_000);
+  });
+});

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -65,10 +66,13 @@ class MsgpackSerializer:
 
     def __init__(self, extensions: Iterable[MsgpackExtension] = ()) -> None:
         self._extensions = _check_extensions(extensions)
+        # One encoder (and its C packer) per thread, reused: making a Packer costs more than packing a small call.
+        self._local = threading.local()
 
     def encode(self, value: Any, to_handle: ToHandle | None = None) -> bytes:
+        encoder = self._encoder(to_handle)
         try:
-            return _Encoder(self._extensions, to_handle).pack(value)
+            return encoder.pack(value)
         except _Unsendable as exc:
             what = type(exc.obj).__qualname__
             raise SerializationError(
@@ -78,6 +82,19 @@ class MsgpackSerializer:
             raise  # from to_handle: too many handles in the session
         except Exception as exc:  # msgpack's own errors, and those of an extension's encoder
             raise SerializationError(f"[msgpack] {exc}") from exc
+        finally:
+            encoder.busy = False
+
+    def _encoder(self, to_handle: ToHandle | None) -> _Encoder:
+        """This thread's encoder, or a fresh one if it is busy (an encode inside an encode)."""
+        encoder: _Encoder | None = getattr(self._local, "encoder", None)
+        if encoder is None or encoder.busy:
+            encoder = _Encoder(self._extensions, to_handle)
+            if getattr(self._local, "encoder", None) is None:
+                self._local.encoder = encoder
+        encoder.to_handle = to_handle
+        encoder.busy = True
+        return encoder
 
     def decode(self, data: bytes | memoryview, from_handle: FromHandle | None = None) -> Any:
         try:
@@ -117,7 +134,8 @@ class _Encoder:
 
     def __init__(self, extensions: dict[int, MsgpackExtension], to_handle: ToHandle | None) -> None:
         self._extensions = tuple(extensions.values())
-        self._to_handle = to_handle
+        self.to_handle = to_handle
+        self.busy = False
         self._nesting = 0
         # A packer per encode: the worker encodes on several threads, and _default packs payloads re-entrantly.
         self._packer = self._new_packer()
@@ -160,9 +178,9 @@ class _Encoder:
         return self._handle(original)
 
     def _handle(self, obj: object) -> msgpack.ExtType:
-        if self._to_handle is None:
+        if self.to_handle is None:
             raise _Unsendable(obj)
-        wire = self._to_handle(obj)
+        wire = self.to_handle(obj)
         fields = [wire.id, wire.type] if wire.repr is None else [wire.id, wire.type, wire.repr]
         return msgpack.ExtType(EXT_HANDLE, self._payload(fields))
 

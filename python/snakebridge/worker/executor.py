@@ -39,6 +39,8 @@ _STREAM_TURN = 32
 _DEFAULT_WINDOW = 64
 #: Cancels remembered for calls not read yet (or already finished).
 _EARLY_CANCELS = 4096
+#: Results that are certainly not awaitable: checked first, since inspect.isawaitable is slow.
+_PLAIN_TYPES = frozenset({type(None), bool, int, float, str, bytes, list, tuple, dict})
 
 
 @dataclass(slots=True)
@@ -61,6 +63,7 @@ class Executor:
     ) -> None:
         self._serializers = serializers
         self._outcomes = outcomes
+        self._wants_target = outcomes.wants_target
         self._dispatcher = dispatcher
         self._flush = flush
         #: Calls in flight, by id. Guarded by _lock together with _cancelled_early.
@@ -85,6 +88,10 @@ class Executor:
         with self._lock:
             state = self.calls.get(call_id)
             if state is None:
+                if self._current == call_id:
+                    # A sync call running inline (it has no state): interrupt it where it is.
+                    self._interrupt_main(call_id)
+                    return
                 self._cancelled_early[call_id] = None
                 if len(self._cancelled_early) > _EARLY_CANCELS:
                     self._cancelled_early.popitem(last=False)
@@ -101,6 +108,11 @@ class Executor:
         state = self.calls.get(call_id)
         if state is not None and state.on_credit is not None:
             state.on_credit(count)
+
+    @property
+    def in_flight(self) -> int:
+        """Calls in progress: those with state, and a sync call running inline."""
+        return len(self.calls) + (1 if self._current and self._current not in self.calls else 0)
 
     def stop(self) -> None:
         """Makes ``run_forever`` return after the call in progress, which is interrupted."""
@@ -147,31 +159,37 @@ class Executor:
             self._outcomes.error_payload(frame.id, bridge_error("PROTOCOL", f"unexpected frame kind {kind:#x}"))
 
     def _run(self, frame: Frame) -> None:
-        state = CallState(frame.id)
+        call_id = frame.id
         with self._lock:
-            if frame.id in self._cancelled_early:
+            if call_id in self._cancelled_early:
                 # Cancelled before we got to it: acknowledge and do not run.
-                del self._cancelled_early[frame.id]
-                self._outcomes.cancelled(frame.id, flush=False)
+                del self._cancelled_early[call_id]
+                self._outcomes.cancelled(call_id, flush=False)
                 return
-            self.calls[frame.id] = state
-        self._current = frame.id  # before the cancelled check: see cancel()
+            # Set under the lock: a cancel now either sees it (and interrupts) or was seen above.
+            self._current = call_id
+        state: CallState | None = None
         try:
-            if state.cancelled:
-                raise Cancelled()
             meta, payload = decode_call(frame.body)
-            state.session = meta.session
-            if meta.op == Op.CALL and not meta.handle:
-                self._outcomes.targets[frame.id] = meta.target
+            if self._wants_target and meta.op == Op.CALL and not meta.handle:
+                self._outcomes.targets[call_id] = meta.target
             args, kwargs = self._decode_arguments(frame.serializer, payload)
             if frame.flags & FLAG_STREAM:
+                state = self._register(call_id, meta.session)
                 self._start_stream(state, meta.op, meta.target, meta.handle, meta.window, args, kwargs)
             else:
-                self._run_op(state, meta.op, meta.target, meta.handle, args, kwargs)
+                state = self._run_op(call_id, meta.op, meta.target, meta.handle, meta.session, args, kwargs)
         except BaseException as exc:
             self._current = 0
-            self._outcomes.error(frame.id, exc, flush=False)
-            self._finished(state)
+            self._outcomes.error(call_id, exc, flush=False)
+            self._forget(call_id, state)
+
+    def _register(self, call_id: int, session: int) -> CallState:
+        """Keeps state for a call that outlives this turn (async, thread pool, stream), so a cancel can reach it."""
+        state = CallState(call_id, session)
+        with self._lock:
+            self.calls[call_id] = state
+        return state
 
     def _decode_arguments(self, wire_id: int, payload: memoryview) -> tuple[list[Any], dict[str, Any]]:
         if not len(payload):
@@ -182,25 +200,34 @@ class Executor:
         args, kwargs = serializer.decode(payload, self._dispatcher.handles.get)
         return list(args), dict(kwargs or {})
 
-    def _run_op(self, state: CallState, op: int, target: str, handle: int, args: list[Any], kwargs: dict[str, Any]):
-        session = state.session
+    def _run_op(
+        self, call_id: int, op: int, target: str, handle: int, session: int, args: list[Any], kwargs: dict[str, Any]
+    ) -> CallState | None:
+        """Runs one call; returns its state if it goes on elsewhere (event loop, thread pool)."""
         if op == Op.CALL:
             function = self._dispatcher.lookup(target, handle)
             if self._dispatcher.is_coroutine_function(function):
                 self._current = 0
+                state = self._register(call_id, session)
                 self._async.call(state, function(*args, **kwargs), session)
-                return
+                return state
             if self._pool is not None:
                 self._current = 0
+                state = self._register(call_id, session)
                 self._pool.submit(self._run_in_thread, state, function, args, kwargs)
-                return
-        value = self._dispatcher.run(op, target, handle, session, args, kwargs, self._invoke)
+                return state
+            value = self._invoke(function, args, kwargs)
+        else:
+            value = self._dispatcher.run(op, target, handle, session, args, kwargs, self._invoke)
         self._current = 0
-        if inspect.isawaitable(value):
+        if type(value) not in _PLAIN_TYPES and inspect.isawaitable(value):
+            state = self._register(call_id, session)
             self._async.call(state, value, session)
-            return
-        self._outcomes.result(state.id, value, session, flush=False)
-        self._finished(state)
+            return state
+        self._outcomes.result(call_id, value, session, flush=False)
+        if self._wants_target:
+            self._outcomes.targets.pop(call_id, None)
+        return None
 
     def _invoke(self, function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
         """Runs user code on the main thread, interruptible by a cancel."""
@@ -320,9 +347,14 @@ class Executor:
     # --- bookkeeping -----------------------------------------------------------------------------
 
     def _finished(self, state: CallState) -> None:
-        self._outcomes.targets.pop(state.id, None)
-        with self._lock:
-            self.calls.pop(state.id, None)
+        self._forget(state.id, state)
+
+    def _forget(self, call_id: int, state: CallState | None) -> None:
+        if self._wants_target:
+            self._outcomes.targets.pop(call_id, None)
+        if state is not None:
+            with self._lock:
+                self.calls.pop(call_id, None)
 
     def _interrupt_main(self, call_id: int) -> None:
         if INTERRUPT_SIGNAL is None or self._main_ident is None:

@@ -163,7 +163,7 @@ class Worker:
         elif kind == Kind.CREDIT:
             self.executor.credit(frame.id, frame.aux)
         elif kind == Kind.PING:
-            stats = {"rss": resident_bytes(), "inFlight": len(self.executor.calls), "handles": len(self.handles)}
+            stats = {"rss": resident_bytes(), "inFlight": self.executor.in_flight, "handles": len(self.handles)}
             self.writer.send(Kind.PONG, frame.id, json.dumps(stats).encode())
         elif kind == Kind.PONG:
             self.watchdog.pong()

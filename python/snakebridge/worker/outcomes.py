@@ -26,12 +26,13 @@ class Outcomes:
         self.max_frame_bytes = max_frame_bytes
         #: The dotted name each call in flight called, for serializers with per-callable schemas (protobuf).
         self.targets: dict[int, str] = {}
-        self._wants_target = bool(getattr(serializer, "accepts_target", False))
+        #: Whether the serializer checks results per callable (protobuf): then targets are kept.
+        self.wants_target = bool(getattr(serializer, "accepts_target", False))
 
     def encode(self, value: Any, session: int, call_id: int = 0, role: str = "result") -> bytes:
         """``value`` encoded for the host; objects it cannot carry become handles of ``session``."""
         to_handle = lambda obj: self._handles.add(obj, session)  # noqa: E731 - a closure over the session
-        if self._wants_target:
+        if self.wants_target:
             body = self._serializer.encode(value, to_handle, target=self.targets.get(call_id), role=role)  # type: ignore[call-arg]
         else:
             body = self._serializer.encode(value, to_handle)

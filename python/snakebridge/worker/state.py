@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(slots=True)
@@ -18,8 +17,6 @@ class CallState:
 
     id: int
     session: int = 0
-    #: When the CALL frame arrived (monotonic), to drop calls whose deadline passed in the queue.
-    received: float = field(default_factory=time.monotonic)
     cancelled: bool = False
     #: Stops the call where it runs (cancels a task, closes a stream, interrupts a thread).
     on_cancel: Callable[[], object] | None = None

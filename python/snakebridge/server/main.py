@@ -1,0 +1,264 @@
+"""The server process: ``python -m snakebridge.server``.
+
+Threads: the gRPC event loop runs in a thread of its own; the main thread runs
+sync calls (``--threads 0``) or waits (``--threads N``, calls on a pool). Start
+order: limits, preload imports, bind, start, then the ready line, so a host
+reading ``--ready-fd`` knows the port answers. It stops on SIGTERM/SIGINT
+(gracefully: NOT_SERVING, then in-flight calls get ``--shutdown-grace-ms``),
+on end of file on ``--lifeline-fd``, and when the host that started it
+(``SNAKEBRIDGE_HOST_PID``) is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import traceback
+import uuid
+from typing import Any
+
+import grpc
+from grpc import aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
+
+from ..calls import Dispatcher, HandleTable, Resolver
+from ..worker.lifecycle import EXIT_HOST_GONE, EXIT_OK, EXIT_START_FAILED, EXIT_USAGE, apply_limits, die_with_parent
+from .auth import TokenInterceptor
+from .options import ServerOptions, UsageError, parse_options
+from .proto import bridge_modules
+from .runner import Jobs, MainThreadRunner, Runner, ThreadPoolRunner
+from .service import BridgeService
+
+log = logging.getLogger("snakebridge.server")
+
+SERVICE_NAME = "snakebridge.v1.Bridge"
+#: After a stop is asked for, how long past the grace period the process may take before it is ended.
+_EXIT_MARGIN_SECONDS = 3.0
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        options = parse_options(argv)
+    except (UsageError, OSError) as exc:
+        print(f"python -m snakebridge.server: {exc}", file=sys.stderr, flush=True)
+        sys.exit(EXIT_USAGE)
+    logging.basicConfig(
+        level=options.log_level,
+        stream=sys.stderr,
+        format="snakebridge.server[%(process)d] %(levelname)s %(message)s",
+    )
+    host_pid = int(os.environ["SNAKEBRIDGE_HOST_PID"]) if os.environ.get("SNAKEBRIDGE_HOST_PID") else None
+    if host_pid is not None:
+        die_with_parent(host_pid)
+    _exit(ServerProcess(options, host_pid).run())
+
+
+class ServerProcess:
+    def __init__(self, options: ServerOptions, host_pid: int | None) -> None:
+        self.options = options
+        self.host_pid = host_pid
+        self.loop = asyncio.new_event_loop()
+        self.port: int | None = None
+        self._runner: Runner | None = None
+        self._serving = threading.Event()
+        self._finished = threading.Event()
+        self._failure: BaseException | None = None
+        self._stop: asyncio.Event | None = None
+        self._stopping = False
+        self._status = EXIT_OK
+        #: How long calls in flight may run on once a stop is asked for, in seconds.
+        self._grace = 0.0
+
+    def run(self) -> int:
+        """Serves until told to stop; returns the exit status."""
+        options = self.options
+        try:
+            apply_limits(options.address_space_bytes, options.cpu_seconds)
+            for module in options.preload:
+                importlib.import_module(module)
+            modules = bridge_modules()
+        except BaseException:
+            log.error("failed to start:\n%s", traceback.format_exc().rstrip())
+            return EXIT_START_FAILED
+        self._runner = MainThreadRunner() if options.threads == 0 else ThreadPoolRunner(options.threads)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._on_signal)
+        loop_thread = threading.Thread(target=self._loop_main, args=modules, name="snakebridge-grpc", daemon=True)
+        loop_thread.start()
+        self._serving.wait()
+        if self._failure is not None:
+            log.error("failed to start: %s", self._failure)
+            return EXIT_START_FAILED
+        if options.exposure_warning:
+            log.warning("%s", options.exposure_warning)
+        self._announce()
+        if options.lifeline_fd is not None:
+            threading.Thread(target=self._watch_lifeline, name="snakebridge-lifeline", daemon=True).start()
+        if isinstance(self._runner, MainThreadRunner):
+            self._runner.run_forever()
+        self._finished.wait()
+        return self._status
+
+    # --- the event loop thread -------------------------------------------------------------
+
+    def _loop_main(self, messages: Any, services: Any) -> None:
+        try:
+            self.loop.run_until_complete(self._serve(messages, services))
+        except BaseException as exc:
+            self._failure = exc
+            self._serving.set()
+        finally:
+            if self._runner is not None:
+                self._runner.stop()
+            self._finished.set()
+
+    async def _serve(self, messages: Any, services: Any) -> None:
+        options = self.options
+        self._stop = asyncio.Event()
+        server = aio.server(
+            interceptors=[TokenInterceptor(options.token)] if options.token else None,
+            options=[
+                ("grpc.max_receive_message_length", options.max_message_bytes),
+                ("grpc.max_send_message_length", options.max_message_bytes),
+                # Without this, a second process could bind the same port and take half the connections.
+                ("grpc.so_reuseport", 0),
+                # Clients ping while calls run, to notice a dead peer; allow it every 10 s.
+                ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+                ("grpc.keepalive_permit_without_calls", 1),
+            ],
+        )
+        handles = HandleTable(options.max_handles_per_session, options.handle_ttl_ms / 1000)
+        dispatcher = Dispatcher(Resolver(options.allow_eval, _list(options.allowed_modules)), handles)
+        assert self._runner is not None
+        jobs = Jobs(self._runner, asyncio.get_running_loop(), options.cancel_grace_ms)
+        service = BridgeService(
+            messages,
+            dispatcher,
+            jobs,
+            instance=uuid.uuid4().hex[:12],
+            max_message_bytes=options.max_message_bytes,
+        )
+        service.register(services, server)
+        health = health_aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health, server)
+        self.port = self._bind(server)
+        probe = self._health_server(health)
+        await server.start()
+        if probe is not None:
+            await probe.start()
+        for name in ("", SERVICE_NAME):
+            await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self._serving.set()
+        maintenance = asyncio.create_task(self._maintain(handles))
+        await self._stop.wait()
+        await health.enter_graceful_shutdown()  # NOT_SERVING: balancers stop sending calls
+        await server.stop(self._grace)
+        if probe is not None:
+            await probe.stop(0)
+        maintenance.cancel()
+
+    def _bind(self, server: aio.Server) -> int:
+        options = self.options
+        if options.tls_cert is not None and options.tls_key is not None:
+            credentials = grpc.ssl_server_credentials(
+                [(options.tls_key, options.tls_cert)],
+                root_certificates=options.tls_client_ca,
+                require_client_auth=options.tls_client_ca is not None,
+            )
+            return server.add_secure_port(options.address, credentials)
+        return server.add_insecure_port(options.address)
+
+    def _health_server(self, health: health_aio.HealthServicer) -> aio.Server | None:
+        """With --health-port: the same health states, alone and in plaintext (they reveal nothing else)."""
+        port = self.options.health_port
+        if port is None:
+            return None
+        server = aio.server(options=[("grpc.so_reuseport", 0)])
+        health_pb2_grpc.add_HealthServicer_to_server(health, server)
+        host = self.options.host if self.options.unix is None else "127.0.0.1"
+        server.add_insecure_port(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+        return server
+
+    async def _maintain(self, handles: HandleTable) -> None:
+        """Once a second: free expired handles; leave if the host that started us is gone."""
+        while True:
+            await asyncio.sleep(1.0)
+            handles.sweep()
+            if self.host_pid is not None and os.getppid() != self.host_pid:
+                self._request_stop(0.0, "the host process is gone", EXIT_HOST_GONE)
+
+    # --- stopping -------------------------------------------------------------------------------
+
+    def _request_stop(self, grace: float, reason: str, status: int = EXIT_OK) -> None:
+        """On the loop: stop serving, let calls run for ``grace`` seconds, then leave."""
+        if self._stopping or self._stop is None:
+            return
+        self._stopping = True
+        self._status = status
+        self._grace = grace
+        log.info("stopping: %s", reason)
+        self._stop.set()
+        # Calls interrupted at the end of the grace period should stop at once; C code may not.
+        timer = threading.Timer(grace + _EXIT_MARGIN_SECONDS, self._force_exit, args=(reason,))
+        timer.daemon = True
+        timer.start()
+
+    def _request_stop_threadsafe(self, grace: float, reason: str, status: int = EXIT_OK) -> None:
+        with contextlib.suppress(RuntimeError):  # a closed loop: we are leaving anyway
+            self.loop.call_soon_threadsafe(self._request_stop, grace, reason, status)
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        name = signal.Signals(signum).name
+        if self._stopping:
+            log.warning("%s again: leaving now", name)
+            _exit(self._status)
+        self._request_stop_threadsafe(self.options.shutdown_grace_ms / 1000, f"received {name}")
+
+    def _watch_lifeline(self) -> None:
+        fd = self.options.lifeline_fd
+        assert fd is not None
+        try:
+            while os.read(fd, 4096):
+                pass
+        except OSError:
+            pass
+        # The host closed it to stop us, or died: nobody is waiting for the calls in flight.
+        self._request_stop_threadsafe(0.0, "the host closed the lifeline")
+
+    def _force_exit(self, reason: str) -> None:
+        log.warning("still running %.0f s after being asked to stop (%s): leaving now", _EXIT_MARGIN_SECONDS, reason)
+        _exit(self._status)
+
+    # --- readiness -------------------------------------------------------------------------------
+
+    def _announce(self) -> None:
+        options = self.options
+        where: dict[str, Any] = {"socket": options.unix} if options.unix is not None else {"port": self.port}
+        line = json.dumps({**where, "pid": os.getpid()})
+        log.info("serving on %s", options.unix or f"{options.host}:{self.port}")
+        if options.ready_fd is not None:
+            try:
+                os.write(options.ready_fd, f"{line}\n".encode())
+                os.close(options.ready_fd)
+            except OSError as exc:
+                log.warning("could not write the ready line to fd %d: %s", options.ready_fd, exc)
+
+
+def _list(values: tuple[str, ...] | None) -> list[str] | None:
+    return None if values is None else list(values)
+
+
+def _exit(status: int) -> None:
+    """Leaves now: threads still running user code (or stuck in C) must not hold the process open."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

@@ -1,0 +1,198 @@
+"""The server's command line: what it listens on, how it is secured, and the
+options the stdio worker gets in its HELLO (eval, allowed modules, preload,
+handles, limits). Validated here, once, so the rest can trust them."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+#: Largest message either direction, as `grpc.maxMessageBytes` defaults to in the host.
+DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+TOKEN_ENV = "SNAKEBRIDGE_TOKEN"
+
+
+class UsageError(Exception):
+    """The command line asks for something the server refuses to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerOptions:
+    host: str = "127.0.0.1"
+    port: int = 0
+    #: Listen on this Unix socket instead of host:port.
+    unix: str | None = None
+    #: Write one JSON line (port, pid) here once serving, then close it.
+    ready_fd: int | None = None
+    #: Exit when this fd reaches end of file: the host that started us is gone.
+    lifeline_fd: int | None = None
+    #: Also serve grpc.health.v1 alone, in plaintext, on this port (for probes that cannot do TLS).
+    health_port: int | None = None
+    tls_cert: bytes | None = None
+    tls_key: bytes | None = None
+    #: With it, clients must present a certificate signed by this CA (mutual TLS).
+    tls_client_ca: bytes | None = None
+    token: str | None = None
+    insecure: bool = False
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    #: 0: sync calls run one at a time on the main thread (a cancel interrupts even time.sleep);
+    #: N: on N threads (a cancel takes effect at the next Python bytecode).
+    threads: int = 0
+    allow_eval: bool = True
+    allowed_modules: tuple[str, ...] | None = None
+    preload: tuple[str, ...] = ()
+    max_handles_per_session: int = 10_000
+    handle_ttl_ms: int = 30 * 60_000
+    #: A cancelled sync call that has not stopped after this long makes the server exit (0: never).
+    cancel_grace_ms: int = 0
+    shutdown_grace_ms: int = 5_000
+    address_space_bytes: int | None = None
+    cpu_seconds: int | None = None
+    log_level: str = "WARNING"
+    #: Said once at start: the server is exposed without TLS or a token (--insecure).
+    exposure_warning: str | None = None
+
+    @property
+    def address(self) -> str:
+        """What gRPC binds: ``host:port`` (IPv6 in brackets) or ``unix:path``."""
+        if self.unix is not None:
+            return f"unix:{self.unix}"
+        host = self.host
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"{host}:{self.port}"
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach: 127.0.0.0/8, ::1, localhost."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_options(argv: list[str] | None = None, env: dict[str, str] | None = None) -> ServerOptions:
+    """The options of ``python -m snakebridge.server``; raises UsageError for a refused combination."""
+    env = dict(os.environ) if env is None else env
+    args = _parser().parse_args(argv)
+    token = args.token
+    if token is None and args.token_file is not None:
+        token = Path(args.token_file).read_text(encoding="utf-8").strip()
+    if token is None:
+        token = env.get(TOKEN_ENV) or None
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise UsageError("--tls-cert and --tls-key go together")
+    if args.tls_client_ca is not None and args.tls_cert is None:
+        raise UsageError("--tls-client-ca (mutual TLS) needs --tls-cert and --tls-key")
+    if args.max_message_bytes <= 0:
+        raise UsageError("--max-message-bytes must be positive")
+    options = ServerOptions(
+        host=args.host,
+        port=args.port,
+        unix=args.unix,
+        ready_fd=args.ready_fd,
+        lifeline_fd=args.lifeline_fd,
+        health_port=args.health_port,
+        tls_cert=_read(args.tls_cert),
+        tls_key=_read(args.tls_key),
+        tls_client_ca=_read(args.tls_client_ca),
+        token=token,
+        insecure=args.insecure,
+        max_message_bytes=args.max_message_bytes,
+        threads=args.threads,
+        allow_eval=args.allow_eval,
+        allowed_modules=tuple(args.allowed_module) if args.allowed_module is not None else None,
+        preload=tuple(args.preload),
+        max_handles_per_session=args.max_handles_per_session,
+        handle_ttl_ms=args.handle_ttl_ms,
+        cancel_grace_ms=args.cancel_grace_ms,
+        shutdown_grace_ms=args.shutdown_grace_ms,
+        address_space_bytes=args.limit_address_space_bytes,
+        cpu_seconds=args.limit_cpu_seconds,
+        log_level=args.log_level,
+    )
+    return replace(options, exposure_warning=_check_exposure(options))
+
+
+def _check_exposure(options: ServerOptions) -> str | None:
+    """Anything beyond loopback needs TLS and a token, unless the operator says --insecure (then: a warning)."""
+    if options.unix is not None or is_loopback(options.host):
+        return None
+    missing = [what for what, ok in (("TLS", options.tls), ("a token", options.token)) if not ok]
+    if not missing:
+        return None
+    if not options.insecure:
+        raise UsageError(
+            f"refusing to listen on {options.host}, which other machines can reach, without {' and '.join(missing)}: "
+            f"pass --tls-cert/--tls-key and --token (or {TOKEN_ENV}), or --insecure on a network you trust"
+        )
+    return (
+        f"listening on {options.host} without {' and '.join(missing)} (--insecure): "
+        "anyone who can reach this port can run code in this process"
+    )
+
+
+def _read(path: str | None) -> bytes | None:
+    return None if path is None else Path(path).read_bytes()
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m snakebridge.server",
+        description="Serve SnakeBridge calls over gRPC (see bridge.proto and docs/deployment.md).",
+    )
+    where = parser.add_argument_group("where to listen")
+    where.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    where.add_argument("--port", type=_non_negative, default=0, help="port; 0 picks a free one (default: 0)")
+    where.add_argument("--unix", metavar="PATH", help="listen on a Unix socket instead of host:port")
+    where.add_argument(
+        "--ready-fd", type=int, metavar="N", help='write {"port", "pid"} as one line to fd N once serving'
+    )
+    where.add_argument("--lifeline-fd", type=int, metavar="N", help="exit when fd N reaches end of file")
+    where.add_argument(
+        "--health-port",
+        type=_non_negative,
+        metavar="PORT",
+        help="also serve only grpc.health.v1, in plaintext, on this port (Kubernetes gRPC probes cannot do TLS)",
+    )
+
+    security = parser.add_argument_group("security")
+    security.add_argument("--tls-cert", metavar="PEM", help="server certificate chain")
+    security.add_argument("--tls-key", metavar="PEM", help="server private key")
+    security.add_argument("--tls-client-ca", metavar="PEM", help="require client certificates signed by this CA")
+    security.add_argument("--token", help=f"bearer token clients must send (prefer {TOKEN_ENV} or --token-file)")
+    security.add_argument("--token-file", metavar="PATH", help="read the bearer token from this file")
+    security.add_argument("--insecure", action="store_true", help="allow a non-loopback address without TLS or token")
+    security.add_argument("--allow-eval", action=argparse.BooleanOptionalAction, default=True, help="eval/exec")
+    security.add_argument(
+        "--allowed-module", action="append", metavar="MODULE", help="only these modules can be called (repeatable)"
+    )
+
+    calls = parser.add_argument_group("calls")
+    calls.add_argument("--threads", type=_non_negative, default=0, help="threads for sync calls (default: 0)")
+    calls.add_argument("--preload", action="append", default=[], metavar="MODULE", help="import before serving")
+    calls.add_argument("--max-message-bytes", type=int, default=DEFAULT_MAX_MESSAGE_BYTES)
+    calls.add_argument("--max-handles-per-session", type=_non_negative, default=10_000)
+    calls.add_argument("--handle-ttl-ms", type=_non_negative, default=30 * 60_000, help="0: never expire")
+    calls.add_argument("--cancel-grace-ms", type=_non_negative, default=0, help="exit if a cancelled call runs on")
+    calls.add_argument("--shutdown-grace-ms", type=_non_negative, default=5_000, help="on SIGTERM")
+    calls.add_argument("--limit-address-space-bytes", type=int, metavar="BYTES", help="RLIMIT_AS")
+    calls.add_argument("--limit-cpu-seconds", type=int, metavar="SECONDS", help="RLIMIT_CPU")
+    parser.add_argument("--log-level", default="WARNING", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    return parser

@@ -1,0 +1,434 @@
+"""The Bridge service (bridge.proto): Hello, Call, Stream, Release, Stats.
+
+Calls mean exactly what they mean over the stdio protocol (docs/protocol.md):
+the shared Dispatcher runs them, results the serializer cannot carry become
+handles of the call's session, errors travel as PythonErrorPayload JSON.
+Blocking work goes to the runner (runner.py); coroutines and async
+generators run on this event loop. A cancelled RPC (the client cancelled, or
+its deadline passed) cancels the task, interrupts the sync call, and closes
+a stream's generator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import os
+import platform
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, NamedTuple
+
+import grpc
+from grpc import aio
+
+from .. import PROTOCOL_VERSION
+from ..calls import Dispatcher
+from ..errors import Cancelled, ProtocolError, exception_payload
+from ..protocol import Op
+from ..serializers import get_serializer
+from ..serializers.base import Serializer
+from ..worker.lifecycle import resident_bytes
+from ..worker.outcomes import bridge_error
+from .runner import Job, Jobs
+
+#: Request metadata naming the server instance a call's handles or session were made on.
+#: A server that restarted has other objects under the same ids: it refuses rather than mix them up.
+INSTANCE_KEY = "snakebridge-instance"
+DEFAULT_WINDOW = 64
+#: Items a sync generator produces per trip to the runner, credit permitting.
+STREAM_TURN = 32
+#: Room for the reply message's own framing around the encoded value.
+_ENVELOPE_BYTES = 16
+
+
+class _Encoded(NamedTuple):
+    """A value encoded for the host, and the handles created for it (freed if it is never delivered)."""
+
+    body: bytes
+    handles: list[int]
+
+
+class _Opened(NamedTuple):
+    iterator: Iterator[Any] | AsyncIterator[Any]
+    is_async: bool
+
+
+class BridgeService:
+    """The servicer; ``register`` adds it to a grpc.aio server."""
+
+    def __init__(
+        self,
+        messages: Any,
+        dispatcher: Dispatcher,
+        jobs: Jobs,
+        *,
+        instance: str,
+        max_message_bytes: int,
+    ) -> None:
+        self._pb = messages
+        self._dispatcher = dispatcher
+        self._handles = dispatcher.handles
+        self._jobs = jobs
+        self.instance = instance
+        self._max_body = max_message_bytes - _ENVELOPE_BYTES
+        self._max_message_bytes = max_message_bytes
+        self._serializers: dict[str, Serializer] = {}
+        self._sessions: dict[str, int] = {}
+        self._next_session = 0
+        #: Dotted names known to be coroutine functions: called straight from the loop, no thread hop.
+        self._async_targets: set[str] = set()
+        self._background: set[asyncio.Task[Any]] = set()
+        self.in_flight = 0
+
+    def register(self, services: Any, server: aio.Server) -> None:
+        services.add_BridgeServicer_to_server(self, server)
+
+    # --- Hello, Release, Stats -----------------------------------------------------------
+
+    async def Hello(self, request: Any, context: aio.ServicerContext) -> Any:
+        if request.protocol != PROTOCOL_VERSION:
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"the host speaks protocol {request.protocol}, this server {PROTOCOL_VERSION}: install matching "
+                "versions of @snakebridge/adapter-grpc and the snakebridge Python package",
+            )
+        serializer_id = request.serializer or "json"
+        refusal: str | None = None
+        try:
+            options = json.loads(request.serializer_options) if request.serializer_options else None
+            # A serializer's import can be slow (pyarrow): not on the loop.
+            serializer = await asyncio.to_thread(get_serializer, serializer_id, options)
+        except Exception as exc:
+            refusal = f"the {serializer_id} serializer cannot be loaded: {exc}"
+        if refusal is not None:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, refusal)
+        self._serializers[serializer.id] = serializer
+        await context.send_initial_metadata(((INSTANCE_KEY, self.instance),))
+        return self._pb.HelloReply(
+            protocol=PROTOCOL_VERSION, pid=os.getpid(), python=platform.python_version(), serializer=serializer.id
+        )
+
+    async def Release(self, request: Any, context: aio.ServicerContext) -> Any:
+        if self._other_instance(context):
+            return self._pb.ReleaseReply()  # those ids belong to a previous life of this server: nothing to free
+        session = self._sessions.pop(request.session, None) if request.session else None
+        self._dispatcher.release(list(request.handles), session)
+        return self._pb.ReleaseReply()
+
+    async def Stats(self, request: Any, context: aio.ServicerContext) -> Any:
+        return self._pb.StatsReply(rss=resident_bytes(), in_flight=self.in_flight, handles=len(self._handles))
+
+    # --- Call -------------------------------------------------------------------------------
+
+    async def Call(self, request: Any, context: aio.ServicerContext) -> Any:
+        self.in_flight += 1
+        try:
+            serializer = await self._agreed(request.serializer, context)
+            refusal = self._instance_refusal(request, context)
+            if refusal is not None:
+                return self._pb.CallReply(error=_json(refusal))
+            encoded = await self._call(request, serializer)
+            return self._pb.CallReply(result=encoded.body)
+        except (asyncio.CancelledError, aio.AbortError):
+            raise
+        except Cancelled:
+            return self._pb.CallReply(error=_json(bridge_error("CANCELLED", "the call was cancelled")))
+        except BaseException as exc:
+            return self._pb.CallReply(error=_json(exception_payload(exc)))
+        finally:
+            self.in_flight -= 1
+
+    async def _call(self, request: Any, serializer: Serializer) -> _Encoded:
+        session = self._session(request.session)
+        if request.op == Op.CALL and not request.handle and request.target in self._async_targets:
+            args, kwargs = self._decode(serializer, request.payload)
+            value = await self._dispatcher.lookup(request.target, 0)(*args, **kwargs)
+            return self._encode(serializer, value, session)
+        job = self._jobs.start(lambda: self._run_sync(request, serializer, session))
+        try:
+            outcome = await self._jobs.result(job, request.target or _OP_NAMES.get(request.op, "call"))
+        except asyncio.CancelledError:
+            job.future.add_done_callback(self._discard_outcome)
+            raise
+        if isinstance(outcome, _Encoded):
+            return outcome
+        return self._encode(serializer, await outcome, session)  # a coroutine: awaited here, on the loop
+
+    def _run_sync(self, request: Any, serializer: Serializer, session: int) -> _Encoded | Any:
+        """In the runner: decode, run, encode. Returns the encoded result, or a coroutine to await."""
+        args, kwargs = self._decode(serializer, request.payload)
+        op, target, handle = request.op, request.target, request.handle
+        if op == Op.CALL:
+            function = self._dispatcher.lookup(target, handle)
+            if inspect.iscoroutinefunction(function):
+                if not handle:
+                    self._async_targets.add(target)
+                return function(*args, **kwargs)
+            value = function(*args, **kwargs)
+        else:
+            value = self._dispatcher.run(op, target, handle, session, args, kwargs)
+        if inspect.isawaitable(value):
+            return value
+        return self._encode(serializer, value, session)
+
+    def _discard_outcome(self, future: asyncio.Future[Any]) -> None:
+        """The caller left before the outcome: free the handles made for it, close an unawaited coroutine."""
+        if future.cancelled() or future.exception() is not None:
+            return
+        outcome = future.result()
+        if isinstance(outcome, _Encoded):
+            self._handles.release(outcome.handles)
+        elif inspect.iscoroutine(outcome):
+            outcome.close()
+
+    # --- Stream -----------------------------------------------------------------------------
+
+    async def Stream(self, request_iterator: Any, context: aio.ServicerContext) -> None:
+        self.in_flight += 1
+        reader: asyncio.Task[None] | None = None
+        try:
+            first = await context.read()
+            if first is aio.EOF or first.WhichOneof("message") != "call":
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "a stream starts with its call")
+            request = first.call
+            credit = _Credit(first.window or DEFAULT_WINDOW)
+            reader = asyncio.create_task(self._read_credit(context, credit))
+            serializer = await self._agreed(request.serializer, context)
+            refusal = self._instance_refusal(request, context)
+            if refusal is not None:
+                await context.write(self._pb.StreamReply(error=_json(refusal)))
+                return
+            session = self._session(request.session)
+            try:
+                opened = await self._jobs.run(lambda: self._open(request, serializer, session), request.target)
+                if opened.is_async:
+                    await self._pump_async(context, opened.iterator, credit, serializer, session)
+                else:
+                    await self._pump_sync(context, opened.iterator, credit, serializer, session, request.target)
+            except (asyncio.CancelledError, aio.AbortError):
+                raise
+            except BaseException as exc:
+                await context.write(self._pb.StreamReply(error=_json(_payload(exc))))
+        finally:
+            if reader is not None:
+                reader.cancel()
+            self.in_flight -= 1
+
+    def _open(self, request: Any, serializer: Serializer, session: int) -> _Opened:
+        args, kwargs = self._decode(serializer, request.payload)
+        source = self._dispatcher.stream_source(request.op, request.target, request.handle, args, kwargs)
+        if hasattr(source, "__aiter__"):
+            return _Opened(source.__aiter__(), True)
+        return _Opened(iter(source), False)
+
+    async def _pump_sync(
+        self,
+        context: aio.ServicerContext,
+        iterator: Iterator[Any],
+        credit: _Credit,
+        serializer: Serializer,
+        session: int,
+        target: str,
+    ) -> None:
+        job: Job | None = None
+        try:
+            while True:
+                await credit.available()
+                count = min(credit.left, STREAM_TURN)
+                job = self._jobs.start(lambda n=count: self._produce(iterator, n, serializer, session))
+                bodies, over, error = await self._jobs.result(job, target)
+                job = None
+                credit.spend(len(bodies))
+                for body in bodies:
+                    await context.write(self._pb.StreamReply(item=body))
+                if error is not None:
+                    await context.write(self._pb.StreamReply(error=_json(_payload(error))))
+                    return
+                if over:
+                    return
+        except asyncio.CancelledError:
+            # The host went away or cancelled: close the generator (its finally blocks run), once the
+            # item in progress, if any, has stopped. Not awaited here: this task is being cancelled.
+            self._spawn(self._close_sync(iterator, job, target))
+            raise
+
+    def _produce(
+        self, iterator: Iterator[Any], count: int, serializer: Serializer, session: int
+    ) -> tuple[list[bytes], bool, BaseException | None]:
+        """In the runner: up to ``count`` items, encoded; whether the stream is over; what it raised."""
+        bodies: list[bytes] = []
+        try:
+            for _ in range(count):
+                try:
+                    value = next(iterator)
+                except StopIteration:
+                    return bodies, True, None
+                bodies.append(self._encode(serializer, value, session).body)
+        except BaseException as exc:
+            _close_quietly(iterator)
+            return bodies, True, exc
+        return bodies, False, None
+
+    async def _close_sync(self, iterator: Iterator[Any], running: Job | None, target: str) -> None:
+        if running is not None:
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(running.future)
+        with contextlib.suppress(BaseException):
+            await self._jobs.run(lambda: _close_quietly(iterator), f"closing {target}")
+
+    async def _pump_async(
+        self,
+        context: aio.ServicerContext,
+        iterator: AsyncIterator[Any],
+        credit: _Credit,
+        serializer: Serializer,
+        session: int,
+    ) -> None:
+        try:
+            while True:
+                await credit.available()
+                try:
+                    value = await iterator.__anext__()
+                except StopAsyncIteration:
+                    return
+                body = self._encode(serializer, value, session).body
+                credit.spend(1)
+                await context.write(self._pb.StreamReply(item=body))
+        except asyncio.CancelledError:
+            self._spawn(_aclose_quietly(iterator))
+            raise
+        except BaseException as exc:
+            await _aclose_quietly(iterator)
+            await context.write(self._pb.StreamReply(error=_json(_payload(exc))))
+        else:
+            await _aclose_quietly(iterator)
+
+    @staticmethod
+    async def _read_credit(context: aio.ServicerContext, credit: _Credit) -> None:
+        while True:
+            message = await context.read()
+            if message is aio.EOF:
+                return
+            if message.WhichOneof("message") == "credit":
+                credit.add(message.credit)
+
+    # --- shared -------------------------------------------------------------------------------
+
+    async def _agreed(self, serializer_id: str, context: aio.ServicerContext) -> Serializer:
+        """The serializer agreed in Hello; FAILED_PRECONDITION (the host says Hello again) if there was none."""
+        serializer = self._serializers.get(serializer_id or "json")
+        if serializer is None:
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"no Hello agreed on the {serializer_id or 'json'} serializer with this server (did it restart?)",
+            )
+        return serializer
+
+    def _other_instance(self, context: aio.ServicerContext) -> bool:
+        for key, value in context.invocation_metadata() or ():
+            if key == INSTANCE_KEY:
+                return value != self.instance
+        return False
+
+    def _instance_refusal(self, request: Any, context: aio.ServicerContext) -> dict[str, Any] | None:
+        if not self._other_instance(context):
+            return None
+        if request.session:
+            return bridge_error(
+                "SESSION_INVALID", "this server restarted since the session was opened; its state is gone"
+            )
+        return bridge_error("HANDLE_INVALID", "this server restarted since the object was made; it is gone")
+
+    def _session(self, key: str) -> int:
+        """The number the call machinery knows a host's session by (0 for none)."""
+        if not key:
+            return 0
+        number = self._sessions.get(key)
+        if number is None:
+            self._next_session += 1
+            number = self._sessions[key] = self._next_session
+        return number
+
+    def _decode(self, serializer: Serializer, payload: bytes) -> tuple[list[Any], dict[str, Any]]:
+        if not payload:
+            return [], {}
+        args, kwargs = serializer.decode(payload, self._handles.get)
+        return list(args), dict(kwargs or {})
+
+    def _encode(self, serializer: Serializer, value: Any, session: int) -> _Encoded:
+        """``value`` for the host; objects the serializer cannot carry become handles of ``session``."""
+        created: list[int] = []
+
+        def to_handle(obj: object) -> Any:
+            handle = self._handles.add(obj, session)
+            created.append(handle.id)
+            return handle
+
+        try:
+            body = serializer.encode(value, to_handle)
+        except BaseException:
+            self._handles.release(created)
+            raise
+        if len(body) > self._max_body:
+            self._handles.release(created)
+            raise ProtocolError(
+                f"the result is {len(body)} bytes, more than this server's --max-message-bytes "
+                f"({self._max_message_bytes}); raise the limit (and grpc.maxMessageBytes), "
+                "or return a handle and fetch the data in parts"
+            )
+        return _Encoded(body, created)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+class _Credit:
+    """Items the host is ready for; lives on the event loop."""
+
+    def __init__(self, window: int) -> None:
+        self.left = window
+        self._changed = asyncio.Event()
+
+    def add(self, count: int) -> None:
+        self.left += count
+        self._changed.set()
+
+    def spend(self, count: int) -> None:
+        self.left -= count
+
+    async def available(self) -> None:
+        while self.left <= 0:
+            self._changed.clear()
+            await self._changed.wait()
+
+
+_OP_NAMES = {int(op): op.name.lower() for op in Op}
+
+
+def _payload(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, Cancelled):
+        return bridge_error("CANCELLED", "the call was cancelled")
+    return exception_payload(exc)
+
+
+def _json(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, default=str).encode("utf-8")
+
+
+def _close_quietly(iterator: Any) -> None:
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        # A generator's finally blocks run now; a failure there must not hide the outcome.
+        with contextlib.suppress(Exception, Cancelled):
+            close()
+
+
+async def _aclose_quietly(iterator: Any) -> None:
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await aclose()
