@@ -28,8 +28,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
+from ..calls.interrupt import raise_in_thread
 from ..errors import Cancelled
-from ..worker.executor import _raise_in_thread
 
 log = logging.getLogger("snakebridge.server")
 
@@ -146,7 +146,7 @@ class ThreadPoolRunner:
         with job._lock:
             job.cancelled = True
             if job.ident is not None:
-                _raise_in_thread(job.ident, Cancelled)
+                raise_in_thread(job.ident, Cancelled)
 
     def stop(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -166,7 +166,7 @@ class ThreadPoolRunner:
             finally:
                 with job._lock:
                     job.ident = None  # from here on, cancel() raises nothing into this thread
-                _raise_in_thread(ident, None)  # and one raised just before is dropped
+                raise_in_thread(ident, None)  # and one raised just before is dropped
         except BaseException as exc:
             job.settle(None, exc)
         else:

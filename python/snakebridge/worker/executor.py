@@ -12,7 +12,6 @@ control thread reaches a running call another way: a cancel raises
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import inspect
 import json
 import signal
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..calls import Dispatcher
+from ..calls.interrupt import raise_in_thread
 from ..errors import Cancelled, ProtocolError
 from ..protocol import FLAG_STREAM, Frame, FrameTooLarge, Kind, Op, decode_call
 from ..serializers.base import Serializer
@@ -249,13 +249,13 @@ class Executor:
 
     def _run_in_thread(self, state: CallState, function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]):
         ident = threading.get_ident()
-        state.on_cancel = lambda: _raise_in_thread(ident, Cancelled)
+        state.on_cancel = lambda: raise_in_thread(ident, Cancelled)
         try:
             if state.cancelled:
                 raise Cancelled()
             value = function(*args, **kwargs)
             state.on_cancel = None
-            _raise_in_thread(ident, None)  # drop an interrupt that came too late to matter
+            raise_in_thread(ident, None)  # drop an interrupt that came too late to matter
         except BaseException as exc:
             state.on_cancel = None
             self._outcomes.error(state.id, exc)
@@ -366,10 +366,3 @@ class Executor:
         if self._interrupt and self._interrupt == self._current:
             self._interrupt = 0
             raise Cancelled()
-
-
-def _raise_in_thread(ident: int, exception: type[BaseException] | None) -> None:
-    """Raises ``exception`` in another thread at its next bytecode (None clears a pending one)."""
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(ident), ctypes.py_object(exception) if exception else None
-    )

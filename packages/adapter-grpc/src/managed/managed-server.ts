@@ -1,0 +1,320 @@
+// A Python gRPC server this host starts and supervises (managed mode): one
+// `python -m snakebridge.server` process on a free loopback port, pooled by
+// the shared WorkerPool like a stdio worker. It reports readiness on fd 3 once
+// it serves, and exits when fd 4 (its lifeline) reaches end of file, so it
+// never outlives the host. When it dies, every call in flight on it fails at
+// once with WorkerCrashedError.
+
+import {
+  CancelledError,
+  type Logger,
+  type ResolvedConfig,
+  type Serializer,
+  type SnakeBridgeError,
+  WorkerCrashedError,
+  type WorkerExit,
+  WorkerStartError,
+} from '@snakebridge/core';
+import {
+  type ProcessExit,
+  type PythonInfo,
+  PythonProcess,
+  type StartHooks,
+  type SupervisedWorker,
+  type WorkerHealth,
+} from '@snakebridge/process-pool';
+import type { Target } from '../target.js';
+import { BridgeConnection, type RpcOptions, type StreamRpcOptions } from '../wire/connection.js';
+import { localSecurity } from '../wire/credentials.js';
+import type { CallReply, CallRequest } from '../wire/proto.js';
+import { isTransportFailure } from '../wire/status.js';
+
+/** Server to host: one JSON line, `{"port", "pid"}`, once it serves. */
+const FD_READY = 3;
+/** Host to server: never written; its end of file tells the server to leave. */
+const FD_LIFELINE = 4;
+/** How long a failed RPC waits to learn whether the server process died (to say WorkerCrashedError). */
+const CRASH_CONFIRM_MS = 1_000;
+
+export interface ManagedServerOptions {
+  readonly workerId: string;
+  readonly python: PythonInfo;
+  readonly config: ResolvedConfig;
+  readonly serializer: Serializer;
+  readonly logger: Logger;
+  /** A secret of this host's: other local users cannot call a server bound to loopback without it. */
+  readonly token: string;
+  readonly hooks?: StartHooks | undefined;
+}
+
+export class ManagedServer implements SupervisedWorker, Target {
+  readonly id: string;
+  readonly exited: Promise<WorkerExit>;
+  readonly #options: ManagedServerOptions;
+  readonly #process: PythonProcess;
+  #connection: BridgeConnection | undefined;
+  #killReason: string | undefined;
+  #stopping = false;
+
+  /** Spawns a server and resolves once it serves and has agreed on the serializer. */
+  static async start(options: ManagedServerOptions): Promise<ManagedServer> {
+    const server = new ManagedServer(options);
+    options.hooks?.spawned(server.pid);
+    await server.#boot();
+    return server;
+  }
+
+  private constructor(options: ManagedServerOptions) {
+    this.id = options.workerId;
+    this.#options = options;
+    this.#process = new PythonProcess({
+      executable: options.python.executable,
+      args: ['-m', 'snakebridge.server', ...serverArguments(options.config)],
+      settings: options.config.python,
+      workerId: options.workerId,
+      logger: options.logger,
+      extraPipes: 2,
+      // The token goes by environment, not argv, which any local user can read with ps.
+      env: { SNAKEBRIDGE_TOKEN: options.token },
+    });
+    // A pipe error means the server is gone; its exit is handled below. Never let it throw in the host.
+    this.#process.pipe(FD_READY).on('error', () => {});
+    this.#process.pipe(FD_LIFELINE).on('error', () => {});
+    this.exited = this.#process.exited.then((exit) => this.#onExit(exit));
+  }
+
+  get pid(): number | undefined {
+    return this.#process.pid;
+  }
+
+  get owner(): string {
+    return this.id;
+  }
+
+  get instance(): string | undefined {
+    return this.#connection?.instance;
+  }
+
+  /** Where it listens, once it does. */
+  get address(): string | undefined {
+    return this.#connection?.address;
+  }
+
+  /** RPCs in flight on it. */
+  get inFlight(): number {
+    return this.#connection?.inFlight ?? 0;
+  }
+
+  // --- calls ------------------------------------------------------------------------------------
+
+  call(request: CallRequest, options: RpcOptions): Promise<CallReply> {
+    const connection = this.#usable();
+    if (connection === undefined) return Promise.reject(this.#crashed(options.description));
+    return connection.call(request, options);
+  }
+
+  stream<T>(request: CallRequest, options: StreamRpcOptions): AsyncIterableIterator<T> {
+    const connection = this.#usable();
+    if (connection === undefined) {
+      const error = this.#crashed(options.description);
+      return (async function* refused(): AsyncGenerator<T> {
+        yield* [];
+        throw error;
+      })();
+    }
+    return connection.stream<T>(request, options);
+  }
+
+  release(handles: readonly number[], session: string | undefined): void {
+    const connection = this.#usable();
+    connection?.release(handles, session, undefined).catch((error: unknown) => {
+      this.#options.logger.debug(`releasing on server ${this.id} failed: ${String(error)}`, { workerId: this.id });
+    });
+  }
+
+  // --- supervision ---------------------------------------------------------------------------------
+
+  /** A health reading through the Stats RPC, answered by the server's event loop even while sync code runs. */
+  async ping(timeoutMs: number): Promise<WorkerHealth> {
+    const connection = this.#usable();
+    if (connection === undefined) throw new Error('the server has exited');
+    const stats = await connection.stats(timeoutMs);
+    return { rssBytes: stats.rss, handles: stats.handles };
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    const deadline = Date.now() + graceMs;
+    while (this.inFlight > 0 && Date.now() < deadline && this.#process.alive) {
+      await delay(20);
+    }
+    // End of file on its lifeline: the server stops at once and exits.
+    this.#process.pipe(FD_LIFELINE).end();
+    await this.#process.terminate(1_000);
+  }
+
+  kill(reason: string): void {
+    if (!this.#process.alive) return;
+    this.#killReason ??= reason;
+    this.#options.logger.warn(`killing gRPC server ${this.id}: ${reason}`, { workerId: this.id, pid: this.pid });
+    this.#process.signal('SIGKILL');
+  }
+
+  // --- start and exit ---------------------------------------------------------------------------------
+
+  async #boot(): Promise<void> {
+    const { config, serializer, token } = this.#options;
+    const startMs = config.timeouts.startMs;
+    const startedAt = Date.now();
+    const ready = await this.#readyLine(startMs);
+    let failure: string;
+    if ('port' in ready) {
+      const address = `127.0.0.1:${ready.port}`;
+      const connection = new BridgeConnection({
+        address,
+        label: `server ${this.id} (${address})`,
+        security: localSecurity(config.grpc, token),
+        serializer,
+        onError: (error, description) => this.#translate(error, description),
+      });
+      this.#connection = connection;
+      try {
+        await connection.hello(Math.max(1_000, startMs - (Date.now() - startedAt)));
+        return;
+      } catch (error) {
+        failure = (error as Error).message;
+      }
+    } else {
+      failure = ready.failure;
+    }
+    this.kill('it failed to start');
+    const exit = await this.#process.exited;
+    await this.#process.stderrSettled();
+    throw new WorkerStartError(`gRPC server ${this.id} failed to start: ${failure}`, this.#exitInfo(exit));
+  }
+
+  /** The port from the ready line, or what went wrong first. */
+  #readyLine(startMs: number): Promise<{ port: number } | { failure: string }> {
+    return new Promise((resolve) => {
+      const pipe = this.#process.pipe(FD_READY);
+      let text = '';
+      const finish = (outcome: { port: number } | { failure: string }): void => {
+        clearTimeout(timer);
+        pipe.removeAllListeners('data');
+        pipe.destroy();
+        resolve(outcome);
+      };
+      const timer = setTimeout(
+        () => finish({ failure: `no ready line within ${startMs} ms (timeouts.startMs)` }),
+        startMs,
+      );
+      pipe.setEncoding('utf8');
+      pipe.on('data', (chunk: string) => {
+        text += chunk;
+        const end = text.indexOf('\n');
+        if (end === -1) return;
+        try {
+          const line = JSON.parse(text.slice(0, end)) as { port?: unknown };
+          if (typeof line.port !== 'number') throw new Error('no port');
+          finish({ port: line.port });
+        } catch {
+          finish({ failure: `it wrote an unreadable ready line: ${text.slice(0, end)}` });
+        }
+      });
+      void this.#process.exited.then((exit) => finish({ failure: describeEarlyExit(exit) }));
+    });
+  }
+
+  async #onExit(exit: ProcessExit): Promise<WorkerExit> {
+    await this.#process.stderrSettled();
+    const info = this.#exitInfo(exit);
+    this.#connection?.failAll((description) => this.#ended(description, info, undefined));
+    this.#connection?.close();
+    return info;
+  }
+
+  /** A failed RPC: if the process died, that is the story (WorkerCrashedError, with its exit and stderr). */
+  async #translate(error: SnakeBridgeError, description: string): Promise<Error> {
+    if (this.#stopping && CancelledError.is(error)) return this.#ended(description, undefined, error);
+    if (!isTransportFailure(error) && this.#process.alive) return error;
+    const exit = await Promise.race([this.exited, delay(CRASH_CONFIRM_MS).then(() => undefined)]);
+    return exit === undefined ? error : this.#ended(description, exit, error);
+  }
+
+  /** What a call still running when the server went away gets: stopped by us (shutdown), or a crash. */
+  #ended(description: string, exit: WorkerExit | undefined, cause: Error | undefined): Error {
+    if (this.#stopping && this.#killReason === undefined) {
+      return new CancelledError(description, 'the gRPC server stopped it while shutting down', { cause });
+    }
+    return new WorkerCrashedError(description, exit ?? this.#exitInfo(undefined), { cause });
+  }
+
+  #usable(): BridgeConnection | undefined {
+    return this.#process.alive && !this.#stopping ? this.#connection : undefined;
+  }
+
+  #crashed(description: string): WorkerCrashedError {
+    return new WorkerCrashedError(description, this.#exitInfo(undefined));
+  }
+
+  #exitInfo(exit: ProcessExit | undefined): WorkerExit {
+    return {
+      workerId: this.id,
+      pid: this.pid,
+      exitCode: exit?.exitCode,
+      signal: exit?.signal,
+      stderrTail: this.#process.stderrTail(),
+      reason:
+        this.#killReason ??
+        (exit?.spawnError ? `spawn failed: ${exit.spawnError.message}` : this.#stopping ? 'stopping' : undefined),
+    };
+  }
+}
+
+/** The server's command line for this config: what the stdio worker gets in its HELLO. */
+export function serverArguments(config: ResolvedConfig): string[] {
+  const { pool, handles, security, timeouts, grpc } = config;
+  const args = [
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--ready-fd',
+    String(FD_READY),
+    '--lifeline-fd',
+    String(FD_LIFELINE),
+    '--threads',
+    String(pool.threads),
+    '--max-message-bytes',
+    String(grpc.maxMessageBytes),
+    '--max-handles-per-session',
+    String(handles.maxPerSession),
+    '--handle-ttl-ms',
+    String(handles.ttlMs),
+    // The server leaves if a cancelled call will not stop: the pool then replaces it, as stdio's host would.
+    '--cancel-grace-ms',
+    String(timeouts.cancelGraceMs),
+    security.allowEval ? '--allow-eval' : '--no-allow-eval',
+    '--log-level',
+    config.logLevel === 'debug' ? 'DEBUG' : 'WARNING',
+  ];
+  for (const module of security.allowedModules ?? []) args.push('--allowed-module', module);
+  // An empty allowlist allows nothing; a name no module has says so.
+  if (security.allowedModules?.length === 0) args.push('--allowed-module', '');
+  for (const module of pool.preload) args.push('--preload', module);
+  if (pool.limits.addressSpaceBytes !== undefined) {
+    args.push('--limit-address-space-bytes', String(pool.limits.addressSpaceBytes));
+  }
+  if (pool.limits.cpuSeconds !== undefined) args.push('--limit-cpu-seconds', String(pool.limits.cpuSeconds));
+  return args;
+}
+
+function describeEarlyExit(exit: ProcessExit): string {
+  if (exit.spawnError) return `it could not be spawned (${exit.spawnError.message})`;
+  if (exit.signal) return `it was killed by ${exit.signal} during start-up`;
+  return `it exited with code ${exit.exitCode} during start-up`;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
