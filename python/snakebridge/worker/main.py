@@ -22,7 +22,7 @@ from ..errors import ProtocolError, exception_payload
 from ..protocol import Frame, FrameReader, FrameTooLarge, Kind
 from ..serializers import get_serializer
 from ..serializers.json import JsonSerializer
-from .connection import ControlReader, FrameSource, Writer
+from .connection import ControlReader, FrameSource, Writer, widen_send_buffer
 from .executor import Executor
 from .lifecycle import (
     EXIT_HOST_GONE,
@@ -59,6 +59,7 @@ def main() -> None:
 class Worker:
     def __init__(self, host_pid: int | None) -> None:
         self.host_pid = host_pid
+        widen_send_buffer(FD_OUT)
         self.writer = Writer(FD_OUT, on_broken=lambda: self.leave(EXIT_HOST_GONE, "fd 4 is closed"))
         self.leaving = threading.Event()
 
