@@ -1,7 +1,15 @@
 // @snakebridge/adapter-stdio: Python worker processes over pipes.
 
 export { containerModule, createStdioInvoker } from './container.js';
-export { CALL_META_SIZE, type CallMeta, decodeCallMeta, encodeCallMeta, OP_CODES } from './protocol/call.js';
+export {
+  CALL_META_SIZE,
+  type CallMeta,
+  callMetaSize,
+  decodeCallMeta,
+  encodeCallMeta,
+  OP_CODES,
+  writeCallMeta,
+} from './protocol/call.js';
 export {
   encodeFrame,
   FLAG_STREAM,

@@ -43,6 +43,8 @@ describe('large payloads', () => {
     const echoed = await invoker.call<Float64Array>(fn('snakebridge.testing.contract.echo', [samples]));
     expect(echoed).toBeInstanceOf(Float64Array);
     expect(echoed.length).toBe(samples.length);
-    expect(Buffer.compare(Buffer.from(echoed.buffer, echoed.byteOffset, echoed.byteLength), Buffer.from(samples.buffer))).toBe(0);
+    expect(
+      Buffer.compare(Buffer.from(echoed.buffer, echoed.byteOffset, echoed.byteLength), Buffer.from(samples.buffer)),
+    ).toBe(0);
   }, 60_000);
 });

@@ -29,18 +29,29 @@ export interface CallMeta {
 
 /** The meta block and target of a CALL, ready to precede the serialized arguments. */
 export function encodeCallMeta(meta: CallMeta): Buffer {
+  const block = Buffer.allocUnsafe(callMetaSize(meta));
+  writeCallMeta(block, 0, meta);
+  return block;
+}
+
+/** Bytes the meta block and target take. */
+export function callMetaSize(meta: CallMeta): number {
   const targetLength = Buffer.byteLength(meta.target, 'utf8');
   if (targetLength > 0xffff) throw new RangeError(`a call target is limited to 65535 bytes, got ${targetLength}`);
-  const block = Buffer.allocUnsafe(CALL_META_SIZE + targetLength);
-  block[0] = OP_CODES[meta.op];
-  block[1] = 0;
-  block.writeUInt16LE(targetLength, 2);
-  block.writeUInt32LE(meta.handle, 4);
-  block.writeUInt32LE(meta.session, 8);
-  block.writeUInt32LE(meta.window, 12);
-  block.writeUInt32LE(Math.min(meta.timeoutMs, 0xffffffff), 16);
-  block.write(meta.target, CALL_META_SIZE, 'utf8');
-  return block;
+  return CALL_META_SIZE + targetLength;
+}
+
+/** Writes the meta block and target into `target` at `offset`; returns the bytes written. */
+export function writeCallMeta(target: Buffer, offset: number, meta: CallMeta): number {
+  target[offset] = OP_CODES[meta.op];
+  target[offset + 1] = 0;
+  const written = target.write(meta.target, offset + CALL_META_SIZE, 'utf8');
+  target.writeUInt16LE(written, offset + 2);
+  target.writeUInt32LE(meta.handle, offset + 4);
+  target.writeUInt32LE(meta.session, offset + 8);
+  target.writeUInt32LE(meta.window, offset + 12);
+  target.writeUInt32LE(Math.min(meta.timeoutMs, 0xffffffff), offset + 16);
+  return CALL_META_SIZE + written;
 }
 
 /** The meta of a CALL body and its payload (for tests and tools; the host only encodes). */

@@ -122,16 +122,14 @@ export class FrameDecoder {
     let offset = 0;
     while (data.length - offset >= HEADER_SIZE) {
       const length = data.readUInt32LE(offset);
-      const header: FrameHeader = {
-        kind: data[offset + 4] as number,
-        flags: data[offset + 5] as number,
-        serializer: data[offset + 6] as number,
-        id: data.readUInt32LE(offset + 8),
-        aux: data.readUInt32LE(offset + 12),
-      };
-      if (!KINDS.has(header.kind) || length < LENGTH_OVERHEAD) {
-        throw new MalformedFrameError(`malformed frame header (kind 0x${header.kind.toString(16)}, length ${length})`);
+      const kind = data[offset + 4] as number;
+      if (!KINDS.has(kind) || length < LENGTH_OVERHEAD) {
+        throw new MalformedFrameError(`malformed frame header (kind 0x${kind.toString(16)}, length ${length})`);
       }
+      const flags = data[offset + 5] as number;
+      const serializer = data[offset + 6] as number;
+      const id = data.readUInt32LE(offset + 8);
+      const aux = data.readUInt32LE(offset + 12);
       const size = length - LENGTH_OVERHEAD;
       const start = offset + HEADER_SIZE;
       const available = data.length - start;
@@ -139,12 +137,13 @@ export class FrameDecoder {
         const skipped = Math.min(size, available);
         this.#skip = size - skipped;
         offset = start + skipped;
-        onFrame({ ...header, oversized: true, size });
+        onFrame({ kind, flags, serializer, id, aux, oversized: true, size });
         if (this.#skip > 0) return;
         continue;
       }
       if (available >= size) {
-        onFrame({ ...header, body: data.subarray(start, start + size) });
+        // One object per frame, its body a view of the chunk: this loop runs once per call.
+        onFrame({ kind, flags, serializer, id, aux, body: data.subarray(start, start + size) });
         offset = start + size;
         continue;
       }
@@ -152,7 +151,7 @@ export class FrameDecoder {
       this.#body = Buffer.allocUnsafe(size);
       data.copy(this.#body, 0, start);
       this.#filled = available;
-      this.#header = header;
+      this.#header = { kind, flags, serializer, id, aux };
       return;
     }
     if (offset < data.length) this.#pending = Buffer.from(data.subarray(offset));

@@ -26,7 +26,7 @@ import {
   type SupervisedWorker,
   type WorkerHealth,
 } from '@snakebridge/process-pool';
-import { type CallMeta, encodeCallMeta } from '../protocol/call.js';
+import { type CallMeta, callMetaSize, writeCallMeta } from '../protocol/call.js';
 import {
   encodeFrame,
   FLAG_STREAM,
@@ -226,8 +226,8 @@ export class StdioWorker implements SupervisedWorker {
   }
 
   #sendCall(id: number, call: WireCall, flags: number): void {
-    const meta = encodeCallMeta(call.meta);
-    const bodyLength = meta.length + call.payload.byteLength;
+    const metaSize = callMetaSize(call.meta);
+    const bodyLength = metaSize + call.payload.byteLength;
     const serializer = this.#options.serializer.wireId;
     if (bodyLength > this.#options.config.protocol.maxFrameBytes) {
       this.#settle(
@@ -240,18 +240,16 @@ export class StdioWorker implements SupervisedWorker {
       return;
     }
     const header = { kind: Kind.CALL, flags, serializer, id, aux: 0 };
-    if (call.payload.byteLength < COPY_BELOW) {
-      const frame = Buffer.allocUnsafe(HEADER_SIZE + bodyLength);
-      writeHeader(frame, 0, header, bodyLength);
-      meta.copy(frame, HEADER_SIZE);
-      frame.set(call.payload, HEADER_SIZE + meta.length);
+    // A small payload is copied in: one buffer, one write. A large one is written from its own buffer, never copied.
+    const inline = call.payload.byteLength < COPY_BELOW;
+    const frame = Buffer.allocUnsafe(HEADER_SIZE + metaSize + (inline ? call.payload.byteLength : 0));
+    writeHeader(frame, 0, header, bodyLength);
+    writeCallMeta(frame, HEADER_SIZE, call.meta);
+    if (inline) {
+      frame.set(call.payload, HEADER_SIZE + metaSize);
       this.#write(frame);
     } else {
-      // A large payload is written from its own buffer, never copied.
-      const head = Buffer.allocUnsafe(HEADER_SIZE + meta.length);
-      writeHeader(head, 0, header, bodyLength);
-      meta.copy(head, HEADER_SIZE);
-      this.#write(head);
+      this.#write(frame);
       this.#write(call.payload);
     }
   }
