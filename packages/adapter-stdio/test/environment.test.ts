@@ -1,11 +1,21 @@
 // The interpreter, its packages and the security switches, checked at start.
 
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ForbiddenError, PythonError, WorkerStartError } from '@snakebridge/core';
+import { ForbiddenError, PythonError, silentLogger, WorkerStartError } from '@snakebridge/core';
+import { findPython } from '@snakebridge/process-pool';
+import { MsgpackSerializer } from '@snakebridge/serializer-msgpack';
 import { describe, expect, it } from 'vitest';
-import { fn, rejection, testInvoker } from './helpers.js';
+import { StdioInvoker } from '../src/index.js';
+import { fn, rejection, testConfig, testInvoker } from './helpers.js';
+
+/** The real interpreter behind the test venv, to make a bare venv from. */
+async function realPython(): Promise<string> {
+  const { executable } = await findPython(testConfig().python);
+  return execFileSync(executable, ['-c', 'import sys; print(sys.base_prefix + "/bin/python3")']).toString().trim();
+}
 
 function fakePython(version: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'sb-python-'));
@@ -32,6 +42,22 @@ describe('environment', () => {
     expect(error.message).toMatch(/Python 3\.10\+ is needed; .* is 3\.8\.10/);
     await invoker.close();
   });
+
+  it('fails the start, naming the package to install, when the serializer’s Python package is missing', async () => {
+    // A bare virtual environment: Python without msgpack (the runtime itself comes on PYTHONPATH).
+    const venv = join(mkdtempSync(join(tmpdir(), 'sb-bare-venv-')), 'venv');
+    execFileSync(await realPython(), ['-m', 'venv', '--without-pip', venv]);
+    const invoker = new StdioInvoker({
+      config: testConfig({ python: { venv } }),
+      serializer: new MsgpackSerializer(),
+      logger: silentLogger,
+    });
+    const error = await rejection(invoker.start());
+    expect(WorkerStartError.is(error)).toBe(true);
+    expect(error.message).toMatch(/needs the Python package msgpack/);
+    expect(error.message).toMatch(/pip install msgpack/);
+    await invoker.close();
+  }, 60_000);
 
   it('fails the start, naming the module, when a preload import fails', async () => {
     const invoker = testInvoker({ pool: { preload: ['json', 'no_such_module_for_preload'] } });
