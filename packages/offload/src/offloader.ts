@@ -10,6 +10,7 @@ import {
   toHandleRef,
 } from '@snakebridge/core';
 import { Piscina } from 'piscina';
+import { clonesFaithfully } from './clone.js';
 import { HANDLE_MARK, type ThreadTask } from './thread-task.js';
 
 export interface PayloadOffloaderOptions {
@@ -73,7 +74,10 @@ export class PayloadOffloader {
       role: context.role,
     };
     return this.#run(task, owned ? [bytes.buffer as ArrayBuffer] : []).then((result) => {
-      const { value, handles } = result as { value: unknown; handles: number };
+      const decoded = result as { value: unknown; handles: number; faithful: boolean; bytes?: Uint8Array };
+      const { value, handles, faithful } = decoded;
+      // A value holding class instances (an NDArray) cannot cross threads intact: decode it here.
+      if (!faithful) return this.#serializer.decode(decoded.bytes ?? bytes, context);
       return handles > 0 ? reviveHandles(value, context) : value;
     });
   }
@@ -128,7 +132,7 @@ export function sizeOf(value: unknown): number {
     const item = stack.pop();
     if (typeof item === 'string') total += item.length;
     else if (typeof item === 'number') total += 8;
-    else if (typeof item === 'function' || toHandleRef(item) !== undefined) return -1;
+    else if (typeof item === 'function' || toHandleRef(item) !== undefined || !clonesFaithfully(item)) return -1;
     else if (ArrayBuffer.isView(item)) total += item.byteLength;
     else if (item instanceof Map) visit([...item.keys(), ...item.values()], item.size * 2);
     else if (Array.isArray(item)) visit(item, item.length);

@@ -3,6 +3,7 @@
 
 import type { Serializer, SerializerRecipe } from '@snakebridge/core';
 import { Piscina } from 'piscina';
+import { clonesFaithfully } from './clone.js';
 import { HANDLE_MARK, type ThreadTask } from './thread-task.js';
 
 const serializers = new Map<string, Promise<Serializer>>();
@@ -39,11 +40,18 @@ export default async function run(task: ThreadTask): Promise<unknown> {
       return { [HANDLE_MARK]: { id: wire.id, type: wire.type, repr: wire.repr } };
     },
   });
-  const buffer = soleBuffer(value);
-  const result = { value, handles };
-  if (buffer === undefined) return result;
+  if (!faithful(value)) {
+    // The caller decodes on its own thread instead: hand its bytes back (moved, not copied).
+    return movable({ value: undefined, handles, faithful: false, bytes: task.bytes }, task.bytes.buffer);
+  }
+  return movable({ value, handles, faithful: true }, soleBuffer(value));
+}
+
+/** A result whose buffer moves back to the caller instead of being copied, when there is one to move. */
+function movable(result: object, buffer: ArrayBufferLike | undefined): unknown {
+  if (!(buffer instanceof ArrayBuffer)) return result;
   // Piscina's Transferable interface: the buffer to move, and the value that travels with it.
-  const movable = {
+  const transferable = {
     get [Piscina.transferableSymbol]() {
       return buffer;
     },
@@ -51,7 +59,29 @@ export default async function run(task: ThreadTask): Promise<unknown> {
       return result;
     },
   };
-  return Piscina.move(movable as unknown as Parameters<typeof Piscina.move>[0]);
+  return Piscina.move(transferable as unknown as Parameters<typeof Piscina.move>[0]);
+}
+
+/** True if every object in the value survives structured cloning unchanged (see clonesFaithfully). */
+function faithful(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  // Only objects are visited (primitives always clone faithfully), so plain arrays of numbers cost little.
+  const push = (items: Iterable<unknown>) => {
+    for (const item of items) if (typeof item === 'object' && item !== null) stack.push(item);
+  };
+  let budget = 100_000;
+  while (stack.length > 0 && budget-- > 0) {
+    const item = stack.pop();
+    if (!clonesFaithfully(item)) return false;
+    if (Array.isArray(item) || item instanceof Set) push(item);
+    else if (item instanceof Map) {
+      push(item.keys());
+      push(item.values());
+    } else if (typeof item === 'object' && item !== null && !ArrayBuffer.isView(item) && !(item instanceof Date)) {
+      push(Object.values(item));
+    }
+  }
+  return stack.length === 0;
 }
 
 /** The one ArrayBuffer all typed arrays in a value view (a zero-copy decode), if there is exactly one. */

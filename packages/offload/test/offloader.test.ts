@@ -71,3 +71,17 @@ describe('sizeOf', () => {
     expect(size).toBe(8_000_000);
   });
 });
+
+describe('values with classes', () => {
+  it('keeps an NDArray argument on the main thread, and decodes an NDArray result there', async () => {
+    const { NDArray } = await import('@snakebridge/core');
+    const json = new JsonSerializer();
+    const o = offloader(1024);
+    const matrix = new NDArray(new Float64Array(20_000), [100, 200]);
+    expect(sizeOf({ matrix })).toBe(-1);
+    expect(o.encode([matrix])).toBeInstanceOf(Uint8Array);
+    const decoded = (await o.decode(json.encode([matrix]))) as unknown[];
+    expect(decoded[0]).toBeInstanceOf(NDArray);
+    expect((decoded[0] as InstanceType<typeof NDArray>).shape).toEqual([100, 200]);
+  });
+});
