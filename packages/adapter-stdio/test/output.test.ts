@@ -21,14 +21,14 @@ describe('worker output', () => {
     invoker = testInvoker({}, logger);
     await invoker.call(fn('noisy.shout', ['hello']));
     await invoker.close();
-    const stdout = logger.lines.filter((line) => line.fields?.['stream'] === 'stdout').map((line) => line.message);
-    const stderr = logger.lines.filter((line) => line.fields?.['stream'] === 'stderr').map((line) => line.message);
+    const stdout = logger.lines.filter((line) => line.fields?.stream === 'stdout').map((line) => line.message);
+    const stderr = logger.lines.filter((line) => line.fields?.stream === 'stderr').map((line) => line.message);
     expect(stdout).toContain('noisy: imported');
     expect(stdout).toContain('noisy: hello');
     expect(stderr).toContain('noisy: warning on import');
     expect(stderr).toContain('noisy: hello (stderr)');
     const tagged = logger.lines.find((line) => line.message === 'noisy: hello');
     expect(tagged?.fields).toMatchObject({ workerId: 'w1', stream: 'stdout' });
-    expect(typeof tagged?.fields?.['pid']).toBe('number');
+    expect(typeof tagged?.fields?.pid).toBe('number');
   });
 });

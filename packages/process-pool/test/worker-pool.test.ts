@@ -77,7 +77,12 @@ describe('sizing and dispatch', () => {
     const { pool } = makePool({ min: 1, max: 1, maxConcurrency: 1 });
     const held = await pool.acquire();
     const order: number[] = [];
-    const waiting = [pool.acquire(), pool.acquire()].map((p, i) => p.then((lease) => (order.push(i), lease)));
+    const waiting = [pool.acquire(), pool.acquire()].map((p, i) =>
+      p.then((lease) => {
+        order.push(i);
+        return lease;
+      }),
+    );
     expect(pool.stats().queueDepth).toBe(2);
     held.release();
     (await waiting[0])?.release();

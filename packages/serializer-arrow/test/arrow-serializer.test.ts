@@ -26,7 +26,7 @@ import {
   vectorFromArray,
 } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { ARROW_EXT_TYPE, type ArrowSerializer, createArrowSerializer, tableAs } from '../src/index.js';
+import { ARROW_EXT_TYPE, createArrowSerializer, tableAs } from '../src/index.js';
 import { writeStream } from '../src/ipc.js';
 import { decodePayload, joinedPayload, PayloadKind } from '../src/payload.js';
 import { arrowContents } from './notation.js';

@@ -1,0 +1,189 @@
+// `make bench`: runs each benchmark target in a process of its own, then prints
+// one table of medians and ratios to the baselines measured in the same run,
+// and writes it to bench/results/ for docs/performance.md.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { Results } from './measure.js';
+import { python } from './python.js';
+
+const TARGETS = ['ipc-floor', 'python-echo', 'snakebridge', 'snakebridge-arrow', 'serializers', 'offload'];
+
+async function runTarget(name: string): Promise<Results> {
+  const script = fileURLToPath(new URL(`./targets/${name}.js`, import.meta.url));
+  const child = spawn(process.execPath, ['--expose-gc', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const line = output.trim().split('\n').pop() ?? '';
+  if (code !== 0 || !line.startsWith('{')) throw new Error(`benchmark target ${name} failed (exit ${code})`);
+  return (JSON.parse(line) as { results: Results }).results;
+}
+
+function machine(): Record<string, string> {
+  const interpreter = execFileSync(process.env.BENCH_PYTHON ?? 'python3', ['--version'])
+    .toString()
+    .trim();
+  return {
+    cpu: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
+    memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
+    node: process.version,
+    python: interpreter,
+    date: new Date().toISOString().slice(0, 10),
+  };
+}
+
+const format = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits));
+
+interface Row {
+  readonly workload: string;
+  readonly floor?: number | undefined;
+  readonly echo?: number | undefined;
+  readonly snakebridge?: number | undefined;
+  /** SnakeBridge as a ratio to its baseline (lower is better unless `higherIsBetter`). */
+  readonly ratio?: number | undefined;
+  readonly target?: string | undefined;
+  readonly met?: boolean | undefined;
+}
+
+const metric = (results: Results | undefined, workload: string, name: string) => results?.[workload]?.[name];
+const divide = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined ? undefined : a / b;
+
+/** The headline rows: each SnakeBridge figure beside its baselines, with the targets of issue #7. */
+function rows(all: Record<string, Results>): Row[] {
+  const sb = all.snakebridge;
+  const echo = all['python-echo'];
+  const floor = all['ipc-floor'];
+  const p50 = (r: Results | undefined, w: string) => metric(r, w, 'p50');
+  const smallRatio = divide(p50(sb, 'small call'), p50(echo, 'small call'));
+  const rateRatio = divide(
+    metric(sb, 'small call', 'callsPerSecond64'),
+    metric(echo, 'small call', 'callsPerSecond64'),
+  );
+  const floatRatio = divide(p50(sb, '1M floats'), p50(floor, '1M floats'));
+  const recordRatio = divide(p50(sb, '10k records'), p50(echo, '10k records'));
+  const hostGrowth = metric(sb, '1M-call soak', 'hostGrowthMB');
+  const workerGrowth = metric(sb, '1M-call soak', 'workerGrowthMB');
+  return [
+    {
+      workload: 'small call add(1, 2), p50 µs',
+      floor: p50(floor, 'small call'),
+      echo: p50(echo, 'small call'),
+      snakebridge: p50(sb, 'small call'),
+      ratio: smallRatio,
+      target: '≤ 1.1× echo',
+      met: smallRatio === undefined ? undefined : smallRatio <= 1.1,
+    },
+    {
+      workload: 'small call, p99 µs',
+      floor: metric(floor, 'small call', 'p99'),
+      echo: metric(echo, 'small call', 'p99'),
+      snakebridge: metric(sb, 'small call', 'p99'),
+      ratio: divide(metric(sb, 'small call', 'p99'), metric(echo, 'small call', 'p99')),
+    },
+    {
+      workload: '64 in flight on one worker, calls/s',
+      floor: metric(floor, 'small call', 'callsPerSecond64'),
+      echo: metric(echo, 'small call', 'callsPerSecond64'),
+      snakebridge: metric(sb, 'small call', 'callsPerSecond64'),
+      ratio: rateRatio,
+      target: '≥ 1.2× echo',
+      met: rateRatio === undefined ? undefined : rateRatio >= 1.2,
+    },
+    {
+      workload: '1M floats, Float64Array ↔ numpy, p50 µs',
+      floor: p50(floor, '1M floats'),
+      snakebridge: p50(sb, '1M floats'),
+      ratio: floatRatio,
+      target: '≤ 1.2× the pipe copy',
+      met: floatRatio === undefined ? undefined : floatRatio <= 1.2,
+    },
+    { workload: '1M floats, plain array ↔ list, p50 µs', snakebridge: p50(sb, '1M floats as a plain array') },
+    {
+      workload: '10k records, p50 µs',
+      echo: p50(echo, '10k records'),
+      snakebridge: p50(sb, '10k records'),
+      ratio: recordRatio,
+      target: '≤ 1.1× echo',
+      met: recordRatio === undefined ? undefined : recordRatio <= 1.1,
+    },
+    { workload: '1M-row, 3-column Arrow table, p50 µs', snakebridge: p50(all['snakebridge-arrow'], '1M-row table') },
+    { workload: 'stream of 100k items, ms', snakebridge: metric(sb, 'stream of 100k items', 'ms') },
+    { workload: 'spawn to first call, ms', snakebridge: metric(sb, 'spawn to first call', 'ms') },
+    { workload: 'pool of 4 to all ready, ms', snakebridge: metric(sb, 'pool of 4 to all ready', 'ms') },
+    { workload: 'CPU-bound: 2 workers vs 1, speed-up', snakebridge: metric(sb, 'CPU-bound calls', 'speedup') },
+    {
+      workload: '1M-call soak: host RSS growth 100k → 1M, MB',
+      snakebridge: hostGrowth,
+      target: '≤ 10 MB',
+      met: hostGrowth === undefined ? undefined : hostGrowth <= 10,
+    },
+    {
+      workload: '1M-call soak: worker RSS growth 100k → 1M, MB',
+      snakebridge: workerGrowth,
+      target: '≤ 10 MB',
+      met: workerGrowth === undefined ? undefined : workerGrowth <= 10,
+    },
+  ];
+}
+
+function table(all: Record<string, Results>): string {
+  const header = ['Workload', 'IPC floor', 'Python echo', 'SnakeBridge', 'Ratio', 'Target', 'Met'];
+  const lines = rows(all).map((row) =>
+    [
+      row.workload,
+      format(row.floor),
+      format(row.echo),
+      format(row.snakebridge, row.workload.includes('speed-up') ? 2 : 1),
+      format(row.ratio, 2),
+      row.target ?? '',
+      row.met === undefined ? '' : row.met ? 'yes' : 'no',
+    ].join(' | '),
+  );
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${' --- |'.repeat(header.length)}`,
+    ...lines.map((line) => `| ${line} |`),
+  ].join('\n');
+}
+
+function details(all: Record<string, Results>): string {
+  const lines: string[] = [];
+  for (const [target, results] of Object.entries(all)) {
+    for (const [workload, metrics] of Object.entries(results)) {
+      const cells = Object.entries(metrics).map(([metric, value]) => `${metric} ${format(value, 2)}`);
+      lines.push(`| ${target} | ${workload} | ${cells.join(', ')} |`);
+    }
+  }
+  return ['| Target | Workload | Figures |', '| --- | --- | --- |', ...lines].join('\n');
+}
+
+process.env.BENCH_PYTHON = await python();
+const all: Record<string, Results> = {};
+for (const target of TARGETS) {
+  const started = Date.now();
+  process.stderr.write(`bench: ${target}…`);
+  all[target] = await runTarget(target);
+  process.stderr.write(` ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+}
+const about = machine();
+const markdown = [
+  `Machine: ${Object.entries(about)
+    .map(([k, v]) => `${k} ${v}`)
+    .join('; ')}.`,
+  '',
+  table(all),
+  '',
+  details(all),
+  '',
+].join('\n');
+const out = fileURLToPath(new URL('../results/', import.meta.url));
+mkdirSync(out, { recursive: true });
+writeFileSync(`${out}latest.md`, markdown);
+writeFileSync(`${out}latest.json`, `${JSON.stringify({ machine: about, results: all }, null, 2)}\n`);
+console.log(markdown);

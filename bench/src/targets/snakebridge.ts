@@ -1,0 +1,118 @@
+// SnakeBridge itself, over stdio with the default msgpack serializer: the
+// workloads of docs/performance.md, each as a ratio to the baselines.
+
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { StdioInvoker } from '@snakebridge/adapter-stdio';
+import { type Bridge, createBridge, type SnakeBridgeSettings } from '@snakebridge/core';
+import { FLOATS, medianMs, type Results, records, report, sample, throughput } from '../measure.js';
+
+const WORK = fileURLToPath(new URL('../../python', import.meta.url));
+
+function bridgeWith(settings: SnakeBridgeSettings = {}): Promise<Bridge> {
+  return createBridge(
+    {
+      serializer: 'msgpack',
+      logLevel: 'warn',
+      python: { path: [WORK] },
+      ...settings,
+      pool: { min: 1, max: 1, maxConcurrency: 64, pingIntervalMs: 0, ...settings.pool },
+    },
+    { env: {} },
+  );
+}
+
+/** Resident memory of a process, from /proc (Linux). */
+function rss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+const results: Results = {};
+
+/** A full collection, when run with --expose-gc (run.ts does), so RSS readings compare like with like. */
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/** (a) small calls, (b) floats, (c) records, (g) streams: one worker. */
+async function calls(): Promise<void> {
+  const bridge = await bridgeWith();
+  const add = () => bridge.call('bench_work.add', [1, 2]);
+  results['small call'] = { ...(await sample(5_000, 1_000, add)), callsPerSecond64: await throughput(20_000, 64, add) };
+
+  const floats = new Float64Array(FLOATS).map((_, i) => i / 7);
+  results['1M floats'] = { ...(await sample(20, 3, () => bridge.call('bench_work.numpy_echo', [floats]))) };
+  const list = Array.from(floats);
+  results['1M floats as a plain array'] = { ...(await sample(5, 1, () => bridge.call('bench_work.echo', [list]))) };
+
+  const table = records(10_000);
+  results['10k records'] = { ...(await sample(20, 3, () => bridge.call('bench_work.echo', [table]))) };
+
+  results['stream of 100k items'] = {
+    ms: await medianMs(3, async () => {
+      let count = 0;
+      for await (const _ of bridge.stream('bench_work.items', [100_000])) count++;
+      if (count !== 100_000) throw new Error(`stream gave ${count} items`);
+    }),
+  };
+  await bridge.close();
+}
+
+/** (e) start-up: spawn to first call, and a pool of four to all ready. */
+async function startUp(): Promise<void> {
+  results['spawn to first call'] = {
+    ms: await medianMs(3, async () => {
+      const bridge = await bridgeWith();
+      await bridge.call('bench_work.add', [1, 2]);
+      await bridge.close();
+    }),
+  };
+  results['pool of 4 to all ready'] = {
+    ms: await medianMs(3, async () => {
+      const bridge = await bridgeWith({ pool: { min: 4, max: 4, start: 'eager' } });
+      await bridge.close();
+    }),
+  };
+}
+
+/** (f) CPU-bound Python on one worker and on two. */
+async function parallelism(): Promise<void> {
+  const callsPerSecond = async (workers: number) => {
+    const bridge = await bridgeWith({ pool: { min: workers, max: workers, start: 'eager' } });
+    const burn = () => bridge.call('bench_work.burn', [1_000_000]);
+    await burn();
+    const rate = await throughput(16, 8, burn);
+    await bridge.close();
+    return rate;
+  };
+  const one = await callsPerSecond(1);
+  const two = await callsPerSecond(2);
+  results['CPU-bound calls'] = { oneWorkerPerSecond: one, twoWorkersPerSecond: two, speedup: two / one };
+}
+
+/** (h) soak: a million calls; resident memory after warm-up and at the end. */
+async function soak(): Promise<void> {
+  const bridge = await bridgeWith();
+  const invoker = bridge.invoker as StdioInvoker;
+  const add = (i: number) => bridge.call('bench_work.add', [i, 1]);
+  await throughput(100_000, 64, add);
+  const pid = invoker.pool.stats().workers[0]?.pid as number;
+  collectGarbage();
+  const hostAt100k = process.memoryUsage().rss;
+  const workerAt100k = rss(pid);
+  const rate = await throughput(900_000, 64, add);
+  collectGarbage();
+  results['1M-call soak'] = {
+    callsPerSecond: rate,
+    hostGrowthMB: (process.memoryUsage().rss - hostAt100k) / 1e6,
+    workerGrowthMB: (rss(pid) - workerAt100k) / 1e6,
+  };
+  await bridge.close();
+}
+
+await calls();
+await startUp();
+await parallelism();
+await soak();
+report('snakebridge', results);
