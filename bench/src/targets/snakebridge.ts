@@ -99,13 +99,15 @@ async function soak(): Promise<void> {
   await throughput(100_000, 64, add);
   const pid = invoker.pool.stats().workers[0]?.pid as number;
   collectGarbage();
-  const hostAt100k = process.memoryUsage().rss;
+  const hostAt100k = process.memoryUsage();
   const workerAt100k = rss(pid);
   const rate = await throughput(900_000, 64, add);
   collectGarbage();
+  const hostAt1M = process.memoryUsage();
   results['1M-call soak'] = {
     callsPerSecond: rate,
-    hostGrowthMB: (process.memoryUsage().rss - hostAt100k) / 1e6,
+    hostGrowthMB: (hostAt1M.rss - hostAt100k.rss) / 1e6,
+    hostHeapGrowthMB: (hostAt1M.heapUsed - hostAt100k.heapUsed) / 1e6,
     workerGrowthMB: (rss(pid) - workerAt100k) / 1e6,
   };
   await bridge.close();

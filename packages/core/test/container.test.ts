@@ -29,9 +29,10 @@ describe('createContainer', () => {
   });
 
   it('reports a missing adapter package with the command that installs it', async () => {
-    const error = await createContainer({ invoker: 'grpc', serializer: 'json' }, { env: {}, importPackage: missing }).catch(
-      (e: unknown) => e,
-    );
+    const error = await createContainer(
+      { invoker: 'grpc', serializer: 'json' },
+      { env: {}, importPackage: missing },
+    ).catch((e: unknown) => e);
     expect(AdapterNotInstalledError.is(error)).toBe(true);
     expect((error as AdapterNotInstalledError).packageName).toBe('@snakebridge/adapter-grpc');
     expect((error as Error).message).toContain('pnpm add @snakebridge/adapter-grpc');

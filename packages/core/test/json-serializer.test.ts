@@ -45,7 +45,7 @@ describe('JsonSerializer edge cases', () => {
     const decoded = json.decode(new TextEncoder().encode('{"__proto__":{"polluted":true}}')) as Record<string, unknown>;
     expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype);
     expect(Object.hasOwn(decoded, '__proto__')).toBe(true);
-    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('sends a Buffer as bytes, like any Uint8Array', () => {

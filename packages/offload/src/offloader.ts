@@ -41,9 +41,14 @@ export class PayloadOffloader {
     this.#threads = Math.max(1, Math.min(options.threads, availableParallelism()));
   }
 
-  /** True if this serializer can be rebuilt in a worker thread at all. */
+  /**
+   * True if payloads may go to threads: a threshold is set, the serializer can
+   * be rebuilt in a thread, and it transforms binary data (JSON's base64).
+   * One that passes binary through gains nothing measurable (docs/performance.md).
+   */
   get enabled(): boolean {
-    return this.#threshold > 0 && this.#serializer.recipe !== undefined;
+    const recipe = this.#serializer.recipe;
+    return this.#threshold > 0 && recipe !== undefined && recipe.binaryPassesThrough !== true;
   }
 
   encode(value: unknown, context: EncodeContext = {}): Uint8Array | Promise<Uint8Array> {
@@ -88,7 +93,7 @@ export class PayloadOffloader {
     this.#pool = undefined;
   }
 
-  #recipe() {
+  #recipe(): NonNullable<Serializer['recipe']> {
     return this.#serializer.recipe as NonNullable<Serializer['recipe']>;
   }
 

@@ -84,7 +84,12 @@ export class ArrowSerializer implements Serializer {
   constructor(options: ArrowSerializerOptions = {}) {
     const settings = checkOptions(options);
     this.pythonOptions = { tables_as: settings.tablesAs, pandas_index: settings.pandasIndex };
-    this.threadRecipe = { module: import.meta.url, factory: 'createArrowSerializer', options: settings };
+    this.threadRecipe = {
+      module: import.meta.url,
+      factory: 'createArrowSerializer',
+      options: settings,
+      binaryPassesThrough: true,
+    };
     this.recipe = this.threadRecipe;
     this.#msgpack = createMsgpackSerializer({
       extensions: [

@@ -89,7 +89,9 @@ export class MsgpackSerializer implements Serializer {
     const kinds = this.#extensions.flatMap((extension) => (extension.kind === undefined ? [] : [extension.kind]));
     this.supports = new Set([...SUPPORTS, ...kinds]);
     this.recipe =
-      this.#extensions.length === 0 ? { module: import.meta.url, factory: 'createMsgpackSerializer' } : undefined;
+      this.#extensions.length === 0
+        ? { module: import.meta.url, factory: 'createMsgpackSerializer', binaryPassesThrough: true }
+        : undefined;
   }
 
   encode(value: unknown, context?: EncodeContext): Uint8Array {

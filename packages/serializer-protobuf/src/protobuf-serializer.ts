@@ -107,6 +107,7 @@ export class ProtobufSerializer implements Serializer {
       module: import.meta.url,
       factory: 'createProtobufSerializer',
       options: { ...options, baseDir: options.baseDir ?? process.cwd() },
+      binaryPassesThrough: true,
     };
     this.schema = loadSchema({
       protoFiles: options.protoFiles ?? [],

@@ -68,6 +68,13 @@ export interface SerializerRecipe {
   readonly factory: string;
   /** What the factory is called with; must survive structured cloning. */
   readonly options?: unknown;
+  /**
+   * Binary values (typed arrays, bytes) are copied as they are rather than
+   * transformed (msgpack, Arrow, protobuf; not JSON's base64). The offloader
+   * then keeps everything on the main thread: measured, a thread only added a
+   * copy for binary and a rebuild by structured cloning for records.
+   */
+  readonly binaryPassesThrough?: boolean | undefined;
 }
 
 /**
