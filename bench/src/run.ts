@@ -9,11 +9,20 @@ import { fileURLToPath } from 'node:url';
 import type { Results } from './measure.js';
 import { python } from './python.js';
 
-const TARGETS = ['ipc-floor', 'python-echo', 'snakebridge', 'snakebridge-arrow', 'serializers', 'offload'];
+/** Compared with each other: run in interleaved rounds, and each figure is the median over the rounds. */
+const COMPARED = ['ipc-floor', 'python-echo', 'snakebridge'];
+const ROUNDS = 3;
+/** Run once each. */
+const ONCE: [name: string, script: string, args: string[]][] = [
+  ['snakebridge-soak', 'snakebridge', ['soak']],
+  ['snakebridge-arrow', 'snakebridge-arrow', []],
+  ['serializers', 'serializers', []],
+  ['offload', 'offload', []],
+];
 
-async function runTarget(name: string): Promise<Results> {
+async function runTarget(name: string, args: string[] = []): Promise<Results> {
   const script = fileURLToPath(new URL(`./targets/${name}.js`, import.meta.url));
-  const child = spawn(process.execPath, ['--expose-gc', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--expose-gc', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => {
     output += chunk.toString();
@@ -67,8 +76,10 @@ function rows(all: Record<string, Results>): Row[] {
   );
   const floatRatio = divide(p50(sb, '1M floats'), p50(floor, '1M floats'));
   const recordRatio = divide(p50(sb, '10k records'), p50(echo, '10k records'));
-  const hostGrowth = metric(sb, '1M-call soak', 'hostGrowthMB');
-  const workerGrowth = metric(sb, '1M-call soak', 'workerGrowthMB');
+  const soak = all['snakebridge-soak'];
+  const hostGrowth = metric(soak, '1M-call soak', 'hostGrowthMB');
+  const heapGrowth = metric(soak, '1M-call soak', 'hostHeapGrowthMB');
+  const workerGrowth = metric(soak, '1M-call soak', 'workerGrowthMB');
   return [
     {
       workload: 'small call add(1, 2), p50 µs',
@@ -163,14 +174,38 @@ function details(all: Record<string, Results>): string {
   return ['| Target | Workload | Figures |', '| --- | --- | --- |', ...lines].join('\n');
 }
 
+/** Each figure's median over the rounds. */
+function medianOfRounds(rounds: Results[]): Results {
+  const merged: Results = {};
+  for (const [workload, metrics] of Object.entries(rounds[0] ?? {})) {
+    const figures: Record<string, number> = {};
+    for (const metric of Object.keys(metrics)) {
+      const values = rounds.map((round) => round[workload]?.[metric] ?? Number.NaN).sort((a, b) => a - b);
+      figures[metric] = values[Math.floor(values.length / 2)] as number;
+    }
+    merged[workload] = figures;
+  }
+  return merged;
+}
+
+async function timed<T>(label: string, work: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  process.stderr.write(`bench: ${label}…`);
+  const result = await work();
+  process.stderr.write(` ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  return result;
+}
+
 process.env.BENCH_PYTHON = await python();
 const all: Record<string, Results> = {};
-for (const target of TARGETS) {
-  const started = Date.now();
-  process.stderr.write(`bench: ${target}…`);
-  all[target] = await runTarget(target);
-  process.stderr.write(` ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+// Interleaved, so a noisy minute on a shared machine hurts each target alike.
+const rounds: Record<string, Results[]> = Object.fromEntries(COMPARED.map((name) => [name, []]));
+for (let round = 1; round <= ROUNDS; round++) {
+  for (const target of COMPARED)
+    rounds[target]?.push(await timed(`${target} (round ${round})`, () => runTarget(target)));
 }
+for (const target of COMPARED) all[target] = medianOfRounds(rounds[target] ?? []);
+for (const [name, script, args] of ONCE) all[name] = await timed(name, () => runTarget(script, args));
 const about = machine();
 const markdown = [
   `Machine: ${Object.entries(about)
