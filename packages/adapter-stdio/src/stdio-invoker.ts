@@ -91,7 +91,9 @@ export class StdioInvoker implements Invoker {
       // Awaited only when the arguments are large enough to be encoded in a worker thread.
       const payload = wire.payload instanceof Uint8Array ? wire.payload : await wire.payload;
       const { body, owner } = await this.#run({ ...wire, payload }, workerId, options);
-      const result = (await this.#offload.decode(body, decodeContext(wire, owner, 'result'))) as T;
+      // Awaited only when it was decoded in a worker thread: an await costs a turn of the microtask queue.
+      const decoded = this.#offload.decode(body, decodeContext(wire, owner, 'result'));
+      const result = (decoded instanceof Promise ? await decoded : decoded) as T;
       this.#succeeded += 1;
       return result;
     } catch (error) {

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 #: op, reserved, target length, handle, session, window, timeout ms
 CALL_META = struct.Struct("<BBHIIII")
@@ -19,8 +19,7 @@ class Op(IntEnum):
     ITER = 6
 
 
-@dataclass(frozen=True, slots=True)
-class CallMeta:
+class CallMeta(NamedTuple):
     op: int
     target: str
     handle: int = 0
