@@ -1,6 +1,7 @@
-// Where the snakebridge Python package that workers run is found: bundled in
-// this npm package (a link to the repository's python/ folder during
-// development), so the worker's code always matches the host's.
+// Where the snakebridge Python package that workers run is found, so the
+// worker's code always matches the host's. A published package carries a copy
+// in python-runtime/ (made by scripts/bundle-runtime.mjs on pack, because npm
+// does not follow symlinks); in the repository, python/ links to ../../python.
 
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,9 +11,12 @@ import { fileURLToPath } from 'node:url';
 export function runtimePath(): string {
   // src/python/runtime.ts and dist/python/runtime.js are both two levels below the package root.
   const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const bundled = join(packageRoot, 'python');
-  if (!existsSync(join(bundled, 'snakebridge', '__init__.py'))) {
-    throw new Error(`the snakebridge Python runtime is missing from ${bundled}; reinstall @snakebridge/process-pool`);
+  const candidates = [join(packageRoot, 'python-runtime'), join(packageRoot, 'python')];
+  const found = candidates.find((dir) => existsSync(join(dir, 'snakebridge', '__init__.py')));
+  if (found === undefined) {
+    throw new Error(
+      `the snakebridge Python runtime is missing (looked in ${candidates.join(' and ')}); reinstall @snakebridge/process-pool`,
+    );
   }
-  return bundled;
+  return found;
 }
