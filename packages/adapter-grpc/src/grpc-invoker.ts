@@ -30,6 +30,7 @@ import {
   type StreamOptions,
   withDeadline,
 } from '@snakebridge/core';
+import { PayloadOffloader } from '@snakebridge/offload';
 import { findPython, WorkerPool } from '@snakebridge/process-pool';
 import { ManagedServer } from './managed/managed-server.js';
 import { Balancer, type EndpointEvent } from './remote/balancer.js';
@@ -88,6 +89,8 @@ export class GrpcInvoker implements Invoker {
   readonly #targets: Targets<Target>;
   readonly #config: ResolvedConfig;
   readonly #serializer: Serializer;
+  /** Encodes and decodes large payloads in worker threads. */
+  readonly #offload: PayloadOffloader;
   readonly #sessions = new Map<string, SessionRef>();
   #liveHandles = 0;
   #closed = false;
@@ -101,6 +104,7 @@ export class GrpcInvoker implements Invoker {
     const { config } = options;
     this.#config = config;
     this.#serializer = options.serializer ?? new JsonSerializer();
+    this.#offload = new PayloadOffloader({ serializer: this.#serializer, ...config.offload });
     this.mode = config.grpc.mode;
     const logger = options.logger ?? consoleLogger(config.logLevel);
     if (config.grpc.mode === 'managed') {
@@ -137,7 +141,8 @@ export class GrpcInvoker implements Invoker {
 
   async call<T = unknown>(call: Call, options: CallOptions = {}): Promise<T> {
     if (this.#closed) throw new ClosedError('The gRPC invoker');
-    const prepared = this.#prepare(call, options);
+    const pending = this.#prepare(call, options);
+    const prepared = pending instanceof Promise ? await pending : pending;
     this.#started += 1;
     this.#inFlight += 1;
     try {
@@ -209,6 +214,7 @@ export class GrpcInvoker implements Invoker {
   async close(): Promise<void> {
     this.#closed = true;
     await this.#targets.close();
+    await this.#offload.close();
   }
 
   // --- internals -------------------------------------------------------------------------
@@ -227,6 +233,7 @@ export class GrpcInvoker implements Invoker {
             signal: abandoned,
             instance: prepared.instance,
           });
+          // A large result may be decoded in a worker thread: then this is a promise, and awaited in turn.
           return this.#outcome(reply, target, prepared, call, options);
         },
         { workerId: prepared.owner, idempotent: options.idempotent, signal: abandoned, timeoutMs: acquireMs },
@@ -237,7 +244,7 @@ export class GrpcInvoker implements Invoker {
   async *#stream<T>(call: Call, options: StreamOptions): AsyncGenerator<T> {
     if (this.#closed) throw new ClosedError('The gRPC invoker');
     const window = options.window ?? this.#config.streams.window;
-    const prepared = this.#prepare(call, options);
+    const prepared = await this.#prepare(call, options);
     this.#started += 1;
     this.#inFlight += 1;
     const lease = await this.#targets.acquire({ workerId: prepared.owner, signal: options.signal }).catch((error) => {
@@ -253,7 +260,8 @@ export class GrpcInvoker implements Invoker {
         signal: options.signal,
         instance: prepared.instance,
         window,
-        decode: (body) => this.#decode(body, target, prepared, call, options, 'item'),
+        // Items decode here: a stream hands them over one at a time, in order.
+        decode: (body) => this.#serializer.decode(body, this.#context(target, prepared, call, options, 'item')),
       });
       this.#succeeded += 1;
     } catch (error) {
@@ -270,18 +278,20 @@ export class GrpcInvoker implements Invoker {
       const payload = JSON.parse(Buffer.from(reply.error ?? []).toString('utf8')) as PythonErrorPayload;
       throw errorFromPayload(payload, prepared.description);
     }
-    return this.#decode(reply.result ?? new Uint8Array(), target, prepared, call, options, 'result');
+    return this.#offload.decode(
+      reply.result ?? new Uint8Array(),
+      this.#context(target, prepared, call, options, 'result'),
+    );
   }
 
-  #decode(
-    body: Uint8Array,
+  #context(
     target: Target,
     prepared: Prepared,
     call: Call,
     options: CallOptions,
     role: 'result' | 'item',
-  ): unknown {
-    const context: DecodeContext = {
+  ): DecodeContext {
+    return {
       target: call.target,
       role,
       handle: (wire) => {
@@ -290,17 +300,26 @@ export class GrpcInvoker implements Invoker {
         return options.reviveHandle === undefined ? ref : options.reviveHandle(ref);
       },
     };
-    return this.#serializer.decode(body, context);
   }
 
-  /** Encodes the arguments (once, whatever the retries) and works out which server must run the call. */
-  #prepare(call: Call, options: CallOptions): Prepared {
+  /**
+   * Encodes the arguments (once, whatever the retries) and works out which
+   * server must run the call. A promise only when the arguments were big
+   * enough to be encoded in a worker thread: an await costs a turn of the microtask queue.
+   */
+  #prepare(call: Call, options: CallOptions): Prepared | Promise<Prepared> {
     const handles: HandleRef[] = [];
-    const payload = this.#serializer.encode([call.args ?? [], call.kwargs ?? {}], {
+    const encoded = this.#offload.encode([call.args ?? [], call.kwargs ?? {}], {
       target: call.target,
       role: 'args',
       onHandle: (handle) => handles.push(handle),
     });
+    if (encoded instanceof Uint8Array) return this.#route(call, options, encoded, handles);
+    return encoded.then((payload) => this.#route(call, options, payload, handles));
+  }
+
+  /** Checks the encoded call fits in a message and routes it. */
+  #route(call: Call, options: CallOptions, payload: Uint8Array, handles: HandleRef[]): Prepared {
     const description = describe(call);
     const limit = this.#config.grpc.maxMessageBytes;
     if (payload.byteLength + Buffer.byteLength(call.target) + ENVELOPE_BYTES > limit) {
@@ -311,7 +330,7 @@ export class GrpcInvoker implements Invoker {
     }
     if (call.handle !== undefined) handles.unshift(call.handle);
     const session = this.#session(options.session ?? sessionOf(call.handle));
-    const owner = this.#route(handles, session);
+    const owner = this.#owner(handles, session);
     return {
       request: {
         op: WIRE_OPS[call.op],
@@ -339,7 +358,7 @@ export class GrpcInvoker implements Invoker {
   }
 
   /** The server a call must run on: its session's, or the one holding its handles. */
-  #route(handles: readonly HandleRef[], session: SessionRef | undefined): string | undefined {
+  #owner(handles: readonly HandleRef[], session: SessionRef | undefined): string | undefined {
     let owner = session?.owner;
     for (const handle of handles) {
       if (handle.released) {

@@ -143,6 +143,18 @@ describe('managed servers', () => {
     expect(error.stack).toMatch(/managed\.test\.ts/);
   });
 
+  it('round-trips a payload encoded and decoded in worker threads (offload)', async () => {
+    invoker = testInvoker({ offload: { thresholdBytes: 1024 * 1024, threads: 1 } });
+    const samples = new Float64Array(2_000_000).map((_, i) => Math.sin(i));
+    const echoed = await invoker.call<Float64Array>(fn('snakebridge.testing.contract.echo', [samples]));
+    expect(echoed).toBeInstanceOf(Float64Array);
+    expect(
+      Buffer.compare(Buffer.from(echoed.buffer, echoed.byteOffset, echoed.byteLength), Buffer.from(samples.buffer)),
+    ).toBe(0);
+    // Small calls on the same invoker stay on the main thread and still work.
+    expect(await invoker.call(fn('snakebridge.testing.contract.echo', [[1, 'two']]))).toEqual([1, 'two']);
+  }, 60_000);
+
   it('is what the container binds for invoker: grpc', async () => {
     const container = await createContainer({ invoker: 'grpc' }, { env: {} });
     const bound = container.get<Invoker>(INVOKER);
