@@ -26,6 +26,7 @@ import { PayloadOffloader } from '@snakebridge/offload';
 import { findPython, WorkerPool } from '@snakebridge/process-pool';
 import { decodeContext, StdioWorker, type WireCall } from './worker/stdio-worker.js';
 
+/** What a StdioInvoker is built from. */
 export interface StdioInvokerOptions {
   /** The resolved config (`resolveConfig()`); pool, python, timeouts and protocol settings apply. */
   readonly config: ResolvedConfig;
@@ -84,13 +85,13 @@ export class StdioInvoker implements Invoker {
 
   async call<T = unknown>(call: Call, options: CallOptions = {}): Promise<T> {
     if (this.#closed) throw new ClosedError('The stdio invoker');
-    const { wire, workerId } = this.#prepare(call, options, 0);
+    const pending = this.#prepare(call, options, 0);
+    // Awaited only when the arguments were large enough to be encoded in a worker thread.
+    const { wire, workerId } = pending instanceof Promise ? await pending : pending;
     this.#started += 1;
     this.#inFlight += 1;
     try {
-      // Awaited only when the arguments are large enough to be encoded in a worker thread.
-      const payload = wire.payload instanceof Uint8Array ? wire.payload : await wire.payload;
-      const { body, owner } = await this.#run({ ...wire, payload }, workerId, options);
+      const { body, owner } = await this.#run(wire, workerId, options);
       // Awaited only when it was decoded in a worker thread: an await costs a turn of the microtask queue.
       const decoded = this.#offload.decode(body, decodeContext(wire, owner, 'result'));
       const result = (decoded instanceof Promise ? await decoded : decoded) as T;
@@ -186,8 +187,7 @@ export class StdioInvoker implements Invoker {
   async *#stream<T>(call: Call, options: StreamOptions): AsyncGenerator<T> {
     if (this.#closed) throw new ClosedError('The stdio invoker');
     const window = options.window ?? this.#config.streams.window;
-    const { wire: prepared, workerId } = this.#prepare(call, options, window);
-    const wire: WireCall = { ...prepared, payload: await prepared.payload };
+    const { wire, workerId } = await this.#prepare(call, options, window);
     this.#started += 1;
     this.#inFlight += 1;
     const lease = await this.pool.acquire({ workerId, signal: options.signal }).catch((error: unknown) => {
@@ -207,14 +207,24 @@ export class StdioInvoker implements Invoker {
     }
   }
 
-  /** Encodes the arguments and works out which worker must run the call. */
-  #prepare(call: Call, options: CallOptions, window: number): { wire: PendingWire; workerId: string | undefined } {
+  /**
+   * Encodes the arguments and works out which worker must run the call. A
+   * promise only when the arguments were big enough to be encoded in a worker
+   * thread; routing waits for the encoding, which is what finds the handles.
+   */
+  #prepare(call: Call, options: CallOptions, window: number): Prepared | Promise<Prepared> {
     const handles: HandleRef[] = [];
-    const payload = this.#offload.encode([call.args ?? [], call.kwargs ?? {}], {
+    const encoded = this.#offload.encode([call.args ?? [], call.kwargs ?? {}], {
       target: call.target,
       role: 'args',
       onHandle: (handle) => handles.push(handle),
     });
+    if (encoded instanceof Uint8Array) return this.#routed(call, options, window, encoded, handles);
+    return encoded.then((payload) => this.#routed(call, options, window, payload, handles));
+  }
+
+  /** The encoded call, and the worker it must run on. */
+  #routed(call: Call, options: CallOptions, window: number, payload: Uint8Array, handles: HandleRef[]): Prepared {
     if (call.handle !== undefined) handles.unshift(call.handle);
     const session = this.#session(options.session ?? sessionOf(call.handle));
     const workerId = this.#route(handles, session);
@@ -275,8 +285,11 @@ export class StdioInvoker implements Invoker {
   }
 }
 
-/** A call whose arguments may still be being encoded in a worker thread. */
-type PendingWire = Omit<WireCall, 'payload'> & { readonly payload: Uint8Array | Promise<Uint8Array> };
+/** A call ready to send, and the worker that must run it (undefined: any). */
+interface Prepared {
+  readonly wire: WireCall;
+  readonly workerId: string | undefined;
+}
 
 function withRemaining(wire: WireCall, deadline: number): WireCall {
   return { ...wire, meta: { ...wire.meta, timeoutMs: Math.max(1, deadline - Date.now()) } };

@@ -1,6 +1,6 @@
 // Frames over protocol.maxFrameBytes are refused with a typed error; the connection stays usable.
 
-import { ProtocolError } from '@snakebridge/core';
+import { HandleRef, ProtocolError } from '@snakebridge/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StdioInvoker } from '../src/index.js';
 import { fn, rejection, testInvoker } from './helpers.js';
@@ -46,5 +46,23 @@ describe('large payloads', () => {
     expect(
       Buffer.compare(Buffer.from(echoed.buffer, echoed.byteOffset, echoed.byteLength), Buffer.from(samples.buffer)),
     ).toBe(0);
+  }, 60_000);
+
+  it('runs a large call holding a handle on the worker that holds it', async () => {
+    invoker = testInvoker({ pool: { min: 2, max: 2 }, offload: { thresholdBytes: 1024, threads: 1 } });
+    await invoker.start();
+    // Made at once, the two counters land on the two workers.
+    const [seven, other] = await Promise.all([
+      invoker.call<HandleRef>(fn('snakebridge.testing.contract.make_counter', [7])),
+      invoker.call<HandleRef>(fn('snakebridge.testing.contract.make_counter', [999])),
+    ]);
+    expect(seven.owner).not.toBe(other.owner);
+    // The handle sits past the first nodes the offloader sizes.
+    const items = Array.from({ length: 20_000 }, (_, i) => ({ i, name: `item ${i}` }));
+    const echoed = await invoker.call<unknown[]>(fn('snakebridge.testing.contract.echo', [[...items, seven]]));
+    const counter = echoed.at(-1) as HandleRef;
+    expect(counter).toBeInstanceOf(HandleRef);
+    expect(counter.owner).toBe(seven.owner);
+    expect(await invoker.call(fn('snakebridge.testing.contract.read_counter', [counter]))).toBe(7);
   }, 60_000);
 });

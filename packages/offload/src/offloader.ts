@@ -10,10 +10,12 @@ import {
   toHandleRef,
 } from '@snakebridge/core';
 import { Piscina } from 'piscina';
-import { clonesFaithfully } from './clone.js';
+import { clonesFaithfully, leavesThreadIntact } from './clone.js';
 import { HANDLE_MARK, type ThreadTask } from './thread-task.js';
 
+/** How a PayloadOffloader is built: usually `{ serializer, ...config.offload }`. */
 export interface PayloadOffloaderOptions {
+  /** The serializer to run, here and (rebuilt from its `recipe`) in the threads. */
   readonly serializer: Serializer;
   /** Payloads at least this big go to a worker thread. */
   readonly thresholdBytes: number;
@@ -51,8 +53,15 @@ export class PayloadOffloader {
     return this.#threshold > 0 && recipe !== undefined && recipe.binaryPassesThrough !== true;
   }
 
+  /**
+   * Encodes here when the value is small or cannot leave this thread intact
+   * (it holds a handle, a function or a class instance anywhere), else in a
+   * worker thread: then the result is a promise.
+   */
   encode(value: unknown, context: EncodeContext = {}): Uint8Array | Promise<Uint8Array> {
-    if (!this.enabled || sizeOf(value) < this.#threshold) return this.#serializer.encode(value, context);
+    if (!this.enabled || sizeOf(value) < this.#threshold || !leavesThreadIntact(value, isHandle)) {
+      return this.#serializer.encode(value, context);
+    }
     const task: ThreadTask = {
       kind: 'encode',
       recipe: this.#recipe(),
@@ -61,12 +70,13 @@ export class PayloadOffloader {
       role: context.role,
     };
     return (this.#run(task, []) as Promise<Uint8Array>).catch((error: unknown) => {
-      // A handle proxy deep inside cannot be cloned to a thread: encode it here after all.
+      // What the walk cannot see (a Proxy that is not a handle, say) fails to clone: encode it here after all.
       if ((error as Error).name === 'DataCloneError') return this.#serializer.encode(value, context);
       throw error;
     });
   }
 
+  /** Decodes here when the bytes are few, else in a worker thread: then the result is a promise. */
   decode(bytes: Uint8Array, context: DecodeContext = {}): unknown {
     if (!this.enabled || bytes.byteLength < this.#threshold) return this.#serializer.decode(bytes, context);
     // A body that owns its whole buffer moves to the thread without a copy.
@@ -109,15 +119,20 @@ export class PayloadOffloader {
   }
 }
 
+function isHandle(item: object): boolean {
+  return toHandleRef(item) !== undefined;
+}
+
 /** Running from TypeScript sources (tests, development) rather than compiled output. */
 const FROM_SOURCES = import.meta.url.endsWith('.ts');
 const THREAD_MODULE = new URL(FROM_SOURCES ? './thread-dev.mjs' : './thread.js', import.meta.url);
 
 /**
  * A lower bound of a value's encoded size: the bytes of its typed arrays and
- * strings (a number counts 8). Returns -1 for a value that cannot leave this
- * thread (a handle, a function) as far as the first nodes show; past them, a
- * handle proxy still fails to clone and the value is then encoded here.
+ * strings (a number counts 8), from the first nodes only, so that small
+ * values cost little. Returns -1 for a value that cannot leave this thread (a
+ * handle, a function) as far as those nodes show; the encoder checks the
+ * whole of a large value before it goes to a thread.
  */
 export function sizeOf(value: unknown): number {
   let total = 0;
