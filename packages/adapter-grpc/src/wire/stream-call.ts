@@ -8,7 +8,9 @@ import type { ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
 import { CancelledError, errorFromPayload, type PythonErrorPayload, TimeoutError } from '@snakebridge/core';
 import type { CallRequest, StreamReply, StreamRequest } from './proto.js';
 
+/** How a StreamCall runs: its credit window, deadline, signal, and how items and errors are decoded. */
 export interface StreamCallOptions {
+  /** Most items the server may send ahead of the consumer. */
   readonly window: number;
   /** The call, as error messages name it. */
   readonly description: string;
@@ -25,11 +27,13 @@ export interface StreamCallOptions {
 
 type Waiting<T> = { resolve: (result: IteratorResult<T>) => void; reject: (error: unknown) => void };
 
+/** A Stream RPC's items, as an async iterator that grants credit as it is consumed. */
 export class StreamCall<T> implements AsyncIterableIterator<T> {
   readonly #call: ClientDuplexStream<StreamRequest, StreamReply>;
   readonly #options: StreamCallOptions;
   readonly #items: Uint8Array[] = [];
-  #waiting: Waiting<T> | undefined;
+  /** Consumers waiting for an item, in order: `next()` may be called again before it settles. */
+  readonly #waiting: Waiting<T>[] = [];
   #consumed = 0;
   /** No more items will be taken. */
   #ended = false;
@@ -86,13 +90,9 @@ export class StreamCall<T> implements AsyncIterableIterator<T> {
       return;
     }
     if (reply.item === undefined) return;
-    if (this.#waiting !== undefined) {
-      const waiting = this.#waiting;
-      this.#waiting = undefined;
-      this.#deliver(reply.item, waiting);
-    } else {
-      this.#items.push(reply.item);
-    }
+    const waiting = this.#waiting.shift();
+    if (waiting !== undefined) this.#deliver(reply.item, waiting);
+    else this.#items.push(reply.item);
   }
 
   /** No more items: the RPC's bookkeeping is settled, and a waiting consumer gets the end. */
@@ -100,11 +100,9 @@ export class StreamCall<T> implements AsyncIterableIterator<T> {
     if (error !== undefined && !this.#consumerDone) this.#error ??= error;
     this.#ended = true;
     this.#settle();
-    if (this.#waiting !== undefined && this.#items.length === 0 && !this.#mapping) {
-      const waiting = this.#waiting;
-      this.#waiting = undefined;
-      this.#final().then(waiting.resolve, waiting.reject);
-    }
+    if (this.#items.length > 0 || this.#mapping) return;
+    // The first waiting consumer gets the error, if any; the others the end.
+    for (const waiting of this.#waiting.splice(0)) this.#final().then(waiting.resolve, waiting.reject);
   }
 
   #settle(): void {
@@ -122,7 +120,7 @@ export class StreamCall<T> implements AsyncIterableIterator<T> {
     if (body !== undefined) return new Promise((resolve, reject) => this.#deliver(body, { resolve, reject }));
     if (this.#ended && !this.#mapping) return this.#final();
     return new Promise((resolve, reject) => {
-      this.#waiting = { resolve, reject };
+      this.#waiting.push({ resolve, reject });
     });
   }
 

@@ -14,11 +14,13 @@ export interface StreamChannel {
 
 type Waiting<T> = { resolve: (result: IteratorResult<T>) => void; reject: (error: unknown) => void };
 
+/** A streamed call's items, as an async iterator that grants credit as it is consumed. */
 export class StreamReceiver<T> implements AsyncIterableIterator<T> {
   readonly #channel: StreamChannel;
   readonly #window: number;
   readonly #items: Uint8Array[] = [];
-  #waiting: Waiting<T> | undefined;
+  /** Consumers waiting for an item, in order: `next()` may be called again before it settles. */
+  readonly #waiting: Waiting<T>[] = [];
   #consumed = 0;
   #ended = false;
   #error: unknown;
@@ -35,13 +37,9 @@ export class StreamReceiver<T> implements AsyncIterableIterator<T> {
 
   push(body: Uint8Array): void {
     if (this.#done) return;
-    if (this.#waiting !== undefined) {
-      const waiting = this.#waiting;
-      this.#waiting = undefined;
-      this.#deliver(body, waiting);
-    } else {
-      this.#items.push(body);
-    }
+    const waiting = this.#waiting.shift();
+    if (waiting !== undefined) this.#deliver(body, waiting);
+    else this.#items.push(body);
   }
 
   end(): void {
@@ -69,7 +67,7 @@ export class StreamReceiver<T> implements AsyncIterableIterator<T> {
     }
     if (this.#ended) return this.#finish();
     return new Promise((resolve, reject) => {
-      this.#waiting = { resolve, reject };
+      this.#waiting.push({ resolve, reject });
     });
   }
 
@@ -93,10 +91,13 @@ export class StreamReceiver<T> implements AsyncIterableIterator<T> {
     try {
       value = this.#channel.decode(body) as T;
     } catch (error) {
-      // An undecodable item ends the stream for the consumer; the generator is closed.
-      this.fail(error);
+      // An undecodable item ends the stream for the consumer, who is told once;
+      // the generator is closed and items already received are dropped.
+      this.#ended = true;
+      this.#items.length = 0;
       this.#channel.cancel();
       waiting.reject(error);
+      this.#settleWaiting();
       this.#markDone();
       return;
     }
@@ -109,11 +110,10 @@ export class StreamReceiver<T> implements AsyncIterableIterator<T> {
     waiting.resolve({ done: false, value });
   }
 
+  /** The stream ended: the first waiting consumer gets its error, if any, the others the end. */
   #settleWaiting(): void {
-    if (this.#waiting === undefined || this.#items.length > 0) return;
-    const waiting = this.#waiting;
-    this.#waiting = undefined;
-    this.#finish().then(waiting.resolve, waiting.reject);
+    if (this.#items.length > 0) return;
+    for (const waiting of this.#waiting.splice(0)) this.#finish().then(waiting.resolve, waiting.reject);
   }
 
   #finish(): Promise<IteratorResult<T>> {
