@@ -3,9 +3,11 @@
 
 import { CancelledError, TimeoutError } from '../errors/errors.js';
 
+/** When a call gives up: at its deadline, or when its signal aborts. */
 export interface DeadlineOptions {
   /** 0 or undefined: no deadline. */
   readonly timeoutMs?: number | undefined;
+  /** Aborting it rejects the call with CancelledError at once. */
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -39,7 +41,14 @@ export function withDeadline<T>(
     const onAbort = (): void => giveUp(new CancelledError(target, signal?.reason));
     if (timeoutMs) timer = setTimeout(() => giveUp(new TimeoutError(target, timeoutMs)), timeoutMs);
     signal?.addEventListener('abort', onAbort, { once: true });
-    work(abandon.signal).then(
+    // A `work` that throws instead of rejecting still settles the call, and clears the timer.
+    let running: Promise<T>;
+    try {
+      running = work(abandon.signal);
+    } catch (error) {
+      running = Promise.reject(error);
+    }
+    running.then(
       (value) => {
         if (abandon.signal.aborted) return;
         finish();
