@@ -58,14 +58,20 @@ describe('cancellation', () => {
     expect(next).not.toBe(pid);
   });
 
-  it('drops a call that was cancelled before the worker got to it', async () => {
+  it('drops a call that was cancelled after it was sent but before the worker got to it', async () => {
     invoker = testInvoker();
+    await invoker.start();
     const token = `dropped-${Date.now()}`;
-    const blocker = invoker.call(fn('crashy.sleep', [0.5]));
+    // The worker runs sync calls one at a time on its main thread: the second frame waits in its pipe.
+    const blocker = invoker.call(fn('crashy.sleep', [1]));
     const controller = new AbortController();
     const dropped = invoker.call(fn('snakebridge.testing.contract.remember', [token, 'ran']), {
       signal: controller.signal,
     });
+    // Both calls are with the worker (sent, not queued in the pool) before the abort.
+    expect(invoker.pool.stats().workers[0]?.inFlight).toBe(2);
+    expect(invoker.pool.stats().queueDepth).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 200));
     controller.abort();
     expect(CancelledError.is(await rejection(dropped))).toBe(true);
     await blocker;

@@ -36,17 +36,25 @@ const FD_LIFELINE = 4;
 /** How long a failed RPC waits to learn whether the server process died (to say WorkerCrashedError). */
 const CRASH_CONFIRM_MS = 1_000;
 
+/** What a ManagedServer is started with. */
 export interface ManagedServerOptions {
+  /** The pool's name for the server (`w1`), in logs and errors. */
   readonly workerId: string;
+  /** The interpreter to run (from `findPython`). */
   readonly python: PythonInfo;
+  /** The resolved config: grpc, python, limits and timeouts settings apply. */
   readonly config: ResolvedConfig;
+  /** The serializer the server loads the Python side of. */
   readonly serializer: Serializer;
+  /** Where the server's output and lifecycle notes go. */
   readonly logger: Logger;
   /** A secret of this host's: other local users cannot call a server bound to loopback without it. */
   readonly token: string;
+  /** Tells the pool when the process exists, before it serves. */
   readonly hooks?: StartHooks | undefined;
 }
 
+/** A local `python -m snakebridge.server` process, supervised by the WorkerPool like a stdio worker. */
 export class ManagedServer implements SupervisedWorker, Target {
   readonly id: string;
   readonly exited: Promise<WorkerExit>;

@@ -39,6 +39,7 @@ import {
 } from '../protocol/frames.js';
 import { StreamReceiver } from './stream-receiver.js';
 
+/** The stdio protocol version this host speaks; HELLO refuses a worker speaking another (docs/protocol.md). */
 export const PROTOCOL_VERSION = 1;
 /** Host to worker: calls, and everything that must stay in order with them. */
 const FD_DATA = 3;
@@ -50,12 +51,19 @@ const JSON_WIRE_ID = 1;
 /** Payloads smaller than this are copied into the header's buffer: one write instead of two. */
 const COPY_BELOW = 16 * 1024;
 
+/** What a StdioWorker is started with. */
 export interface StdioWorkerOptions {
+  /** The pool's name for the worker (`w1`), in logs and errors. */
   readonly workerId: string;
+  /** The interpreter to run (from `findPython`). */
   readonly python: PythonInfo;
+  /** The resolved config: python, protocol, limits and timeouts settings apply. */
   readonly config: ResolvedConfig;
+  /** The serializer the worker loads the Python side of. */
   readonly serializer: Serializer;
+  /** Where the worker's output and lifecycle notes go. */
   readonly logger: Logger;
+  /** Tells the pool when the process exists, before its handshake. */
   readonly hooks?: StartHooks | undefined;
 }
 

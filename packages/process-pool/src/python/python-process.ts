@@ -16,13 +16,17 @@ export interface ProcessExit {
   readonly spawnError?: Error | undefined;
 }
 
+/** How a PythonProcess is spawned. */
 export interface PythonProcessOptions {
+  /** The interpreter (a real binary, from `findPython`). */
   readonly executable: string;
   /** Arguments after the interpreter, e.g. `['-m', 'snakebridge']`. */
   readonly args: readonly string[];
+  /** cwd, env, path and venv settings of the config's `python` section. */
   readonly settings: PythonSettings;
   /** Tags every forwarded line. */
   readonly workerId: string;
+  /** Where stdout and stderr lines are forwarded. */
   readonly logger: Logger;
   /** Extra file descriptors after 0-2, as pipes (the stdio adapter's frame channel). @default 2 */
   readonly extraPipes?: number | undefined;
@@ -35,6 +39,11 @@ export interface PythonProcessOptions {
 /** Longest line forwarded whole; a longer one is cut into pieces this long. */
 const MAX_LINE = 64 * 1024;
 
+/**
+ * A Python child process running the bundled runtime: its output forwarded
+ * line by line to the logger, a tail of stderr kept for crash reports, and a
+ * stop that escalates from polite to SIGTERM to SIGKILL.
+ */
 export class PythonProcess {
   readonly workerId: string;
   readonly #child: ChildProcess;
