@@ -8,7 +8,9 @@ function channel(): StreamChannel & { credits: number[]; cancels: number } {
     credits: [] as number[],
     cancels: 0,
     credit: (count: number) => void record.credits.push(count),
-    cancel: () => void (record.cancels += 1),
+    cancel: () => {
+      record.cancels += 1;
+    },
     decode: (body: Uint8Array) => {
       const text = Buffer.from(body).toString();
       if (text === 'bad') throw new Error('undecodable item');
@@ -73,7 +75,9 @@ describe('StreamReceiver', () => {
     const ch = channel();
     const receiver = new StreamReceiver<string>(ch, 4);
     let done = 0;
-    receiver.onDone = () => void (done += 1);
+    receiver.onDone = () => {
+      done += 1;
+    };
     receiver.push(item('a'));
     await receiver.return();
     await receiver.return();
