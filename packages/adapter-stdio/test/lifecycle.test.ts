@@ -60,4 +60,22 @@ describe('lifecycle', () => {
     expect(error.message).toMatch(/shutting down/);
     expect(await waitUntil(() => !alive(pid), 2_000)).toBe(true);
   });
+
+  it('leaves no worker alive once close(), issued while it starts, resolves', async () => {
+    const invoker = testInvoker();
+    const pids: number[] = [];
+    invoker.pool.on((event) => {
+      if (event.type === 'spawn' && event.pid !== undefined) pids.push(event.pid);
+    });
+    const starting = rejection(invoker.start());
+    await invoker.close();
+    const spawnedBeforeClose = [...pids];
+    const aliveAfterClose = pids.filter(alive);
+    // A worker spawned after close() resolved would show up here.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(spawnedBeforeClose).toHaveLength(1);
+    expect(pids).toEqual(spawnedBeforeClose);
+    expect(aliveAfterClose).toEqual([]);
+    expect(ClosedError.is(await starting)).toBe(true);
+  });
 });

@@ -11,6 +11,8 @@ export class FakeWorker implements SupervisedWorker {
   readonly exited: Promise<WorkerExit>;
   /** What the next pings answer; `undefined` never answers (a hung process). */
   health: WorkerHealth | undefined = { rssBytes: 1_000, handles: 0 };
+  /** How long stop() takes before the process exits. */
+  stopDelayMs = 0;
   stopped = false;
   killedFor: string | undefined;
   #exit!: (exit: WorkerExit) => void;
@@ -29,6 +31,7 @@ export class FakeWorker implements SupervisedWorker {
   }
 
   async stop(): Promise<void> {
+    if (this.stopDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.stopDelayMs));
     this.stopped = true;
     this.#exit({ workerId: this.id, pid: this.pid, exitCode: 0, signal: null });
   }
@@ -44,16 +47,18 @@ export class FakeWorker implements SupervisedWorker {
   }
 }
 
-/** A factory that records the workers it made; `failing` makes starts fail. */
+/** A factory that records the workers it made; `failing` makes starts fail; the delays slow starts and stops. */
 export function fakeFactory() {
   const state = {
     workers: [] as FakeWorker[],
     failing: false,
     startDelayMs: 0,
+    stopDelayMs: 0,
     factory: async (id: string, hooks: StartHooks): Promise<FakeWorker> => {
       if (state.startDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, state.startDelayMs));
       if (state.failing) throw new Error(`worker ${id} could not start`);
       const worker = new FakeWorker(id);
+      worker.stopDelayMs = state.stopDelayMs;
       hooks.spawned(worker.pid);
       state.workers.push(worker);
       return worker;

@@ -35,6 +35,9 @@ function makePool(pool: SnakeBridgeSettings['pool'] = {}) {
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** What `promise` settles with, or 'still pending' after `ms`: a hang fails the test instead of timing it out. */
+const settled = (promise: Promise<unknown>, ms = 500) =>
+  Promise.race([promise.catch((e: unknown) => e), delay(ms).then(() => 'still pending')]);
 const crashed = () => new WorkerCrashedError('m.f', { workerId: 'w?', signal: 'SIGKILL' });
 
 afterEach(async () => {
@@ -122,6 +125,21 @@ describe('sizing and dispatch', () => {
     expect(pool.stats().workers.find((w) => w.id === b.id)?.sessions).toBe(1);
     pool.unpinSession(b.id);
     expect(pool.stats().workers.find((w) => w.id === b.id)?.sessions).toBe(0);
+  });
+
+  it('does not count pinning a session as a call, so the pin cannot recycle the worker it picks', async () => {
+    const { pool, factory } = makePool({ min: 1, max: 1, maxCallsPerWorker: 1 });
+    await pool.start();
+    const worker = await pool.pinSession();
+    await delay(10);
+    expect(worker).toBe(factory.workers[0]);
+    expect(worker.stopped).toBe(false);
+    expect(pool.stats().callsServed).toBe(0);
+    // The session's first call goes to its worker, which stays: it holds a session.
+    const lease = await pool.acquire({ workerId: worker.id });
+    lease.release();
+    expect(pool.worker(worker.id)).toBe(worker);
+    expect(pool.stats().callsServed).toBe(1);
   });
 });
 
@@ -292,5 +310,63 @@ describe('shutdown', () => {
     await closing;
     expect(factory.workers.every((w) => w.stopped)).toBe(true);
     expect(pool.stats().state).toBe('closed');
+  });
+
+  it('rejects a start() still waiting for its workers with ClosedError when the pool closes', async () => {
+    const { pool, factory } = makePool({ min: 2, max: 2 });
+    factory.startDelayMs = 50;
+    const starting = pool.start();
+    await pool.close();
+    expect(ClosedError.is(await settled(starting))).toBe(true);
+  });
+
+  it('rejects a start() still waiting for its workers with ClosedError when the pool drains', async () => {
+    const { pool, factory } = makePool({ min: 1, max: 1 });
+    factory.startDelayMs = 50;
+    const starting = pool.start();
+    await pool.drain();
+    expect(ClosedError.is(await settled(starting))).toBe(true);
+  });
+
+  it('resolves close() only once a worker that was still starting has been stopped', async () => {
+    const { pool, factory, events } = makePool({ min: 1, max: 1 });
+    factory.startDelayMs = 50;
+    factory.stopDelayMs = 50;
+    const starting = pool.start();
+    await delay(10);
+    await pool.close();
+    expect(factory.workers).toHaveLength(1);
+    expect(factory.workers[0]?.stopped).toBe(true);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'exit', workerId: 'w1' }));
+    expect(ClosedError.is(await settled(starting))).toBe(true);
+  });
+
+  it('does not open its circuit, nor start a probe worker, when a start fails during close()', async () => {
+    const { pool, factory, events } = makePool({
+      min: 1,
+      max: 1,
+      restart: { maxRestarts: 0, windowMs: 10_000, backoffMs: 5, maxBackoffMs: 10, probeAfterMs: 50 },
+    });
+    factory.failing = true;
+    factory.startDelayMs = 50;
+    const starting = pool.start();
+    await pool.close();
+    factory.failing = false;
+    await delay(200);
+    expect(pool.stats().state).toBe('closed');
+    expect(events.some((e) => e.type === 'circuit-open')).toBe(false);
+    expect(factory.workers).toHaveLength(0);
+    expect(ClosedError.is(await settled(starting))).toBe(true);
+  });
+
+  it('does not start a replacement for a worker recycled while the pool drains', async () => {
+    const { pool, factory } = makePool({ min: 1, max: 1, maxCallsPerWorker: 1 });
+    await pool.start();
+    const lease = await pool.acquire();
+    const closing = pool.close();
+    lease.release(); // its last call: recycled while the pool drains
+    await closing;
+    expect(factory.workers).toHaveLength(1);
+    expect(factory.workers[0]?.stopped).toBe(true);
   });
 });

@@ -29,35 +29,44 @@ export type PoolState =
   | 'draining'
   | 'closed';
 
+/** One worker as `ProcessPool.stats()` sees it: a snapshot, not updated afterwards. */
 export interface WorkerStats {
   readonly id: string;
   readonly pid: number | undefined;
   readonly state: WorkerState;
   /** Calls running on it now. */
   readonly inFlight: number;
+  /** Calls it has finished (pinning a session is not a call); counts towards `pool.maxCallsPerWorker`. */
   readonly callsServed: number;
   /** How many workers this one's slot has been through before it. */
   readonly restarts: number;
   /** Resident memory of the Python process at the last health check, if measured. */
   readonly rssBytes: number | undefined;
+  /** Time since it became ready. */
   readonly uptimeMs: number;
   /** Open sessions pinned to it. */
   readonly sessions: number;
 }
 
+/** What `ProcessPool.stats()` returns: the pool and each of its live workers, at the time of the call. */
 export interface PoolStats {
   readonly state: PoolState;
+  /** Workers that are up and have not exited: ready, draining, unhealthy or stopping (not those still starting). */
   readonly workers: readonly WorkerStats[];
   /** Calls waiting for a free worker. */
   readonly queueDepth: number;
+  /** Unplanned worker exits (crashes, missed pings) since the pool started; recycling is not counted. */
   readonly restarts: number;
+  /** Calls finished by all workers, past and present. */
   readonly callsServed: number;
 }
 
+/** What `ProcessPool.health()` returns: a yes/no for readiness probes, with enough detail to say why. */
 export interface PoolHealth {
   /** True when the pool is running with at least one ready worker (or can start one). */
   readonly healthy: boolean;
   readonly state: PoolState;
+  /** Workers that can take a call now. */
   readonly readyWorkers: number;
   /** The most recent worker failure, for diagnosis. */
   readonly lastFailure: string | undefined;
@@ -94,6 +103,7 @@ export interface Lease<W extends PoolWorker> {
   release(): void;
 }
 
+/** How `ProcessPool.acquire()` waits for a slot. */
 export interface AcquireOptions {
   /** Rejects the wait with CancelledError. */
   readonly signal?: AbortSignal | undefined;
@@ -103,6 +113,7 @@ export interface AcquireOptions {
   readonly workerId?: string | undefined;
 }
 
+/** How `ProcessPool.run()` acquires a slot, and whether it may run the task again. */
 export interface RunOptions extends AcquireOptions {
   /**
    * Retry on another worker if this one dies or is recycled under the task.
@@ -123,10 +134,15 @@ export interface RunOptions extends AcquireOptions {
  *   exponential backoff; too many replacements in a window open the circuit
  *   (CircuitOpenError) until a probe worker starts cleanly.
  * - `close()` stops taking tasks, waits for running ones (up to a grace
- *   period), then stops every worker: no process survives it.
+ *   period), then stops every worker, including any still starting: no
+ *   process survives it. `start()` calls still waiting reject with ClosedError.
  */
 export interface ProcessPool<W extends PoolWorker = PoolWorker> {
-  /** Starts the minimum number of workers and waits until they are ready. Idempotent. */
+  /**
+   * Starts the minimum number of workers and waits until they are ready. Idempotent.
+   * Rejects with the first start failure (CircuitOpenError if that opens the circuit), or with
+   * ClosedError if the pool drains or closes first.
+   */
   start(): Promise<void>;
   /** Waits for a free slot on a ready worker. */
   acquire(options?: AcquireOptions): Promise<Lease<W>>;
@@ -146,7 +162,10 @@ export interface ProcessPool<W extends PoolWorker = PoolWorker> {
   health(): PoolHealth;
   /** Subscribes to lifecycle events; returns the unsubscribe function. */
   on(listener: (event: PoolEvent) => void): () => void;
-  /** Stops taking new tasks and resolves once running ones have finished. */
+  /**
+   * Stops taking new tasks and resolves once running ones have finished. Tasks
+   * and `start()` calls still waiting reject with ClosedError.
+   */
   drain(): Promise<void>;
   /** Drains, then stops every worker (SIGTERM, then SIGKILL after the grace period). Idempotent. */
   close(): Promise<void>;

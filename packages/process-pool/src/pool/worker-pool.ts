@@ -26,12 +26,19 @@ import {
 } from '@snakebridge/core';
 import type { SupervisedWorker, WorkerFactory } from './supervised-worker.js';
 
+/**
+ * What a WorkerPool is built from: how to start a worker, the pool settings
+ * (`config.pool` from `resolveConfig()`), the shutdown grace period and a logger.
+ * Adapters build one per invoker; tests pass a fake factory.
+ */
 export interface WorkerPoolOptions<W extends SupervisedWorker> {
   /** Starts one worker; resolves when it is ready. */
   readonly factory: WorkerFactory<W>;
+  /** Sizes, limits, health checks, recycling and the restart policy (`config.pool`). */
   readonly settings: PoolSettings;
   /** How long `close()` lets running work finish before stopping workers. */
   readonly shutdownGraceMs: number;
+  /** Receives worker failures, restarts and circuit changes. */
   readonly logger: Logger;
   /** Shown in messages: `the stdio pool`. @default 'pool' */
   readonly name?: string | undefined;
@@ -58,7 +65,8 @@ interface Slot<W extends SupervisedWorker> {
 
 interface Waiter<W extends SupervisedWorker> {
   readonly workerId: string | undefined;
-  readonly resolve: (lease: Lease<W>) => void;
+  /** Called with a slot already taken on its behalf. */
+  readonly resolve: (slot: Slot<W>) => void;
   readonly reject: (error: Error) => void;
   cleanup: () => void;
 }
@@ -75,6 +83,8 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
   readonly #listeners = new Set<(event: PoolEvent) => void>();
   #state: PoolState = 'idle';
   #starting = 0;
+  /** Workers being started, until they are in a slot or stopped again: close() waits for them. */
+  readonly #launches = new Set<Promise<boolean>>();
   #nextId = 0;
   #restarts = 0;
   #served = 0;
@@ -114,28 +124,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
   }
 
   acquire(options: AcquireOptions = {}): Promise<Lease<W>> {
-    const refusal = this.#refusal(options);
-    if (refusal !== undefined) return Promise.reject(refusal);
-    this.#ensureRunning();
-    const lease = this.#tryLease(options.workerId);
-    if (lease !== undefined) {
-      // Every worker is now busy: start another (up to max) for the calls to come.
-      if (options.workerId === undefined && this.#slots.size + this.#starting < this.#settings.max && this.#allBusy()) {
-        this.#scheduleLaunches();
-      }
-      return Promise.resolve(lease);
-    }
-    if (options.workerId === undefined && this.#waiters.length >= this.#settings.queueSize) {
-      return Promise.reject(
-        new PoolExhaustedError(
-          `All ${this.#slots.size} workers of the ${this.#name} are busy and ${this.#waiters.length} calls are already waiting (pool.queueSize).`,
-          this.#waiters.length,
-        ),
-      );
-    }
-    const waiting = this.#enqueue(options);
-    this.#scheduleLaunches();
-    return waiting;
+    return this.#acquireSlot(options).then((slot) => this.#lease(slot));
   }
 
   async run<T>(task: (worker: W) => Promise<T>, options: RunOptions = {}): Promise<T> {
@@ -159,14 +148,16 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
   }
 
   async pinSession(): Promise<W> {
-    const lease = await this.acquire();
-    lease.release();
-    const candidates = this.#readySlots();
-    const slot =
-      candidates.sort((a, b) => a.sessions - b.sessions || a.leases - b.leases)[0] ??
-      (this.#slots.get(lease.worker.id) as Slot<W>);
-    slot.sessions += 1;
-    return slot.worker;
+    for (;;) {
+      // Taking a slot, as a call would, waits for a ready worker (starting one if needed).
+      const held = await this.#acquireSlot({});
+      // No call ran on it: giving it back must not count as one, which could recycle the worker.
+      this.#giveBack(held);
+      const slot = this.#fewestSessions();
+      if (slot === undefined) continue; // it went away before we got here: wait for another
+      slot.sessions += 1;
+      return slot.worker;
+    }
   }
 
   unpinSession(workerId: string): void {
@@ -213,7 +204,9 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
 
   async drain(): Promise<void> {
     if (this.#state !== 'closed') this.#state = 'draining';
+    // No worker is added from here on, so calls and start() calls still waiting would wait forever.
     this.#rejectWaiters(() => new ClosedError(`The ${this.#name}`));
+    this.#checkReady(new ClosedError(`The ${this.#name}`));
     await this.#leasesReturned(this.#shutdownGraceMs);
   }
 
@@ -241,12 +234,44 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     return undefined;
   }
 
-  #tryLease(workerId: string | undefined): Lease<W> | undefined {
+  /** Takes a slot on a worker, waiting in the queue if none is free; the caller must give it back. */
+  #acquireSlot(options: AcquireOptions): Promise<Slot<W>> {
+    const refusal = this.#refusal(options);
+    if (refusal !== undefined) return Promise.reject(refusal);
+    this.#ensureRunning();
+    const slot = this.#take(options.workerId);
+    if (slot !== undefined) {
+      // Every worker is now busy: start another (up to max) for the calls to come.
+      if (options.workerId === undefined && this.#slots.size + this.#starting < this.#settings.max && this.#allBusy()) {
+        this.#scheduleLaunches();
+      }
+      return Promise.resolve(slot);
+    }
+    if (options.workerId === undefined && this.#waiters.length >= this.#settings.queueSize) {
+      return Promise.reject(
+        new PoolExhaustedError(
+          `All ${this.#slots.size} workers of the ${this.#name} are busy and ${this.#waiters.length} calls are already waiting (pool.queueSize).`,
+          this.#waiters.length,
+        ),
+      );
+    }
+    const waiting = this.#enqueue(options);
+    this.#scheduleLaunches();
+    return waiting;
+  }
+
+  /** Takes a slot on the least-loaded ready worker (or on `workerId`), if one is free now. */
+  #take(workerId: string | undefined): Slot<W> | undefined {
     const slot = workerId === undefined ? this.#leastLoaded() : this.#slots.get(workerId);
     if (slot === undefined || slot.leases >= this.#settings.maxConcurrency) return undefined;
     if (slot.state !== 'ready' && !(workerId !== undefined && slot.state === 'draining')) return undefined;
     slot.leases += 1;
     slot.lastActive = Date.now();
+    return slot;
+  }
+
+  /** Hands a taken slot to a caller; releasing it counts one call served. */
+  #lease(slot: Slot<W>): Lease<W> {
     let released = false;
     return {
       worker: slot.worker,
@@ -272,19 +297,25 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     return best;
   }
 
+  /** A call is over: count it, recycle a worker that has served its share, and free its slot. */
   #returned(slot: Slot<W>): void {
-    slot.leases -= 1;
     slot.served += 1;
     this.#served += 1;
-    slot.lastActive = Date.now();
     const { maxCallsPerWorker } = this.#settings;
     if (maxCallsPerWorker > 0 && slot.served >= maxCallsPerWorker) this.#recycle(slot, 'max-calls');
+    this.#giveBack(slot);
+  }
+
+  /** Frees a slot for the next caller; a draining worker stops once its last slot is back. */
+  #giveBack(slot: Slot<W>): void {
+    slot.leases -= 1;
+    slot.lastActive = Date.now();
     if (slot.state === 'draining' && slot.leases === 0) this.#stopSlot(slot);
     this.#dispatch();
   }
 
-  #enqueue(options: AcquireOptions): Promise<Lease<W>> {
-    return new Promise<Lease<W>>((resolve, reject) => {
+  #enqueue(options: AcquireOptions): Promise<Slot<W>> {
+    return new Promise<Slot<W>>((resolve, reject) => {
       const waiter: Waiter<W> = { workerId: options.workerId, resolve, reject, cleanup: () => {} };
       const timeoutMs = options.timeoutMs ?? this.#settings.acquireTimeoutMs;
       const timer =
@@ -321,14 +352,14 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
   #dispatch(): void {
     for (let i = 0; i < this.#waiters.length; ) {
       const waiter = this.#waiters[i] as Waiter<W>;
-      const lease = this.#tryLease(waiter.workerId);
-      if (lease === undefined) {
+      const slot = this.#take(waiter.workerId);
+      if (slot === undefined) {
         i++;
         continue;
       }
       this.#waiters.splice(i, 1);
       waiter.cleanup();
-      waiter.resolve(lease);
+      waiter.resolve(slot);
     }
   }
 
@@ -361,6 +392,11 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
 
   #readySlots(): Slot<W>[] {
     return [...this.#slots.values()].filter((slot) => slot.state === 'ready');
+  }
+
+  /** The ready worker with the fewest sessions, then the fewest calls running. */
+  #fewestSessions(): Slot<W> | undefined {
+    return this.#readySlots().sort((a, b) => a.sessions - b.sessions || a.leases - b.leases)[0];
   }
 
   /** Workers that are, or will soon be, able to take calls. */
@@ -401,7 +437,16 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     }
   }
 
-  async #launch(replacing: Slot<W> | undefined): Promise<boolean> {
+  /** Starts a worker; resolves true once it takes calls, false if it failed or the pool closed meanwhile. */
+  #launch(replacing: Slot<W> | undefined): Promise<boolean> {
+    // close() only waits for launches already under way: it must not be handed new ones.
+    if (this.#state === 'draining' || this.#state === 'closed') return Promise.resolve(false);
+    const launch: Promise<boolean> = this.#startWorker(replacing).finally(() => this.#launches.delete(launch));
+    this.#launches.add(launch);
+    return launch;
+  }
+
+  async #startWorker(replacing: Slot<W> | undefined): Promise<boolean> {
     const id = `w${++this.#nextId}`;
     this.#starting += 1;
     const startedAt = Date.now();
@@ -415,7 +460,10 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     }
     this.#starting -= 1;
     if (this.#state === 'closed' || this.#state === 'draining') {
-      void worker.stop(0); // the pool closed while it was starting
+      // The pool closed while it was starting. close() waits for this stop, so the process does not outlive it.
+      await this.#stopUnused(worker);
+      // drain() has rejected them already; this keeps any start() from waiting on a pool that will not start.
+      this.#checkReady(new ClosedError(`The ${this.#name}`));
       return false;
     }
     const slot: Slot<W> = {
@@ -466,6 +514,8 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
       reason: `start failed: ${error.message}`,
     });
     this.#checkReady(error);
+    // A pool shutting down neither retries nor opens its circuit: the probe would start a worker after close().
+    if (this.#state === 'draining' || this.#state === 'closed') return;
     // Nobody can serve the waiting calls: give them the reason now rather than a timeout later.
     if (this.#readySlots().length === 0 && this.#starting === 0) {
       this.#rejectWaiters(
@@ -648,6 +698,24 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     });
   }
 
+  /** Stops a worker that came up after the pool closed and never took a call. */
+  async #stopUnused(worker: W): Promise<void> {
+    try {
+      await worker.stop(0);
+      const exit = await worker.exited;
+      this.#emit({
+        type: 'exit',
+        workerId: worker.id,
+        pid: worker.pid,
+        exitCode: exit.exitCode ?? null,
+        signal: exit.signal ?? null,
+        reason: 'the pool closed while it was starting',
+      });
+    } catch (error) {
+      this.#logger.warn(`stopping worker ${worker.id} failed: ${String(error)}`, { workerId: worker.id });
+    }
+  }
+
   // --- shutdown ---------------------------------------------------------------------------
 
   async #shutdown(): Promise<void> {
@@ -656,6 +724,8 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     clearInterval(this.#healthTimer);
     clearTimeout(this.#launchTimer);
     clearTimeout(this.#probeTimer);
+    // Workers still starting are stopped as soon as they are up (see #startWorker); no new launch begins now.
+    await Promise.all(this.#launches);
     await Promise.all(
       [...this.#slots.values()].map(async (slot) => {
         slot.stopReason ??= 'the pool closed';
