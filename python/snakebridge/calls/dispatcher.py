@@ -4,7 +4,9 @@ setattr, eval, exec, and the source of a stream."""
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Callable
+from types import BuiltinFunctionType
 from typing import Any
 
 from ..errors import ProtocolError
@@ -14,6 +16,8 @@ from .resolver import Resolver
 
 #: Runs user code; a transport passes its own to make the code interruptible.
 Invoke = Callable[[Callable[..., Any], list[Any], dict[str, Any]], Any]
+#: Functions whose kind is remembered at most; past it the cache starts over.
+_MAX_REMEMBERED = 4096
 
 
 def call_directly(function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
@@ -21,23 +25,37 @@ def call_directly(function: Callable[..., Any], args: list[Any], kwargs: dict[st
 
 
 class Dispatcher:
+    """Runs the operations a call asks for, whatever transport brought it.
+
+    Finds targets with the ``Resolver`` (dotted names) or the ``HandleTable``
+    (attribute paths on handles), and runs user code through the ``invoke``
+    a transport passes, so that the transport can make it interruptible.
+    """
+
     def __init__(self, resolver: Resolver, handles: HandleTable) -> None:
         self.resolver = resolver
         self.handles = handles
-        # inspect.iscoroutinefunction costs microseconds on builtins; a call's target rarely changes kind.
-        self._async_functions: dict[int, tuple[object, bool]] = {}
+        # inspect.iscoroutinefunction costs microseconds; a call's target rarely changes kind. Weak keys:
+        # the cache must not keep alive what the host released.
+        self._async_functions: weakref.WeakKeyDictionary[object, bool] = weakref.WeakKeyDictionary()
 
     def is_coroutine_function(self, function: object) -> bool:
-        """inspect.iscoroutinefunction, remembered per function object."""
-        known = self._async_functions.get(id(function))
-        if known is not None and known[0] is function:
-            return known[1]
-        answer = inspect.iscoroutinefunction(function)
-        if len(self._async_functions) > 4096:
-            self._async_functions.clear()
-        # The function itself is kept alongside, so a recycled id() cannot give a stale answer.
-        self._async_functions[id(function)] = (function, answer)
-        return answer
+        """inspect.iscoroutinefunction, remembered per function."""
+        if type(function) is BuiltinFunctionType:
+            return False  # a C function or a builtin's bound method (list.append) is never a coroutine function
+        # A bound method is made afresh for each call on a handle, and holds its object: remember its
+        # function instead, which gives the same answer (inspect unwraps methods too).
+        key = getattr(function, "__func__", function)
+        try:
+            known = self._async_functions.get(key)
+        except TypeError:  # not hashable, or cannot be weakly referenced: not remembered
+            return inspect.iscoroutinefunction(function)
+        if known is None:
+            known = inspect.iscoroutinefunction(function)
+            if len(self._async_functions) > _MAX_REMEMBERED:
+                self._async_functions.clear()
+            self._async_functions[key] = known
+        return known
 
     def lookup(self, target: str, handle: int) -> Any:
         """The object a call names: a dotted name, or an attribute path on a handle."""

@@ -51,6 +51,10 @@ class HandleTable:
         return HandleWire(handle_id, type_name(obj), short_repr(obj))
 
     def get(self, handle_id: int) -> object:
+        """The object behind ``handle_id``, marked as just used (for the TTL).
+
+        Raises ``HandleError`` (code ``HANDLE_INVALID``) if the handle was released or expired.
+        """
         entry = self._entries.get(handle_id)
         if entry is None:
             raise HandleError(f"handle {handle_id} was released or has expired; it can no longer be used")
@@ -58,11 +62,13 @@ class HandleTable:
         return entry.obj
 
     def release(self, handle_ids: list[int]) -> None:
+        """Frees the listed handles; ids that are unknown or already freed are ignored."""
         with self._lock:
             for handle_id in handle_ids:
                 self._drop(handle_id)
 
     def release_session(self, session: int) -> None:
+        """Frees every handle that belongs to ``session``."""
         with self._lock:
             for handle_id in [i for i, e in self._entries.items() if e.session == session]:
                 self._drop(handle_id)

@@ -25,12 +25,12 @@ from grpc import aio
 
 from .. import PROTOCOL_VERSION
 from ..calls import Dispatcher
-from ..errors import Cancelled, ProtocolError, exception_payload
+from ..errors import Cancelled, ProtocolError
 from ..protocol import Op
 from ..serializers import get_serializer
 from ..serializers.base import Serializer
 from ..worker.lifecycle import resident_bytes
-from ..worker.outcomes import bridge_error
+from ..worker.outcomes import bridge_error, describe, payload_body
 from .runner import Job, Jobs
 
 #: Request metadata naming the server instance a call's handles or session were made on.
@@ -88,6 +88,12 @@ class BridgeService:
     # --- Hello, Release, Stats -----------------------------------------------------------
 
     async def Hello(self, request: Any, context: aio.ServicerContext) -> Any:
+        """Agrees on the protocol version and loads the serializer the host asks for.
+
+        Replies with the server's pid and Python version, and sends the
+        instance id as initial metadata; aborts with FAILED_PRECONDITION for
+        another protocol version or a serializer that cannot be loaded.
+        """
         if request.protocol != PROTOCOL_VERSION:
             await context.abort(
                 grpc.StatusCode.FAILED_PRECONDITION,
@@ -111,6 +117,10 @@ class BridgeService:
         )
 
     async def Release(self, request: Any, context: aio.ServicerContext) -> Any:
+        """Frees the listed handles and, with a session, all it holds and its eval namespace.
+
+        Ids from a previous instance of this server are ignored: they name nothing here.
+        """
         if self._other_instance(context):
             return self._pb.ReleaseReply()  # those ids belong to a previous life of this server: nothing to free
         session = self._sessions.pop(request.session, None) if request.session else None
@@ -118,25 +128,31 @@ class BridgeService:
         return self._pb.ReleaseReply()
 
     async def Stats(self, request: Any, context: aio.ServicerContext) -> Any:
+        """Resident memory, calls in flight and live handles: the host's health check."""
         return self._pb.StatsReply(rss=resident_bytes(), in_flight=self.in_flight, handles=len(self._handles))
 
     # --- Call -------------------------------------------------------------------------------
 
     async def Call(self, request: Any, context: aio.ServicerContext) -> Any:
+        """Runs one operation; replies with its encoded result or its error payload, never both.
+
+        Errors (the user's, and refusals) are a reply, not a gRPC status: the
+        RPC itself only fails when the host must act (Hello again, cancelled).
+        """
         self.in_flight += 1
         try:
             serializer = await self._agreed(request.serializer, context)
             refusal = self._instance_refusal(request, context)
             if refusal is not None:
-                return self._pb.CallReply(error=_json(refusal))
+                return self._pb.CallReply(error=self._error_body(refusal))
             encoded = await self._call(request, serializer)
             return self._pb.CallReply(result=encoded.body)
         except (asyncio.CancelledError, aio.AbortError):
             raise
         except Cancelled:
-            return self._pb.CallReply(error=_json(bridge_error("CANCELLED", "the call was cancelled")))
+            return self._pb.CallReply(error=self._error_body(bridge_error("CANCELLED", "the call was cancelled")))
         except BaseException as exc:
-            return self._pb.CallReply(error=_json(exception_payload(exc)))
+            return self._pb.CallReply(error=self._error_body(describe(exc)))
         finally:
             self.in_flight -= 1
 
@@ -186,6 +202,11 @@ class BridgeService:
     # --- Stream -----------------------------------------------------------------------------
 
     async def Stream(self, request_iterator: Any, context: aio.ServicerContext) -> None:
+        """Iterates what a call returns: the first message is the call, later ones grant credit.
+
+        Sends at most the granted number of items ahead, then ends the RPC
+        (or sends one error reply); a cancelled RPC closes the generator.
+        """
         self.in_flight += 1
         reader: asyncio.Task[None] | None = None
         try:
@@ -198,7 +219,7 @@ class BridgeService:
             serializer = await self._agreed(request.serializer, context)
             refusal = self._instance_refusal(request, context)
             if refusal is not None:
-                await context.write(self._pb.StreamReply(error=_json(refusal)))
+                await context.write(self._pb.StreamReply(error=self._error_body(refusal)))
                 return
             session = self._session(request.session)
             try:
@@ -210,7 +231,7 @@ class BridgeService:
             except (asyncio.CancelledError, aio.AbortError):
                 raise
             except BaseException as exc:
-                await context.write(self._pb.StreamReply(error=_json(_payload(exc))))
+                await context.write(self._pb.StreamReply(error=self._error_body(_payload(exc))))
         finally:
             if reader is not None:
                 reader.cancel()
@@ -244,7 +265,7 @@ class BridgeService:
                 for body in bodies:
                     await context.write(self._pb.StreamReply(item=body))
                 if error is not None:
-                    await context.write(self._pb.StreamReply(error=_json(_payload(error))))
+                    await context.write(self._pb.StreamReply(error=self._error_body(_payload(error))))
                     return
                 if over:
                     return
@@ -301,7 +322,7 @@ class BridgeService:
             raise
         except BaseException as exc:
             await _aclose_quietly(iterator)
-            await context.write(self._pb.StreamReply(error=_json(_payload(exc))))
+            await context.write(self._pb.StreamReply(error=self._error_body(_payload(exc))))
         else:
             await _aclose_quietly(iterator)
 
@@ -380,6 +401,10 @@ class BridgeService:
             )
         return _Encoded(body, created)
 
+    def _error_body(self, payload: dict[str, Any]) -> bytes:
+        """An error reply's JSON, cut to fit the message limit; never raises, so every RPC gets its reply."""
+        return payload_body(payload, self._max_body)
+
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._background.add(task)
@@ -412,11 +437,7 @@ _OP_NAMES = {int(op): op.name.lower() for op in Op}
 def _payload(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, Cancelled):
         return bridge_error("CANCELLED", "the call was cancelled")
-    return exception_payload(exc)
-
-
-def _json(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, default=str).encode("utf-8")
+    return describe(exc)
 
 
 def _close_quietly(iterator: Any) -> None:

@@ -33,6 +33,16 @@ _MAX_READ = 1 << 24
 Received = Frame | FrameTooLarge
 
 
+class MalformedFrame(ValueError):
+    """A frame header that makes no sense (unknown kind, impossible length).
+
+    Raised by ``FrameSource.read``: the byte stream is out of step and cannot
+    be resynchronised, so the connection is done for. A ValueError, as the
+    reader raised before, so code that catches ValueError still sees it;
+    catch this class to tell a broken stream from other ValueErrors.
+    """
+
+
 #: Socket buffer asked for on the worker's output (the kernel caps it at net.core.wmem_max).
 _SEND_BUFFER = 1 << 20
 
@@ -82,6 +92,11 @@ class Writer:
         *,
         flush: bool = True,
     ) -> None:
+        """Queues one frame and, if ``flush`` (or enough is pending), writes everything queued.
+
+        Never raises for a closed pipe: the writer is marked broken and
+        ``on_broken`` is called once, since nobody is left to answer.
+        """
         header, payload = frame_parts(kind, id, body, serializer, flags, aux)
         with self._lock:
             self._pending.append(header)
@@ -92,6 +107,7 @@ class Writer:
                 self._flush_locked()
 
     def flush(self) -> None:
+        """Writes every deferred frame now, in the order they were sent."""
         if self._pending:
             with self._lock:
                 self._flush_locked()
@@ -147,7 +163,10 @@ class FrameSource:
         self._frames.max_frame_bytes = value
 
     def read(self) -> list[Received]:
-        """Blocks until at least one byte arrives; returns the frames it completed (maybe none)."""
+        """Blocks until at least one byte arrives; returns the frames it completed (maybe none).
+
+        Raises ``MalformedFrame`` if a header makes no sense.
+        """
         frames = self._frames
         wanted = frames.wants()
         try:
@@ -163,7 +182,10 @@ class FrameSource:
         if count == 0:
             self.eof = True
             return []
-        return frames.frames()
+        try:
+            return frames.frames()
+        except ValueError as exc:  # FrameReader's only error: a header it cannot parse
+            raise MalformedFrame(str(exc)) from exc
 
     def read_ready(self) -> list[Received]:
         """Reads only if bytes are waiting; never blocks."""
@@ -200,5 +222,5 @@ class ControlReader:
                     return
                 for frame in frames:
                     self._dispatch(frame)
-        except ValueError as exc:  # a header that makes no sense: the stream is out of step
+        except ValueError as exc:  # above all MalformedFrame: a header that makes no sense, the stream is out of step
             self._on_malformed(exc)
