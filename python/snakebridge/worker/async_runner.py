@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import Future
 from typing import Any
 
 from .outcomes import Outcomes
@@ -15,6 +16,8 @@ from .state import CallState
 
 
 class AsyncRunner:
+    """Runs coroutines and async iterators on the worker's event loop; thread-safe."""
+
     def __init__(self, outcomes: Outcomes, finished: Callable[[CallState], None]) -> None:
         self._outcomes = outcomes
         self._finished = finished
@@ -35,8 +38,7 @@ class AsyncRunner:
     def call(self, state: CallState, awaitable: Awaitable[Any], session: int) -> None:
         """Awaits ``awaitable`` on the loop and sends its result; cancellable through ``state``."""
         future = asyncio.run_coroutine_threadsafe(self._finish(state, awaitable, session), self.loop)
-        # Cancelling the thread-safe future cancels the task awaiting the user's coroutine.
-        state.on_cancel = future.cancel
+        _cancel_through(state, future)
 
     def stream(self, state: CallState, iterator: AsyncIterator[Any], window: int, session: int) -> None:
         """Pumps an async iterator, at most ``window`` items ahead of the host's credit."""
@@ -44,7 +46,7 @@ class AsyncRunner:
         loop = self.loop
         state.on_credit = lambda count: loop.call_soon_threadsafe(credit.add, count)
         future = asyncio.run_coroutine_threadsafe(self._pump(state, iterator, credit, session), loop)
-        state.on_cancel = future.cancel
+        _cancel_through(state, future)
 
     def stop(self) -> None:
         if self._loop is not None:
@@ -83,6 +85,15 @@ class AsyncRunner:
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await aclose()
             self._finished(state)
+
+
+def _cancel_through(state: CallState, future: Future[None]) -> None:
+    """Makes a cancel of the call cancel ``future``, and with it the task running the call on the loop."""
+    state.on_cancel = future.cancel
+    # The call was registered before this hook existed: a cancel in between only set the flag. (The control
+    # thread sets the flag before it reads the hook, so one of the two sees the other.)
+    if state.cancelled:
+        future.cancel()
 
 
 class _Credit:

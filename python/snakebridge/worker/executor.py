@@ -14,7 +14,10 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
+import os
+import select
 import signal
+import sys
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
@@ -52,7 +55,52 @@ class _SyncStream:
     done: bool = False
 
 
+class _PoolCall:
+    """A call on a pool thread, which a cancel stops by raising ``Cancelled`` in that thread.
+
+    An exception raised in a thread lands wherever that thread happens to be.
+    So it is raised only while the call's user code runs (``ident`` is set and
+    cleared under ``lock``), and at most once: it can then only surface inside
+    ``Executor._run_interruptibly``, never mid-write or in the pool's own loop.
+    """
+
+    __slots__ = ("ident", "interrupted", "lock")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.ident: int | None = None
+        self.interrupted = False
+
+    def interrupt(self) -> None:
+        """The call's cancel hook, run by the control thread."""
+        with self.lock:
+            if self.ident is not None and not self.interrupted:
+                self.interrupted = True
+                raise_in_thread(self.ident, Cancelled)
+
+    def start(self, state: CallState) -> None:
+        """Makes this thread interruptible; raises Cancelled if the call was cancelled before it started."""
+        with self.lock:
+            if state.cancelled:
+                raise Cancelled()
+            self.ident = threading.get_ident()
+
+    def stop(self) -> None:
+        """No interrupt from here on; one raised but not delivered yet is dropped."""
+        with self.lock:
+            ident, self.ident = self.ident, None
+        if ident is not None:
+            raise_in_thread(ident, None)
+
+
 class Executor:
+    """Runs the calls of one worker: reads the data channel on the main thread and acts on each frame.
+
+    The control thread calls ``cancel``, ``credit`` and ``stop``; everything
+    else runs on the main thread, except pool calls (on their threads) and
+    async calls (on the event loop's thread).
+    """
+
     def __init__(
         self,
         serializers: dict[int, Serializer],
@@ -78,6 +126,10 @@ class Executor:
         self._interrupt = 0  # id the control thread asked to interrupt
         self._stopping = False
         self._main_ident = threading.main_thread().ident
+        # The control thread writes a byte here to wake the main thread, so that it closes a cancelled stream
+        # that waits for credit (only the main thread touches sync generators).
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
         if INTERRUPT_SIGNAL is not None and threading.current_thread() is threading.main_thread():
             signal.signal(INTERRUPT_SIGNAL, self._on_interrupt)
 
@@ -101,7 +153,11 @@ class Executor:
         if hook is not None:
             hook()
         elif self._current == call_id:
+            # Its user code runs on the main thread now. (A sync stream interrupted there, or between two
+            # items, sees state.cancelled before it could park, and ends.)
             self._interrupt_main(call_id)
+        elif call_id in self._streams:
+            self._wake()  # a sync stream that may be parked: the main thread closes it
 
     def credit(self, call_id: int, count: int) -> None:
         """Credit for an async stream (sync streams get theirs on the data channel)."""
@@ -123,14 +179,19 @@ class Executor:
     # --- the main thread --------------------------------------------------------------------
 
     def run_forever(self, source: FrameSource) -> None:
+        """Reads frames from the data channel and acts on them until it ends or ``stop()`` is called.
+
+        Sync streams that have credit take turns between reads; while there
+        are any, reading does not block.
+        """
         while not self._stopping:
             if self._runnable:
                 self._turn()
                 self._flush()
-                frames = source.read_ready()
+                frames = self._read(source, block=False)
             else:
                 self._flush()  # results of a burst of calls go out in one write
-                frames = source.read()
+                frames = self._read(source, block=True)
             if source.eof:
                 break
             for frame in frames:
@@ -151,12 +212,38 @@ class Executor:
         elif kind == Kind.CREDIT:
             self._grant(frame.id, frame.aux)
         elif kind == Kind.CANCEL:
-            self._close_parked(frame.id)
+            self._cancel_stream(frame.id)
         elif kind == Kind.RELEASE:
-            request = json.loads(bytes(frame.body))
-            self._dispatcher.release([int(i) for i in request.get("handles", [])], request.get("session"))
+            self._release(frame.body)
         else:
             self._outcomes.error_payload(frame.id, bridge_error("PROTOCOL", f"unexpected frame kind {kind:#x}"))
+
+    def _read(self, source: FrameSource, block: bool) -> list[Frame | FrameTooLarge]:
+        """The frames that have arrived, waiting for some if ``block``.
+
+        While sync streams are open, the wake-up pipe is watched too, so that
+        a stream cancelled on the control channel alone is closed even while
+        nothing comes on the data channel. Without streams, a plain blocking
+        read saves a system call per round trip.
+        """
+        if not self._streams:
+            return source.read() if block else source.read_ready()
+        readable, _, _ = select.select([source.fd, self._wake_r], [], [], None if block else 0)
+        if self._wake_r in readable:
+            os.read(self._wake_r, 4096)
+            self._close_cancelled_streams()
+        return source.read() if source.fd in readable else []
+
+    def _release(self, body: bytes | bytearray | memoryview) -> None:
+        """Frees the handles a RELEASE lists. A malformed one is reported on stderr and ignored:
+        it has no call to answer, and it must not take down the worker and the calls it runs."""
+        try:
+            request = json.loads(bytes(body))
+            self._dispatcher.release([int(i) for i in request.get("handles", [])], request.get("session"))
+        except Exception as exc:
+            print(
+                f"snakebridge worker {os.getpid()}: ignored a malformed RELEASE: {exc!r}", file=sys.stderr, flush=True
+            )
 
     def _run(self, frame: Frame) -> None:
         call_id = frame.id
@@ -184,9 +271,9 @@ class Executor:
             self._outcomes.error(call_id, exc, flush=False)
             self._forget(call_id, state)
 
-    def _register(self, call_id: int, session: int) -> CallState:
+    def _register(self, call_id: int, session: int, on_cancel: Callable[[], object] | None = None) -> CallState:
         """Keeps state for a call that outlives this turn (async, thread pool, stream), so a cancel can reach it."""
-        state = CallState(call_id, session)
+        state = CallState(call_id, session, on_cancel=on_cancel)
         with self._lock:
             self.calls[call_id] = state
         return state
@@ -213,8 +300,10 @@ class Executor:
                 return state
             if self._pool is not None:
                 self._current = 0
-                state = self._register(call_id, session)
-                self._pool.submit(self._run_in_thread, state, function, args, kwargs)
+                call = _PoolCall()
+                # The hook is in place before a cancel can find the call.
+                state = self._register(call_id, session, on_cancel=call.interrupt)
+                self._pool.submit(self._run_in_thread, state, call, function, args, kwargs)
                 return state
             value = self._invoke(function, args, kwargs)
         else:
@@ -247,24 +336,30 @@ class Executor:
 
     # --- thread pool -------------------------------------------------------------------------
 
-    def _run_in_thread(self, state: CallState, function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]):
-        ident = threading.get_ident()
-        state.on_cancel = lambda: raise_in_thread(ident, Cancelled)
+    def _run_in_thread(
+        self, state: CallState, call: _PoolCall, function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]
+    ) -> None:
         try:
-            if state.cancelled:
-                raise Cancelled()
-            value = function(*args, **kwargs)
-            state.on_cancel = None
-            raise_in_thread(ident, None)  # drop an interrupt that came too late to matter
-        except BaseException as exc:
-            state.on_cancel = None
+            value = self._run_interruptibly(state, call, function, args, kwargs)
+        except BaseException as exc:  # the interrupt of a cancel included: it can only surface here
             self._outcomes.error(state.id, exc)
         else:
-            if inspect.isawaitable(value):
+            if type(value) not in _PLAIN_TYPES and inspect.isawaitable(value):
                 self._async.call(state, value, state.session)
                 return
             self._outcomes.result(state.id, value, state.session)
         self._finished(state)
+
+    @staticmethod
+    def _run_interruptibly(
+        state: CallState, call: _PoolCall, function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]
+    ) -> Any:
+        """Runs user code on a pool thread; a cancel meanwhile raises Cancelled in it."""
+        try:
+            call.start(state)
+            return function(*args, **kwargs)
+        finally:
+            call.stop()
 
     # --- streams -------------------------------------------------------------------------------
 
@@ -288,10 +383,20 @@ class Executor:
             stream.parked = False
             self._runnable.append(stream)
 
-    def _close_parked(self, call_id: int) -> None:
-        """A cancel on the data channel: close a sync generator that is waiting for credit."""
+    def _cancel_stream(self, call_id: int) -> None:
+        """A cancel on the data channel: a sync generator waiting for credit is closed now,
+        one that has credit left at its next turn (which checks the flag before each item)."""
         stream = self._streams.get(call_id)
-        if stream is not None and stream.parked:
+        if stream is None:
+            return
+        if stream.parked:
+            self._end_stream(stream, None)
+        else:
+            stream.state.cancelled = True
+
+    def _close_cancelled_streams(self) -> None:
+        """Closes the parked streams that the control thread cancelled."""
+        for stream in [s for s in self._streams.values() if s.parked and s.state.cancelled]:
             self._end_stream(stream, None)
 
     def _turn(self) -> None:
@@ -355,6 +460,11 @@ class Executor:
         if state is not None:
             with self._lock:
                 self.calls.pop(call_id, None)
+
+    def _wake(self) -> None:
+        # A full pipe already holds a wake-up: never block the control thread on it.
+        with contextlib.suppress(BlockingIOError):
+            os.write(self._wake_w, b"\0")
 
     def _interrupt_main(self, call_id: int) -> None:
         if INTERRUPT_SIGNAL is None or self._main_ident is None:
