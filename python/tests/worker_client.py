@@ -22,7 +22,8 @@ JSON = JsonSerializer()
 
 
 class WorkerClient:
-    def __init__(self, **hello: Any) -> None:
+    def __init__(self, *, first_frame: bytes | None = None, **hello: Any) -> None:
+        """Starts a worker and sends HELLO with ``hello`` as options, or ``first_frame`` instead."""
         data_r, self._data = os.pipe()
         self._out, out_w = os.pipe()
         control_r, self._control = os.pipe()
@@ -49,11 +50,10 @@ class WorkerClient:
         self._reader = FrameReader(1 << 30)
         self._frames: list[Frame] = []
         self._next_id = 0
+        protocol = hello.pop("protocol", PROTOCOL_VERSION)
         options = {"serializer": "json", **hello}
-        os.write(
-            self._data,
-            encode_frame(Kind.HELLO, 0, json.dumps(options).encode(), 1, aux=hello.pop("protocol", PROTOCOL_VERSION)),
-        )
+        hello_frame = encode_frame(Kind.HELLO, 0, json.dumps(options).encode(), 1, aux=protocol)
+        os.write(self._data, hello_frame if first_frame is None else first_frame)
 
     # --- sending ------------------------------------------------------------------
 

@@ -18,11 +18,11 @@ from typing import Any, NoReturn
 
 from .. import PROTOCOL_VERSION
 from ..calls import Dispatcher, HandleTable, Resolver
-from ..errors import ProtocolError, exception_payload
+from ..errors import ProtocolError
 from ..protocol import Frame, FrameReader, FrameTooLarge, Kind
 from ..serializers import get_serializer
 from ..serializers.json import JsonSerializer
-from .connection import ControlReader, FrameSource, Writer, widen_send_buffer
+from .connection import ControlReader, FrameSource, MalformedFrame, Writer, widen_send_buffer
 from .executor import Executor
 from .lifecycle import (
     EXIT_HOST_GONE,
@@ -34,13 +34,15 @@ from .lifecycle import (
     die_with_parent,
     resident_bytes,
 )
-from .outcomes import Outcomes
+from .outcomes import Outcomes, describe, payload_body
 
 FD_DATA = 3
 FD_OUT = 4
 FD_CONTROL = 5
 #: How long a worker whose host went away waits for the call in progress before leaving anyway.
 _EXIT_GRACE_SECONDS = 2.0
+#: A start-up error's body is cut to this: the host has not told its frame limit yet, or did so in a bad HELLO.
+_FATAL_BODY_BYTES = 1024 * 1024
 
 
 def main() -> None:
@@ -90,17 +92,26 @@ class Worker:
         with _profiled():
             try:
                 executor.run_forever(data)
-            except ValueError as exc:  # a header that makes no sense: the data channel is out of step
+            except MalformedFrame as exc:  # a header that makes no sense: the data channel is out of step
                 self._on_malformed(exc)
         self.watchdog.stop()
         self.writer.flush()
+        # Leave now: a normal interpreter exit would wait for the pool threads, and so for a call that
+        # may run for hours with nobody left to answer. (The profile is dumped above; user code's
+        # buffered output is flushed by leave().)
+        with contextlib.suppress(OSError, ValueError):  # stderr may be gone with the host
+            sys.stderr.flush()
+        self.leave(0, None)
 
     # --- start-up -------------------------------------------------------------------------
 
     def _read_hello(self, data: FrameSource) -> tuple[dict[str, Any], list[Frame | FrameTooLarge]]:
         """The HELLO options, and any frames that arrived in the same read after it."""
         while True:
-            received = data.read()
+            try:
+                received = data.read()
+            except MalformedFrame as exc:
+                self._fatal(ProtocolError(f"malformed frame before HELLO: {exc}"))
             if data.eof:
                 sys.exit(EXIT_HOST_GONE)
             for frame in received[:1]:
@@ -113,7 +124,16 @@ class Worker:
                             "install matching versions of @snakebridge/adapter-stdio and the snakebridge Python package"
                         )
                     )
-                return json.loads(bytes(frame.body)), received[1:]
+                return self._hello_options(frame), received[1:]
+
+    def _hello_options(self, frame: Frame) -> dict[str, Any]:
+        try:
+            options = json.loads(bytes(frame.body))
+        except ValueError as exc:
+            self._fatal(ProtocolError(f"the HELLO body is not JSON ({exc}); the host must send its options as JSON"))
+        if not isinstance(options, dict):
+            self._fatal(ProtocolError(f"the HELLO body is JSON {type(options).__name__}, not an object of options"))
+        return options
 
     def _start(self, options: dict[str, Any], data: FrameSource) -> Executor:
         serializer = get_serializer(options.get("serializer", "json"), options.get("serializerOptions"))
@@ -148,9 +168,9 @@ class Worker:
 
     def _fatal(self, exc: BaseException) -> NoReturn:
         """Reports a start-up failure to the host and exits."""
-        payload = exception_payload(exc)
+        payload = describe(exc)
         payload["code"] = "PROTOCOL" if isinstance(exc, ProtocolError) else "WORKER_START_FAILED"
-        self.writer.send(Kind.ERROR, 0, json.dumps(payload, default=str).encode(), 1)
+        self.writer.send(Kind.ERROR, 0, payload_body(payload, _FATAL_BODY_BYTES), 1)
         os._exit(EXIT_START_FAILED if payload["code"] == "WORKER_START_FAILED" else EXIT_PROTOCOL)
 
     # --- the control thread -------------------------------------------------------------------

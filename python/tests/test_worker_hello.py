@@ -1,0 +1,52 @@
+"""A HELLO the worker cannot use is answered with a fatal PROTOCOL error frame
+and exit status EXIT_PROTOCOL, never a bare traceback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from worker_client import WorkerClient
+
+from snakebridge import PROTOCOL_VERSION
+from snakebridge.protocol import Kind, encode_frame
+from snakebridge.worker.lifecycle import EXIT_PROTOCOL
+
+
+def _fatal(first_frame: bytes) -> tuple[dict, int]:
+    client = WorkerClient(first_frame=first_frame)
+    frame = client.next_frame(kinds=(Kind.READY, Kind.ERROR))
+    status = client.close()
+    assert frame.kind == Kind.ERROR, bytes(frame.body)
+    return json.loads(bytes(frame.body)), status
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b"not json", "not JSON"),
+        (b"[1, 2]", "not an object of options"),
+    ],
+)
+def test_a_hello_whose_options_are_not_a_json_object_is_refused(body: bytes, says: str) -> None:
+    payload, status = _fatal(encode_frame(Kind.HELLO, 0, body, 1, aux=PROTOCOL_VERSION))
+    assert payload["code"] == "PROTOCOL"
+    assert says in payload["message"]
+    assert status == EXIT_PROTOCOL
+
+
+def test_a_first_frame_that_is_not_hello_is_refused() -> None:
+    payload, status = _fatal(encode_frame(Kind.PING, 0, b"", 0))
+    assert payload["code"] == "PROTOCOL"
+    assert "expected HELLO first" in payload["message"]
+    assert status == EXIT_PROTOCOL
+
+
+def test_a_malformed_header_before_hello_is_refused() -> None:
+    # A kind no frame has: the byte stream cannot be trusted from here on.
+    bad = bytearray(encode_frame(Kind.HELLO, 0, b"{}", 1, aux=PROTOCOL_VERSION))
+    bad[4] = 0xEE  # the header is <IBBBBII: length, then kind
+    payload, status = _fatal(bytes(bad))
+    assert payload["code"] == "PROTOCOL"
+    assert "malformed frame before HELLO" in payload["message"]
+    assert status == EXIT_PROTOCOL
