@@ -64,6 +64,16 @@ class WorkerClient:
         os.write(self._data, encode_frame(Kind.CALL, self._next_id, body, 1, FLAG_STREAM if window else 0))
         return self._next_id
 
+    def send_burst(self, *calls: tuple[str, list[Any]]) -> list[int]:
+        """Sends several calls in one write, so that the worker reads them together."""
+        frames = []
+        for target, args in calls:
+            self._next_id += 1
+            body = encode_call(CallMeta(Op.CALL, target, 0, 0, 0), JSON.encode([args, {}]))
+            frames.append(encode_frame(Kind.CALL, self._next_id, body, 1))
+        os.write(self._data, b"".join(frames))
+        return list(range(self._next_id - len(calls) + 1, self._next_id + 1))
+
     def send(self, kind: int, id: int = 0, body: bytes = b"", aux: int = 0, *, control: bool = False) -> None:
         os.write(self._control if control else self._data, encode_frame(kind, id, body, 0, aux=aux))
 

@@ -18,6 +18,7 @@ import select
 import socket
 import stat
 import threading
+import time
 from collections.abc import Callable
 
 from ..protocol import Frame, FrameReader, FrameTooLarge, frame_parts
@@ -26,6 +27,8 @@ from ..protocol import Frame, FrameReader, FrameTooLarge, frame_parts
 _MAX_IOV = 512
 #: Deferred frames are written out once they hold this many bytes.
 _FLUSH_BYTES = 256 * 1024
+#: Deferred frames are written out after at most about this long, whatever the thread that sent them does next.
+_FLUSH_LATENCY_SECONDS = 0.002
 _READ_CHUNK = 1 << 16
 #: Longest slice of a large body read in one call.
 _MAX_READ = 1 << 24
@@ -71,6 +74,12 @@ class Writer:
     ``send(..., flush=False)`` defers a frame so that a burst of results goes
     out in one write; any ``send`` with ``flush=True`` (the default) or a call
     to ``flush()`` writes everything pending, in order.
+
+    A deferred frame is never held for long: the thread that deferred it may
+    go on to run user code that blocks (the next call of a burst, a
+    generator's next item), so a flusher thread writes out whatever has been
+    pending for about ``_FLUSH_LATENCY_SECONDS``. It wakes only when frames
+    are deferred, once per burst.
     """
 
     def __init__(self, fd: int, on_broken: Callable[[], None]) -> None:
@@ -80,6 +89,8 @@ class Writer:
         self._pending_bytes = 0
         self._on_broken = on_broken
         self.broken = False
+        self._deferred = threading.Event()
+        self._flusher: threading.Thread | None = None
 
     def send(
         self,
@@ -99,17 +110,36 @@ class Writer:
         """
         header, payload = frame_parts(kind, id, body, serializer, flags, aux)
         with self._lock:
+            was_empty = not self._pending
             self._pending.append(header)
             if len(payload):
                 self._pending.append(payload)
             self._pending_bytes += len(header) + len(payload)
             if flush or self._pending_bytes >= _FLUSH_BYTES:
                 self._flush_locked()
+            elif was_empty:
+                self._flush_later()
 
     def flush(self) -> None:
         """Writes every deferred frame now, in the order they were sent."""
         if self._pending:
             with self._lock:
+                self._flush_locked()
+
+    def _flush_later(self) -> None:
+        """Has the flusher write the frames just deferred if nobody else does soon. Under the lock."""
+        if self._flusher is None:
+            self._flusher = threading.Thread(target=self._flush_late, name="snakebridge-flusher", daemon=True)
+            self._flusher.start()
+        self._deferred.set()
+
+    def _flush_late(self) -> None:
+        while True:
+            self._deferred.wait()
+            time.sleep(_FLUSH_LATENCY_SECONDS)
+            with self._lock:
+                # Cleared under the lock: a frame deferred after this flush sets it again.
+                self._deferred.clear()
                 self._flush_locked()
 
     def _flush_locked(self) -> None:
