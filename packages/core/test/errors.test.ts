@@ -116,3 +116,20 @@ describe('errorFromPayload', () => {
     expect(PythonError.is(errorFromPayload(keyError, 'm.f'))).toBe(true);
   });
 });
+
+describe('CancelledError messages', () => {
+  it('name the signal once, with the reason when it gave one', () => {
+    expect(new CancelledError('f()').message).toBe("Call to 'f()' was cancelled by its AbortSignal.");
+    const aborted = new AbortController();
+    aborted.abort();
+    expect(new CancelledError('f()', aborted.signal.reason).message).toBe(
+      "Call to 'f()' was cancelled by its AbortSignal.",
+    );
+    expect(new CancelledError('f()', new Error('user pressed stop')).message).toBe(
+      "Call to 'f()' was cancelled by its AbortSignal (user pressed stop).",
+    );
+    expect(new CancelledError('f()', 'shutting down').message).toBe(
+      "Call to 'f()' was cancelled by its AbortSignal (shutting down).",
+    );
+  });
+});

@@ -252,10 +252,10 @@ export class UnprogrammedCallError extends SnakeBridgeError {
   }
 }
 
+/** ` (the reason)` when the signal gave one of its own; nothing for the default AbortError. */
 function describeReason(reason: unknown): string {
-  if (reason === undefined || (reason instanceof Error && reason.name === 'AbortError')) return ' by its AbortSignal';
-  if (reason instanceof Error) return ` by its AbortSignal (${reason.message})`;
-  return ` (${String(reason)})`;
+  if (reason === undefined || (reason instanceof Error && reason.name === 'AbortError')) return '';
+  return ` (${reason instanceof Error ? reason.message : String(reason)})`;
 }
 
 const SIGNAL_HINTS: Readonly<Record<string, string>> = {
