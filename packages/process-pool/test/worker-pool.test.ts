@@ -315,7 +315,7 @@ describe('shutdown', () => {
   it('rejects a start() still waiting for its workers with ClosedError when the pool closes', async () => {
     const { pool, factory } = makePool({ min: 2, max: 2 });
     factory.startDelayMs = 50;
-    const starting = pool.start();
+    const starting = pool.start().catch((e: unknown) => e); // handled now: it rejects before close() resolves
     await pool.close();
     expect(ClosedError.is(await settled(starting))).toBe(true);
   });
@@ -323,7 +323,7 @@ describe('shutdown', () => {
   it('rejects a start() still waiting for its workers with ClosedError when the pool drains', async () => {
     const { pool, factory } = makePool({ min: 1, max: 1 });
     factory.startDelayMs = 50;
-    const starting = pool.start();
+    const starting = pool.start().catch((e: unknown) => e); // handled now: it rejects before close() resolves
     await pool.drain();
     expect(ClosedError.is(await settled(starting))).toBe(true);
   });
@@ -332,7 +332,7 @@ describe('shutdown', () => {
     const { pool, factory, events } = makePool({ min: 1, max: 1 });
     factory.startDelayMs = 50;
     factory.stopDelayMs = 50;
-    const starting = pool.start();
+    const starting = pool.start().catch((e: unknown) => e); // handled now: it rejects before close() resolves
     await delay(10);
     await pool.close();
     expect(factory.workers).toHaveLength(1);
@@ -349,7 +349,7 @@ describe('shutdown', () => {
     });
     factory.failing = true;
     factory.startDelayMs = 50;
-    const starting = pool.start();
+    const starting = pool.start().catch((e: unknown) => e); // handled now: it rejects before close() resolves
     await pool.close();
     factory.failing = false;
     await delay(200);
