@@ -17,6 +17,7 @@ import inspect
 import json
 import os
 import platform
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, NamedTuple
 
@@ -37,7 +38,8 @@ from .runner import Job, Jobs
 #: A server that restarted has other objects under the same ids: it refuses rather than mix them up.
 INSTANCE_KEY = "snakebridge-instance"
 DEFAULT_WINDOW = 64
-#: Items a sync generator produces per trip to the runner, credit permitting.
+#: Items a sync generator produces per trip to the runner, credit permitting. Each is sent as soon as
+#: it is made; the turn bounds how long one stream holds the runner before queued calls get their turn.
 STREAM_TURN = 32
 #: Room for the reply message's own framing around the encoded value.
 _ENVELOPE_BYTES = 16
@@ -253,51 +255,84 @@ class BridgeService:
         session: int,
         target: str,
     ) -> None:
+        """Runs the generator in the runner, a turn of up to STREAM_TURN items at a time, credit permitting.
+
+        Each item goes into the outbox as soon as it is made and is written from there at once,
+        not when the turn is over: an item made just before the generator blocks does not wait
+        behind the block. The next turn starts as soon as one ends, while the items are written.
+        """
+        outbox = _Outbox(asyncio.get_running_loop())
         job: Job | None = None
+        unsent: deque[_Encoded] = deque()
         try:
             while True:
-                await credit.available()
-                count = min(credit.left, STREAM_TURN)
-                job = self._jobs.start(lambda n=count: self._produce(iterator, n, serializer, session))
-                bodies, over, error = await self._jobs.result(job, target)
-                job = None
-                credit.spend(len(bodies))
-                for body in bodies:
-                    await context.write(self._pb.StreamReply(item=body))
+                if job is None:
+                    await credit.available()
+                    job = self._start_turn(iterator, credit, outbox, serializer, session)
+                await outbox.ready()
+                # Checked before taking: whatever a finished turn made is in the outbox by now.
+                turn = job.future if job.future.done() else None
+                unsent = outbox.take()
+                credit.spend(len(unsent))
+                over, error = False, None
+                if turn is not None:
+                    job = None
+                    over, error = _turn_outcome(turn)
+                    if not over and credit.left > 0:
+                        job = self._start_turn(iterator, credit, outbox, serializer, session)
+                while unsent:
+                    await context.write(self._pb.StreamReply(item=unsent.popleft().body))
                 if error is not None:
                     await context.write(self._pb.StreamReply(error=self._error_body(_payload(error))))
                     return
                 if over:
                     return
-        except asyncio.CancelledError:
-            # The host went away or cancelled: close the generator (its finally blocks run), once the
-            # item in progress, if any, has stopped. Not awaited here: this task is being cancelled.
-            self._spawn(self._close_sync(iterator, job, target))
+        except BaseException:
+            # The host went away or cancelled (or a write failed): stop the turn in progress, if any,
+            # then close the generator (its finally blocks run) and free the handles made for items
+            # never sent. Not awaited here: this task may be being cancelled.
+            if job is not None:
+                self._jobs.cancel(job, target)
+            self._spawn(self._close_sync(iterator, job, target, outbox, unsent))
             raise
 
+    def _start_turn(
+        self, iterator: Iterator[Any], credit: _Credit, outbox: _Outbox, serializer: Serializer, session: int
+    ) -> Job:
+        count = min(credit.left, STREAM_TURN)
+        job = self._jobs.start(lambda: self._produce(iterator, count, serializer, session, outbox))
+        job.future.add_done_callback(outbox.wake)
+        return job
+
     def _produce(
-        self, iterator: Iterator[Any], count: int, serializer: Serializer, session: int
-    ) -> tuple[list[bytes], bool, BaseException | None]:
-        """In the runner: up to ``count`` items, encoded; whether the stream is over; what it raised."""
-        bodies: list[bytes] = []
+        self, iterator: Iterator[Any], count: int, serializer: Serializer, session: int, outbox: _Outbox
+    ) -> tuple[bool, BaseException | None]:
+        """In the runner: up to ``count`` items, each put into ``outbox`` as soon as it is encoded.
+
+        Returns whether the stream is over, and what the generator raised (once it has been closed).
+        """
         try:
             for _ in range(count):
                 try:
                     value = next(iterator)
                 except StopIteration:
-                    return bodies, True, None
-                bodies.append(self._encode(serializer, value, session).body)
+                    return True, None
+                outbox.put(self._encode(serializer, value, session))
         except BaseException as exc:
             _close_quietly(iterator)
-            return bodies, True, exc
-        return bodies, False, None
+            return True, exc
+        return False, None
 
-    async def _close_sync(self, iterator: Iterator[Any], running: Job | None, target: str) -> None:
+    async def _close_sync(
+        self, iterator: Iterator[Any], running: Job | None, target: str, outbox: _Outbox, unsent: deque[_Encoded]
+    ) -> None:
         if running is not None:
             with contextlib.suppress(BaseException):
                 await asyncio.shield(running.future)
         with contextlib.suppress(BaseException):
             await self._jobs.run(lambda: _close_quietly(iterator), f"closing {target}")
+        for item in [*unsent, *outbox.take()]:
+            self._handles.release(item.handles)
 
     async def _pump_async(
         self,
@@ -429,6 +464,57 @@ class _Credit:
         while self.left <= 0:
             self._changed.clear()
             await self._changed.wait()
+
+
+class _Outbox:
+    """Items a sync generator made in the runner, on their way to the event loop that writes them.
+
+    The producing thread puts each item as soon as it is encoded; the first item put after a
+    take schedules one wake-up of the pump, which takes all there is. A burst of fast items thus
+    costs one wake-up, and a lone item goes out at once. No lock: deque appends and pops are
+    atomic, and a Cancelled raised into the producing thread must not leave behind a lock that
+    the event loop would then wait on forever.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._items: deque[_Encoded] = deque()
+        self._ready = asyncio.Event()
+        #: A wake-up is scheduled (or the pump is about to take anyway); reset by take().
+        self._waking = False
+
+    def put(self, item: _Encoded) -> None:
+        """In the runner."""
+        self._items.append(item)
+        if not self._waking:
+            self._waking = True
+            # A closed loop means the server is exiting and nobody waits any more.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._ready.set)
+
+    def wake(self, _future: object = None) -> None:
+        """On the loop: the pump looks again (a turn ended)."""
+        self._ready.set()
+
+    async def ready(self) -> None:
+        await self._ready.wait()
+        self._ready.clear()
+
+    def take(self) -> deque[_Encoded]:
+        """On the loop: all items put so far, in order."""
+        # Reset first: an item put from here on schedules a wake-up of its own (or is taken now).
+        self._waking = False
+        items = self._items
+        return deque(items.popleft() for _ in range(len(items)))
+
+
+def _turn_outcome(turn: asyncio.Future[Any]) -> tuple[bool, BaseException | None]:
+    """Whether the stream is over after a turn, and what the generator raised."""
+    if turn.cancelled():
+        return True, Cancelled()
+    error = turn.exception()
+    # The runner raises only when it never ran the turn (it was cancelled): the stream is over.
+    return (True, error) if error is not None else turn.result()
 
 
 _OP_NAMES = {int(op): op.name.lower() for op in Op}
