@@ -14,9 +14,12 @@ import { ContainerModule } from 'inversify';
 import { replayFixtures } from './fixtures.js';
 import { MockInvoker } from './mock-invoker.js';
 
-/** Creates the mock the config describes: strictness, and recorded fixtures to replay. */
-export function createMockInvoker(config: Pick<ResolvedConfig, 'mock'>, serializer?: Serializer): MockInvoker {
-  const mock = new MockInvoker({ strict: config.mock.strict, serializer });
+/** Creates the mock the config describes: strictness, recorded fixtures to replay, and the stream window. */
+export function createMockInvoker(
+  config: Pick<ResolvedConfig, 'mock'> & Partial<Pick<ResolvedConfig, 'streams'>>,
+  serializer?: Serializer,
+): MockInvoker {
+  const mock = new MockInvoker({ strict: config.mock.strict, serializer, streamWindow: config.streams?.window });
   if (config.mock.fixtures !== undefined) replayFixtures(mock, config.mock.fixtures);
   return mock;
 }

@@ -6,6 +6,7 @@ import {
   type Call,
   type CallOp,
   type CallOptions,
+  CancelledError,
   ClosedError,
   HandleError,
   HandleRef,
@@ -24,16 +25,27 @@ import {
 } from '@snakebridge/core';
 import { getPath, MissingAttributeError, pythonTypeOf, replaceObjects, setPath } from './mock-objects.js';
 import { pythonError } from './python-errors.js';
+import { ReadAhead } from './read-ahead.js';
 import { describeResponse, type MockCall, matches, type ProgrammedResponse, ResponseBuilder } from './responses.js';
 
+/** How a MockInvoker behaves; `createMockInvoker` fills it in from the config (`mock`, `streams.window`). */
 export interface MockInvokerOptions {
   /**
    * Fail calls that nobody programmed, with a message listing what was.
    * When false, an unprogrammed call resolves with null. @default true
    */
   readonly strict?: boolean | undefined;
-  /** Values are copied through this serializer, as over a real bridge. @default the JSON serializer */
+  /**
+   * Values are copied through this serializer, as over a real bridge, so that
+   * what it refuses (a function, a cycle) fails here too. @default the JSON serializer
+   */
   readonly serializer?: Serializer | undefined;
+  /**
+   * How many items a streamed generator may run ahead of its consumer when
+   * the stream names no `window`, as `streams.window` does for real workers.
+   * @default 64
+   */
+  readonly streamWindow?: number | undefined;
 }
 
 /** One call the mock received, for assertions. */
@@ -62,6 +74,8 @@ export type Fallback = (
 ) => { readonly found: true; readonly respond: () => unknown } | { readonly found: false };
 
 const OWNER = 'mock';
+/** The config's default `streams.window`. */
+const DEFAULT_STREAM_WINDOW = 64;
 
 /**
  * The mock invoker.
@@ -79,6 +93,7 @@ export class MockInvoker implements Invoker {
   readonly calls: RecordedCall[] = [];
   readonly #strict: boolean;
   readonly #serializer: Serializer;
+  readonly #streamWindow: number;
   readonly #responses: ProgrammedResponse[] = [];
   readonly #objects = new Map<number, MockObjectEntry>();
   readonly #sessions = new Set<string>();
@@ -92,6 +107,7 @@ export class MockInvoker implements Invoker {
   constructor(options: MockInvokerOptions = {}) {
     this.#strict = options.strict ?? true;
     this.#serializer = options.serializer ?? new JsonSerializer();
+    this.#streamWindow = options.streamWindow ?? DEFAULT_STREAM_WINDOW;
   }
 
   // --- programming -----------------------------------------------------------
@@ -258,28 +274,32 @@ export class MockInvoker implements Invoker {
   async *#stream<T>(call: Call, options: StreamOptions): AsyncGenerator<T> {
     if (this.#closed) throw new ClosedError('The mock invoker');
     const target = describeTarget(call);
-    // For a stream, timeoutMs bounds the whole stream, not each item.
-    const deadline = options.timeoutMs ? Date.now() + options.timeoutMs : 0;
-    const remaining = (): CallOptions => ({
-      signal: options.signal,
-      timeoutMs: deadline === 0 ? 0 : Math.max(1, deadline - Date.now()),
-    });
+    const session = sessionOf(call, options);
+    const lifetime = streamLifetime(target, options);
+    const { signal } = lifetime.controller;
+    let items: ReadAhead<T> | undefined;
+    let exhausted = false;
     try {
-      const source = await withDeadline(target, remaining(), (signal) => this.#respond(call, options, signal, true));
-      const iterator = toAsyncIterator(source);
-      try {
-        for (;;) {
-          const next = await withDeadline(target, remaining(), () => iterator.next());
-          if (next.done) break;
-          yield this.#copyOut(next.value, options, sessionOf(call, options)) as T;
-        }
-      } finally {
-        await iterator.return?.();
+      const source = await unlessAborted(signal, () => this.#respond(call, options, signal, true));
+      const copy = (item: unknown) => this.#copyOut(item, options, session) as T;
+      const reader = new ReadAhead(toAsyncIterator(source), options.window ?? this.#streamWindow, copy);
+      items = reader;
+      for (;;) {
+        const next = await unlessAborted(signal, () => reader.next());
+        if (next.done) break;
+        yield next.value;
       }
+      exhausted = true;
       this.#succeeded += 1;
     } catch (error) {
       this.#failed += 1;
-      throw TimeoutError.is(error) ? new TimeoutError(target, options.timeoutMs ?? 0) : error;
+      throw error;
+    } finally {
+      // A stream that ends before its source does (the consumer stopped early,
+      // it failed, timed out or was cancelled) tells the responder, as a cancel reaches Python.
+      if (!exhausted) lifetime.controller.abort();
+      lifetime.dispose();
+      items?.close();
     }
   }
 
@@ -348,6 +368,44 @@ function describeTarget(call: Call): string {
 
 function sessionOf(call: Call, options: CallOptions): string | undefined {
   return options.session?.id ?? call.handle?.session;
+}
+
+/**
+ * The AbortController of one stream, whose signal the responder sees as
+ * MockCall.signal. It aborts with TimeoutError when `timeoutMs` passes (the
+ * deadline bounds the whole stream, not each item) and with CancelledError
+ * when the caller's signal aborts. `dispose` stops the timer and the listener.
+ */
+function streamLifetime(target: string, options: CallOptions): { controller: AbortController; dispose: () => void } {
+  const controller = new AbortController();
+  const { signal: callerSignal, timeoutMs } = options;
+  const onAbort = (): void => controller.abort(new CancelledError(target, callerSignal?.reason));
+  if (callerSignal?.aborted) onAbort();
+  else callerSignal?.addEventListener('abort', onAbort, { once: true });
+  const timer = timeoutMs
+    ? setTimeout(() => controller.abort(new TimeoutError(target, timeoutMs)), timeoutMs)
+    : undefined;
+  const dispose = (): void => {
+    clearTimeout(timer);
+    callerSignal?.removeEventListener('abort', onAbort);
+  };
+  return { controller, dispose };
+}
+
+/**
+ * Settles as `work()` does, unless `signal` aborts first: then it rejects at
+ * once with the signal's reason (without calling `work` if it already had),
+ * and work's late outcome is ignored.
+ */
+function unlessAborted<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work()
+      .then(resolve, reject)
+      .finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

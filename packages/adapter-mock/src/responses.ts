@@ -14,7 +14,11 @@ export interface MockCall {
   /** Positional arguments, after a round trip through the serializer; handles are your objects again. */
   readonly args: unknown[];
   readonly kwargs: Kwargs;
-  /** Aborts when the caller's timeout passes or its signal aborts, like a cancel reaching Python. */
+  /**
+   * Aborts when the caller's timeout passes or its signal aborts, like a
+   * cancel reaching Python; for a stream, also when it ends before the
+   * generator does (the consumer stopped early, or an item failed).
+   */
   readonly signal: AbortSignal;
   /** The session the call ran in, if any. */
   readonly session: string | undefined;

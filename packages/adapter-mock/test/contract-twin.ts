@@ -75,6 +75,12 @@ export function contractMock(): MockInvoker {
     for (let i = 0; i < (n as number); i++) yield i;
     throw pythonError('RuntimeError', 'stream failed');
   });
+  on('slow_count').calls(async function* ({ args: [n, seconds], signal }) {
+    for (let i = 0; i < (n as number); i++) {
+      if (i > 0) await sleep(seconds as number, signal);
+      yield i;
+    }
+  });
   on('endless').calls(function* ({ args: [tag] }) {
     let i = 0;
     try {

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  CancelledError,
   createBridge,
   handleOf,
   kwargs,
@@ -12,7 +13,9 @@ import {
   UnprogrammedCallError,
 } from '@snakebridge/core';
 import { describe, expect, it } from 'vitest';
-import { MockInvoker, pyObject, pythonError, RecordingInvoker, replayFixtures } from '../src/index.js';
+import { type MockCall, MockInvoker, pyObject, pythonError, RecordingInvoker, replayFixtures } from '../src/index.js';
+
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('MockInvoker programming', () => {
   it('answers the most recently programmed matching response', async () => {
@@ -134,6 +137,103 @@ describe('MockInvoker programming', () => {
     expect(await model.predict([1, 2])).toEqual([2, 4]);
     await release(model);
     await expect(model.predict([1])).rejects.toMatchObject({ code: 'HANDLE_INVALID' });
+  });
+});
+
+describe('MockInvoker streams', () => {
+  const call = { op: 'call', target: 'm.gen' } as const;
+
+  /** Programs m.gen with a generator that yields 0, then sleeps 3 s ignoring its signal, and records its call. */
+  function slowGenerator(mock: MockInvoker): { seen: MockCall[] } {
+    const seen: MockCall[] = [];
+    mock.on('m.gen').calls(async function* (received: MockCall) {
+      seen.push(received);
+      yield 0;
+      await wait(3_000);
+      yield 1;
+    });
+    return { seen };
+  }
+
+  it('rejects at the timeout while the generator sleeps between items, and aborts the responder’s signal', async () => {
+    const mock = new MockInvoker();
+    const { seen } = slowGenerator(mock);
+    const started = Date.now();
+    const iterator = mock.stream(call, { timeoutMs: 200 });
+    expect(await iterator.next()).toEqual({ done: false, value: 0 });
+    const error = await iterator.next().catch((e: unknown) => e);
+    // Loose bound: it must not wait for the generator's 3 s sleep (nor its return()).
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(TimeoutError.is(error)).toBe(true);
+    expect((error as TimeoutError).timeoutMs).toBe(200);
+    expect(seen[0]?.signal.aborted).toBe(true);
+    expect(TimeoutError.is(seen[0]?.signal.reason)).toBe(true);
+    expect(await iterator.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('rejects with CancelledError when the caller’s signal aborts between items, and aborts the responder’s signal', async () => {
+    const mock = new MockInvoker();
+    const { seen } = slowGenerator(mock);
+    const controller = new AbortController();
+    const iterator = mock.stream(call, { signal: controller.signal });
+    expect(await iterator.next()).toEqual({ done: false, value: 0 });
+    setTimeout(() => controller.abort(), 50);
+    const started = Date.now();
+    const error = await iterator.next().catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(CancelledError.is(error)).toBe(true);
+    expect(seen[0]?.signal.aborted).toBe(true);
+  });
+
+  it('aborts the responder’s signal when the consumer stops early, but not when the stream ends', async () => {
+    const mock = new MockInvoker();
+    const signals: AbortSignal[] = [];
+    mock.on('m.gen').calls(function* ({ signal }: MockCall) {
+      signals.push(signal);
+      yield* [1, 2, 3];
+    });
+    for await (const item of mock.stream(call)) if (item === 1) break;
+    for await (const _ of mock.stream(call));
+    expect(signals.map((signal) => signal.aborted)).toEqual([true, false]);
+  });
+
+  it('does not call the responder when the signal is already aborted', async () => {
+    const mock = new MockInvoker();
+    const { seen } = slowGenerator(mock);
+    const error = await mock
+      .stream(call, { signal: AbortSignal.abort() })
+      .next()
+      .catch((e: unknown) => e);
+    expect(CancelledError.is(error)).toBe(true);
+    expect(seen).toHaveLength(0);
+  });
+
+  it('runs the generator at most `window` items ahead of the consumer, copying each item as it is yielded', async () => {
+    const mock = new MockInvoker({ streamWindow: 10 });
+    let produced = 0;
+    mock.on('m.gen').calls(function* () {
+      const growing: number[] = [];
+      for (;;) {
+        produced += 1;
+        growing.push(growing.length);
+        yield growing; // the same array each time, as Python would serialize it at each yield
+      }
+    });
+    const iterator = mock.stream<number[]>(call, { window: 2 });
+    expect((await iterator.next()).value).toEqual([0]);
+    await wait(20);
+    // Item 0 was consumed; items 1 and 2 fill the window, and the generator waits.
+    expect(produced).toBe(3);
+    expect((await iterator.next()).value).toEqual([0, 1]);
+    await iterator.return?.();
+
+    // Without a window in the call, the invoker's streamWindow applies.
+    produced = 0;
+    const defaulted = mock.stream(call);
+    await defaulted.next();
+    await wait(20);
+    expect(produced).toBe(1 + 10);
+    await defaulted.return?.();
   });
 });
 

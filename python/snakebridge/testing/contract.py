@@ -84,6 +84,14 @@ async def async_count(n: int) -> AsyncIterator[int]:
         yield i
 
 
+def slow_count(n: int, seconds: float) -> Iterator[int]:
+    """Yields 0 at once, then sleeps ``seconds`` before each further item: for stream deadlines and aborts."""
+    for i in range(n):
+        if i:
+            time.sleep(seconds)
+        yield i
+
+
 def count_then_fail(n: int) -> Iterator[int]:
     yield from range(n)
     raise RuntimeError("stream failed")

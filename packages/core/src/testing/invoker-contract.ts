@@ -57,6 +57,16 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 }
 
 /**
+ * Reads item 0 of `slow_count`, which Python yields at once before it sleeps:
+ * an invoker must deliver it then, not hold it until the generator's next item.
+ */
+async function firstItemBeforeItBlocks(iterator: AsyncIterator<number>): Promise<void> {
+  const first = await iterator.next().catch((error: unknown) => error);
+  const got = first instanceof Error ? `${first.name}: ${first.message}` : JSON.stringify(first);
+  assert.deepEqual(first, { done: false, value: 0 }, `item 0 was not delivered while the generator slept; got ${got}`);
+}
+
+/**
  * Registers the Invoker contract tests with the given runner.
  *
  * @example
@@ -316,6 +326,43 @@ export function describeInvokerContract(runner: TestRunner, name: string, option
             5_000,
             'generator close',
           );
+        },
+        timeout,
+      );
+
+      it(
+        'rejects a stream with TimeoutError at its deadline while the generator blocks between items',
+        async () => {
+          // timeoutMs bounds the whole stream: it passes while Python sleeps before item 1.
+          const started = Date.now();
+          const iterator = invoker().stream<number>(fn('slow_count', [3, 30]), { timeoutMs: 500 });
+          await firstItemBeforeItBlocks(iterator);
+          const error = await rejection(iterator.next());
+          const elapsed = Date.now() - started;
+          assert.ok(TimeoutError.is(error), `expected TimeoutError, got ${String(error)}`);
+          assert.ok(elapsed >= 490, `rejected early, after ${elapsed} ms`);
+          assert.ok(elapsed < 500 + slack, `rejected ${elapsed - 500} ms after the deadline`);
+          // It settles once: the stream is over, neither failing again nor waiting for Python.
+          assert.deepEqual(await iterator.next(), { done: true, value: undefined });
+          assert.equal(await invoker().call(fn('add', [2, 2])), 4);
+        },
+        timeout,
+      );
+
+      it(
+        'rejects a stream with CancelledError at once when the signal aborts while the generator blocks',
+        async () => {
+          const controller = new AbortController();
+          const started = Date.now();
+          setTimeout(() => controller.abort(), 500);
+          const iterator = invoker().stream<number>(fn('slow_count', [3, 30]), { signal: controller.signal });
+          await firstItemBeforeItBlocks(iterator);
+          const error = await rejection(iterator.next());
+          const elapsed = Date.now() - started;
+          assert.ok(CancelledError.is(error), `expected CancelledError, got ${String(error)}`);
+          assert.ok(elapsed < 500 + slack, `rejected ${elapsed - 500} ms after the abort`);
+          assert.deepEqual(await iterator.next(), { done: true, value: undefined });
+          assert.equal(await invoker().call(fn('add', [3, 3])), 6);
         },
         timeout,
       );
