@@ -30,6 +30,7 @@ describe('README example', () => {
       '5',
       '5',
       'SnakeBridge calls [...]',
+      "[ 'fig', 'apple', 'banana' ]",
       '0',
       '1',
       '4',

@@ -11,6 +11,10 @@ console.log(await np.linalg.norm([3, 4])); // 5
 const text = bridge.module('textwrap');
 console.log(await text.shorten('SnakeBridge calls Python from TypeScript', kwargs({ width: 25 })));
 
+// Python calls your functions back while the call runs: [ 'fig', 'apple', 'banana' ]
+const byLength = (s: string) => s.length;
+console.log(await bridge.module('builtins').sorted(['banana', 'fig', 'apple'], kwargs({ key: byLength })));
+
 for await (const n of await bridge.eval('(n * n for n in range(4))')) console.log(n); // 0 1 4 9
 
 try {

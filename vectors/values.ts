@@ -1,7 +1,7 @@
 // Builds the value a golden vector describes (vectors/README.md), in TypeScript.
 
 import { readFileSync } from 'node:fs';
-import { type DType, HandleRef, NDArray, typedArrayFromBytes } from '@snakebridge/core';
+import { CallbackRef, type DType, HandleRef, NDArray, typedArrayFromBytes } from '@snakebridge/core';
 
 export type Notation = Readonly<Record<string, unknown>>;
 
@@ -53,6 +53,8 @@ export function buildValue(notation: Notation): unknown {
       const { id, type: pythonType } = raw as { id: number; type: string };
       return new HandleRef({ id, type: pythonType });
     }
+    case 'callback':
+      return new CallbackRef(raw as number);
     default:
       throw new Error(`unknown value notation ${type}`);
   }

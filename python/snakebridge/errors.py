@@ -54,6 +54,28 @@ class ProtocolError(BridgeError):
     code = "PROTOCOL"
 
 
+class HostCallbackError(Exception):
+    """A host function called from Python (``snakebridge.HostCallback``) failed.
+
+    Either the JavaScript function threw (``js_name`` is its error's name,
+    ``TypeError`` say, and ``js_stack`` its stack), or it could not run: its
+    call had ended (the host keeps functions only while their call is in
+    flight), or the host is gone. The message is the JavaScript one.
+
+    Not a ``BridgeError``: uncaught, it reaches the host as an error of the
+    user's code, like any other exception.
+    """
+
+    def __init__(self, message: str, js_name: str = "Error", js_stack: str | None = None) -> None:
+        super().__init__(message)
+        self.js_name = js_name
+        self.js_stack = js_stack
+
+    def __reduce__(self) -> tuple[type[HostCallbackError], tuple[str, str, str | None]]:
+        # Pickled whole (a process pool's result, say), not from args alone, which lack name and stack.
+        return type(self), (str(self), self.js_name, self.js_stack)
+
+
 class Cancelled(BaseException):
     """Raised inside a sync call that the host cancelled.
 

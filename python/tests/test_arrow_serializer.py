@@ -28,6 +28,7 @@ from snakebridge.serializers.arrow import (
     table_as,
     tables_as,
 )
+from snakebridge.serializers.base import CallbackRef
 
 VECTORS = load_vectors("serializers/arrow.json")
 PY_VECTORS = [v for v in VECTORS if "py" in v["encode"]]
@@ -178,6 +179,20 @@ def test_decodes_each_vector_to_its_value(serializer, vector):
 @pytest.mark.parametrize("vector", PY_VECTORS, ids=[v["name"] for v in PY_VECTORS])
 def test_encodes_each_vector_to_the_expected_bytes(serializer, vector):
     assert serializer.encode(build_arrow_value(vector["value"])).hex() == expected_bytes(vector).hex()
+
+
+# --- callbacks ----------------------------------------------------------------------
+
+
+def test_callback_references_travel_as_in_msgpack_next_to_tables(serializer):
+    value = [CallbackRef(1), sample_table(2), {"on_done": CallbackRef(2)}]
+    encoded = serializer.encode(value)
+    assert encoded.startswith(bytes.fromhex("93d45601"))  # [ext 86 (1), ...
+    assert encoded.endswith(bytes.fromhex("81a76f6e5f646f6e65d45602"))  # ..., {"on_done": ext 86 (2)}]
+    assert serializer.decode(encoded)[0] == CallbackRef(1)
+    decoded = serializer.decode(encoded, None, lambda index: f"callback {index}")
+    assert decoded[0] == "callback 1" and decoded[2] == {"on_done": "callback 2"}
+    assert same_table(decoded[1], sample_table(2))
 
 
 # --- tables and batches -------------------------------------------------------------

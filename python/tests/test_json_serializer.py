@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -9,7 +10,7 @@ from values import build_value, expected_bytes, load_vectors, same
 
 from snakebridge.errors import SerializationError
 from snakebridge.serializers import get_serializer
-from snakebridge.serializers.base import HandleWire
+from snakebridge.serializers.base import CallbackRef, HandleWire
 
 VECTORS = load_vectors("serializers/json.json")
 HANDLE_OBJECT = object()
@@ -39,6 +40,29 @@ def test_decodes_each_vector_to_its_value(serializer, vector):
 def test_encodes_each_vector_to_the_expected_bytes(serializer, vector):
     value = build_value(vector["value"], HANDLES)
     assert serializer.encode(value, to_handle) == expected_bytes(vector)
+
+
+def test_a_callback_reference_round_trips_as_itself_without_from_callback(serializer):
+    value = {"on_done": CallbackRef(2), "steps": [CallbackRef(1), 3]}
+    assert serializer.decode(serializer.encode(value)) == value
+
+
+def test_callback_references_decode_through_from_callback_wherever_they_are(serializer):
+    encoded = serializer.encode([CallbackRef(1), {"nested": (CallbackRef(300),)}, {CallbackRef(2)}])
+    decoded = serializer.decode(encoded, None, lambda index: f"callback {index}")
+    assert decoded == ["callback 1", {"nested": ["callback 300"]}, {"callback 2"}]
+
+
+def test_a_user_dict_shaped_like_a_callback_tag_stays_a_dict(serializer):
+    lookalike = {"$sb": "callback", "id": 1}
+    encoded = serializer.encode(lookalike)
+    assert serializer.decode(encoded, None, lambda index: pytest.fail("not a callback")) == lookalike
+
+
+@pytest.mark.parametrize("index", [0, -1, "1", True, None, 1.5])
+def test_refuses_a_callback_reference_that_is_not_a_positive_int(serializer, index):
+    with pytest.raises(SerializationError, match="callback"):
+        serializer.decode(json.dumps({"$sb": "callback", "id": index}).encode(), None, lambda i: i)
 
 
 def test_round_trips_special_floats(serializer):

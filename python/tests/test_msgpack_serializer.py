@@ -16,8 +16,14 @@ from values import build_value, expected_bytes, load_vectors, same
 
 from snakebridge.errors import HandleError, SerializationError
 from snakebridge.serializers import get_serializer
-from snakebridge.serializers.base import HandleWire
-from snakebridge.serializers.msgpack import EXT_HANDLE, EXT_NDARRAY, MsgpackExtension, MsgpackSerializer
+from snakebridge.serializers.base import CallbackRef, HandleWire
+from snakebridge.serializers.msgpack import (
+    EXT_CALLBACK,
+    EXT_HANDLE,
+    EXT_NDARRAY,
+    MsgpackExtension,
+    MsgpackSerializer,
+)
 
 np = pytest.importorskip("numpy")  # the vectors include arrays; numpy is in the dev extras
 
@@ -77,6 +83,33 @@ def test_decodes_each_vector_to_its_value(serializer, vector):
 def test_encodes_each_vector_to_the_expected_bytes(serializer, vector):
     value = build_value(vector["value"], HANDLES)
     assert serializer.encode(value, to_handle).hex() == expected_bytes(vector).hex()
+
+
+# --- callbacks --------------------------------------------------------------------
+
+
+def test_a_callback_reference_round_trips_as_itself_without_from_callback(serializer):
+    value = {"on_done": CallbackRef(2), "steps": [CallbackRef(1), 3]}
+    assert round_trip(serializer, value) == value
+
+
+def test_callback_references_decode_through_from_callback_wherever_they_are(serializer):
+    encoded = serializer.encode([CallbackRef(1), {"nested": (CallbackRef(300),)}, {CallbackRef(2)}])
+    made: list[int] = []
+
+    def from_callback(index: int) -> str:
+        made.append(index)
+        return f"callback {index}"
+
+    decoded = serializer.decode(encoded, None, from_callback)
+    assert decoded == ["callback 1", {"nested": ["callback 300"]}, {"callback 2"}]
+    assert made == [1, 300, 2]
+
+
+@pytest.mark.parametrize("payload", [0, -1, "1", True, [1]])
+def test_refuses_a_callback_reference_that_is_not_a_positive_int(serializer, payload):
+    with pytest.raises(SerializationError, match="callback"):
+        serializer.decode(msgpack.packb(msgpack.ExtType(EXT_CALLBACK, msgpack.packb(payload))), None, lambda i: i)
 
 
 # --- numbers ----------------------------------------------------------------------
@@ -366,7 +399,7 @@ def test_a_serializer_without_the_extension_refuses_its_type(serializer):
         serializer.decode(encoded)
 
 
-@pytest.mark.parametrize("type_code", [80, 84, 0x72, 128, -1])
+@pytest.mark.parametrize("type_code", [80, 84, 86, 0x72, 128, -1])
 def test_an_extension_may_not_take_a_reserved_type(type_code):
     with pytest.raises(ValueError):
         MsgpackSerializer(extensions=[table_extension(type_code)])

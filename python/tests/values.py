@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from snakebridge.serializers.base import CallbackRef
+
 VECTORS = Path(__file__).resolve().parents[2] / "vectors"
 
 
@@ -51,6 +53,8 @@ def build_value(notation: dict[str, Any], handles: dict[int, object] | None = No
         if handles is None or raw["id"] not in handles:
             raise KeyError(f"no object for handle {raw['id']}")
         return handles[raw["id"]]
+    if kind == "callback":
+        return CallbackRef(raw)
     raise ValueError(f"unknown value notation {kind}")
 
 

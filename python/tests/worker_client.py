@@ -15,9 +15,12 @@ from typing import Any
 
 from snakebridge import PROTOCOL_VERSION
 from snakebridge.protocol import FLAG_STREAM, CallMeta, Frame, FrameReader, Kind, Op, encode_call, encode_frame
+from snakebridge.serializers import REGISTRY, Serializer, get_serializer
 from snakebridge.serializers.json import JsonSerializer
 
 PYTHON_ROOT = Path(__file__).resolve().parents[1]
+#: The tests' own directory is on the worker's path too, for modules of functions that only tests call.
+TESTS_ROOT = Path(__file__).resolve().parent
 JSON = JsonSerializer()
 
 
@@ -35,7 +38,8 @@ class WorkerClient:
             for target, fd in zip((3, 4, 5), staged, strict=True):
                 os.dup2(fd, target)
 
-        env = {**os.environ, "PYTHONPATH": str(PYTHON_ROOT), "SNAKEBRIDGE_HOST_PID": str(os.getpid())}
+        python_path = os.pathsep.join((str(PYTHON_ROOT), str(TESTS_ROOT)))
+        env = {**os.environ, "PYTHONPATH": python_path, "SNAKEBRIDGE_HOST_PID": str(os.getpid())}
         # os.pipe() fds close on exec; the dup2'd 3, 4 and 5 do not. So no pass_fds, which would close them.
         self.process = subprocess.Popen(
             [sys.executable, "-m", "snakebridge"],
@@ -52,6 +56,8 @@ class WorkerClient:
         self._next_id = 0
         protocol = hello.pop("protocol", PROTOCOL_VERSION)
         options = {"serializer": "json", **hello}
+        #: Encodes the calls and decodes the results: the serializer agreed in HELLO (JSON if it is not a known one).
+        self.codec: Serializer = get_serializer(options["serializer"]) if options["serializer"] in REGISTRY else JSON
         hello_frame = encode_frame(Kind.HELLO, 0, json.dumps(options).encode(), 1, aux=protocol)
         os.write(self._data, hello_frame if first_frame is None else first_frame)
 
@@ -59,9 +65,10 @@ class WorkerClient:
 
     def send_call(self, target: str, args=(), kwargs=None, *, op=Op.CALL, handle=0, session=0, window=0) -> int:
         self._next_id += 1
-        payload = JSON.encode([list(args), kwargs or {}])
+        payload = self.codec.encode([list(args), kwargs or {}])
         body = encode_call(CallMeta(op, target, handle, session, window), payload)
-        os.write(self._data, encode_frame(Kind.CALL, self._next_id, body, 1, FLAG_STREAM if window else 0))
+        flags = FLAG_STREAM if window else 0
+        os.write(self._data, encode_frame(Kind.CALL, self._next_id, body, self.codec.wire_id, flags))
         return self._next_id
 
     def send_burst(self, *calls: tuple[str, list[Any]]) -> list[int]:
@@ -74,8 +81,10 @@ class WorkerClient:
         os.write(self._data, b"".join(frames))
         return list(range(self._next_id - len(calls) + 1, self._next_id + 1))
 
-    def send(self, kind: int, id: int = 0, body: bytes = b"", aux: int = 0, *, control: bool = False) -> None:
-        os.write(self._control if control else self._data, encode_frame(kind, id, body, 0, aux=aux))
+    def send(
+        self, kind: int, id: int = 0, body: bytes = b"", aux: int = 0, *, control: bool = False, serializer: int = 0
+    ) -> None:
+        os.write(self._control if control else self._data, encode_frame(kind, id, body, serializer, aux=aux))
 
     # --- receiving ------------------------------------------------------------------
 
@@ -112,8 +121,13 @@ class WorkerClient:
                 self._frames.append(frame)
                 continue
             if frame.kind == Kind.RESULT:
-                return "result", JSON.decode(frame.body, lambda handle_id: ("handle", handle_id))
+                return "result", self.decode(frame)
             return "error", json.loads(bytes(frame.body))
+
+    def decode(self, frame: Frame) -> Any:
+        """A RESULT's or ITEM's value, handles as ``("handle", id)``."""
+        codec = self.codec if frame.serializer == self.codec.wire_id else JSON
+        return codec.decode(frame.body, lambda handle_id: ("handle", handle_id))
 
     def call(self, target: str, *args: Any, **kwargs: Any) -> tuple[str, Any]:
         return self.outcome(self.send_call(target, args, kwargs))

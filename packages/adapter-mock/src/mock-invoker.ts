@@ -11,6 +11,7 @@ import {
   HandleError,
   HandleRef,
   type HandleWire,
+  type HostFunction,
   type Invoker,
   type InvokerStats,
   JsonSerializer,
@@ -23,7 +24,14 @@ import {
   UnprogrammedCallError,
   withDeadline,
 } from '@snakebridge/core';
-import { getPath, MissingAttributeError, pythonTypeOf, replaceObjects, setPath } from './mock-objects.js';
+import {
+  getPath,
+  MissingAttributeError,
+  pythonTypeOf,
+  replaceObjects,
+  reviveCallbacks,
+  setPath,
+} from './mock-objects.js';
 import { pythonError } from './python-errors.js';
 import { ReadAhead } from './read-ahead.js';
 import { describeResponse, type MockCall, matches, type ProgrammedResponse, ResponseBuilder } from './responses.js';
@@ -307,11 +315,19 @@ export class MockInvoker implements Invoker {
 
   /** Arguments as Python would see them: copied, with handles resolved to their objects. */
   #copyIn(call: Call): [unknown[], Readonly<Record<string, unknown>>] {
-    const bytes = this.#serializer.encode([call.args ?? [], call.kwargs ?? {}]);
+    // Functions travel as callbacks, as through the stdio invoker, and reach the responder as themselves.
+    const callbacks: HostFunction[] = [];
+    const bytes = this.#serializer.encode([call.args ?? [], call.kwargs ?? {}], {
+      onFunction: (fn) => callbacks.indexOf(fn) + 1 || callbacks.push(fn),
+    });
     // A handle the mock does not hold (a replayed one) stays a HandleRef, so fixtures can match it.
-    const [args, kwargs] = this.#serializer.decode(bytes, {
+    const copied = this.#serializer.decode(bytes, {
       handle: (wire) => this.#objects.get(wire.id)?.impl ?? new HandleRef(wire),
-    }) as [unknown[], Record<string, unknown>];
+    });
+    const [args, kwargs] = (callbacks.length === 0 ? copied : reviveCallbacks(copied, callbacks)) as [
+      unknown[],
+      Record<string, unknown>,
+    ];
     return [args, kwargs];
   }
 

@@ -2,7 +2,7 @@
 // function or class instance in a programmed result becomes a handle whose
 // methods and attributes are the JavaScript object's.
 
-import { HandleRef, NDArray } from '@snakebridge/core';
+import { CallbackRef, HandleRef, type HostFunction, NDArray } from '@snakebridge/core';
 
 const PY_TYPE = Symbol('pythonType');
 
@@ -51,6 +51,23 @@ export function replaceObjects(value: unknown, toHandle: (object: object) => Han
     if (value instanceof NDArray || value instanceof HandleRef) return value;
     const copy: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) copy[key] = replaceObjects(item, toHandle);
+    return copy;
+  }
+  return value;
+}
+
+/** `value` with each CallbackRef replaced by the function it stands for: what a Python function would call. */
+export function reviveCallbacks(value: unknown, callbacks: readonly HostFunction[]): unknown {
+  if (value instanceof CallbackRef) return callbacks[value.index - 1];
+  if (Array.isArray(value)) return value.map((item) => reviveCallbacks(item, callbacks));
+  if (value instanceof Map) {
+    return new Map([...value].map(([k, v]) => [reviveCallbacks(k, callbacks), reviveCallbacks(v, callbacks)]));
+  }
+  if (value instanceof Set) return new Set([...value].map((item) => reviveCallbacks(item, callbacks)));
+  const proto = typeof value === 'object' && value !== null ? Object.getPrototypeOf(value) : undefined;
+  if (proto === Object.prototype || proto === null) {
+    const copy: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value as object)) copy[key] = reviveCallbacks(item, callbacks);
     return copy;
   }
   return value;

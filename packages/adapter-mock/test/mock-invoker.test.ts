@@ -88,8 +88,21 @@ describe('MockInvoker programming', () => {
     const mock = new MockInvoker();
     mock.on('m.f').returns(1);
     const bridge = await createBridge({}, { invoker: mock });
-    const error = await bridge.call('m.f', [() => 1]).catch((e: unknown) => e);
+    const error = await bridge.call('m.f', [Symbol('s')]).catch((e: unknown) => e);
     expect(SerializationError.is(error)).toBe(true);
+  });
+
+  it('hands functions in the arguments to the responder as callbacks it can call, as Python would', async () => {
+    const mock = new MockInvoker();
+    mock.on('m.map_with').calls(async ({ args: [callback, items] }) => {
+      const results: unknown[] = [];
+      for (const item of items as number[]) results.push(await (callback as (x: number) => unknown)(item));
+      return results;
+    });
+    const bridge = await createBridge({}, { invoker: mock });
+    const double = (x: number) => x * 2;
+    expect(await bridge.call('m.map_with', [double, [1, 2]])).toEqual([2, 4]);
+    expect(mock.calls[0]?.args[0]).toBe(double);
   });
 
   it('records every call with its arguments for assertions', async () => {

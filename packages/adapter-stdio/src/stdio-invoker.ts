@@ -10,6 +10,7 @@ import {
   consoleLogger,
   HandleError,
   type HandleRef,
+  type HostFunction,
   type Invoker,
   type InvokerStats,
   JsonSerializer,
@@ -213,18 +214,21 @@ export class StdioInvoker implements Invoker {
    * thread; routing waits for the encoding, which is what finds the handles.
    */
   #prepare(call: Call, options: CallOptions, window: number): Prepared | Promise<Prepared> {
-    const handles: HandleRef[] = [];
+    const found: Found = { handles: [], callbacks: [] };
     const encoded = this.#offload.encode([call.args ?? [], call.kwargs ?? {}], {
       target: call.target,
       role: 'args',
-      onHandle: (handle) => handles.push(handle),
+      onHandle: (handle) => found.handles.push(handle),
+      // The same function twice is one callback; its index is 1-based (docs/protocol.md).
+      onFunction: (fn) => found.callbacks.indexOf(fn) + 1 || found.callbacks.push(fn),
     });
-    if (encoded instanceof Uint8Array) return this.#routed(call, options, window, encoded, handles);
-    return encoded.then((payload) => this.#routed(call, options, window, payload, handles));
+    if (encoded instanceof Uint8Array) return this.#routed(call, options, window, encoded, found);
+    return encoded.then((payload) => this.#routed(call, options, window, payload, found));
   }
 
   /** The encoded call, and the worker it must run on. */
-  #routed(call: Call, options: CallOptions, window: number, payload: Uint8Array, handles: HandleRef[]): Prepared {
+  #routed(call: Call, options: CallOptions, window: number, payload: Uint8Array, found: Found): Prepared {
+    const { handles, callbacks } = found;
     if (call.handle !== undefined) handles.unshift(call.handle);
     const session = this.#session(options.session ?? sessionOf(call.handle));
     const workerId = this.#route(handles, session);
@@ -248,6 +252,7 @@ export class StdioInvoker implements Invoker {
           return options.reviveHandle === undefined ? ref : options.reviveHandle(ref);
         },
         sessionKey: session?.ref.id,
+        callbacks: callbacks.length === 0 ? undefined : callbacks,
       },
     };
   }
@@ -283,6 +288,12 @@ export class StdioInvoker implements Invoker {
     }
     return owner;
   }
+}
+
+/** What encoding the arguments found: handles (which route the call) and functions (its callbacks). */
+interface Found {
+  readonly handles: HandleRef[];
+  readonly callbacks: HostFunction[];
 }
 
 /** A call ready to send, and the worker that must run it (undefined: any). */

@@ -1,7 +1,7 @@
 // The Arrow serializer on its own: Arrow values anywhere in a value, what is
 // copied and what is not, the payload format, forms, refusals, offloading.
 
-import { ConfigError, HandleRef, SerializationError, SerializerWireId } from '@snakebridge/core';
+import { CallbackRef, ConfigError, HandleRef, SerializationError, SerializerWireId } from '@snakebridge/core';
 import { createMsgpackSerializer, MsgpackSerializer } from '@snakebridge/serializer-msgpack';
 import {
   Binary,
@@ -334,6 +334,15 @@ describe('tableAs', () => {
   });
 });
 
+describe('callbacks', () => {
+  it('writes a function in call arguments as the callback reference the invoker chose, beside a table', () => {
+    const bytes = arrow.encode([[sampleTable(1), () => 1], {}], { role: 'args', onFunction: () => 5 });
+    const [[table, callback]] = arrow.decode(bytes) as [[Table, CallbackRef]];
+    expect(table.numRows).toBe(1);
+    expect(callback).toEqual(new CallbackRef(5));
+  });
+});
+
 describe('refusals', () => {
   it('refuses a function beside a table under its own name, naming the path', () => {
     const error = (() => {
@@ -346,7 +355,9 @@ describe('refusals', () => {
     expect(SerializationError.is(error)).toBe(true);
     expect(error?.serializer).toBe('arrow');
     expect(error?.path).toBe('args[1].callback');
-    expect(error?.message).toMatch(/^\[arrow\] at args\[1\]\.callback: a function cannot be sent/);
+    expect(error?.message).toMatch(
+      /^\[arrow\] at args\[1\]\.callback: a function can be passed to Python only as a callback/,
+    );
   });
 
   it('refuses an object that only claims to be a Table with a SerializationError naming its path', () => {

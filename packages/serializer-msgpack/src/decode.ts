@@ -10,6 +10,7 @@
 // its state, once per extension value.
 
 import {
+  CallbackRef,
   type DecodeContext,
   type DType,
   HandleRef,
@@ -123,6 +124,8 @@ function decodeExt(ext: PendingExt, state: DecodeState): unknown {
       return decodeNdarray(ext.payload);
     case MsgpackExtType.handle:
       return decodeHandle(state.unpack(ext.payload), state.context);
+    case MsgpackExtType.callback:
+      return decodeCallback(state.unpack(ext.payload));
     default:
       return decodeAdded(ext, state);
   }
@@ -147,6 +150,13 @@ function decodeHandle(wire: unknown, context: DecodeContext | undefined): unknow
   }
   const handle: HandleWire = { id, type, repr: repr as string | undefined };
   return context?.handle ? context.handle(handle) : new HandleRef(handle);
+}
+
+function decodeCallback(index: unknown): CallbackRef {
+  if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 1) {
+    throw malformed('a callback reference needs a positive integer index');
+  }
+  return new CallbackRef(index);
 }
 
 /** A typed array (1-D, not uint8) or an NDArray, viewing the payload's bytes unless they are misaligned. */

@@ -10,9 +10,12 @@
 
 import {
   bytesOfTypedArray,
+  CallbackRef,
   dtypeOf,
   type EncodeContext,
+  FUNCTION_REFUSED,
   type HandleRef,
+  type HostFunction,
   NDArray,
   type TypedArray,
   toHandleRef,
@@ -107,9 +110,8 @@ function prepareBigint(value: bigint): unknown {
 function prepareObject(object: object, state: EncodeState): unknown {
   const handle = toHandleRef(object);
   if (handle !== undefined) return prepareHandle(handle, state);
-  if (typeof object === 'function') {
-    throw new Refusal('a function cannot be sent to Python; pass data, or a handle to a Python object');
-  }
+  if (typeof object === 'function') return prepareFunction(object as HostFunction, state);
+  if (object instanceof CallbackRef) return prepareCallback(object.index, state);
   for (const extension of state.extensions) {
     if (extension.accepts(object)) return prepareExtension(extension, object, state);
   }
@@ -275,6 +277,19 @@ function prepareHandle(handle: HandleRef, state: EncodeState): RawMsgpack {
   const before = state.size;
   state.size += 2 * VALUE_BYTES;
   return payloadRaw(MsgpackExtType.handle, [handle.id, prepareString(handle.type, state)], before, state);
+}
+
+/** A function in call arguments: the callback reference the invoker chose for it (docs/protocol.md). */
+function prepareFunction(fn: HostFunction, state: EncodeState): RawMsgpack {
+  const onFunction = state.context?.onFunction;
+  if (onFunction === undefined) throw new Refusal(FUNCTION_REFUSED);
+  return prepareCallback(onFunction(fn), state);
+}
+
+function prepareCallback(index: number, state: EncodeState): RawMsgpack {
+  const before = state.size;
+  state.size += VALUE_BYTES;
+  return payloadRaw(MsgpackExtType.callback, index, before, state);
 }
 
 /**

@@ -14,6 +14,8 @@ export const MsgpackExtType = {
   map: 82,
   ndarray: 83,
   handle: 84,
+  /** A host function in call arguments: its index among the call's functions. */
+  callback: 86,
 } as const;
 
 /**
@@ -37,6 +39,7 @@ export const RESERVED_EXT_TYPES: ReadonlySet<number> = new Set([
   MsgpackExtType.map,
   MsgpackExtType.ndarray,
   MsgpackExtType.handle,
+  MsgpackExtType.callback,
 ]);
 
 /** The dtype each code in an ndarray header stands for (the order of DTYPES in ndarray.py). */

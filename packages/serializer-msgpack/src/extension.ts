@@ -22,7 +22,7 @@ import type { ValueKind } from '@snakebridge/core';
  * });
  */
 export interface MsgpackExtension {
-  /** The extension type, 0–127; not one of ours (80–84) nor one msgpackr reads itself (see RESERVED_EXT_TYPES). */
+  /** The extension type, 0–127; not one of ours (80–84, 86) nor one msgpackr reads itself (see RESERVED_EXT_TYPES). */
   readonly type: number;
   /** The kind of value it carries, added to the serializer's `supports`. */
   readonly kind?: ValueKind | undefined;

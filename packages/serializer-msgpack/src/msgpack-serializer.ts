@@ -144,6 +144,7 @@ const OWN_TYPES = [
   MsgpackExtType.map,
   MsgpackExtType.ndarray,
   MsgpackExtType.handle,
+  MsgpackExtType.callback,
 ];
 
 function checkExtensions(extensions: readonly MsgpackExtension[]): readonly MsgpackExtension[] {

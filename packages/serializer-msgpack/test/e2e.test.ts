@@ -153,8 +153,8 @@ describe('msgpack through real Python workers', () => {
     expect((error as PythonError).message).toMatch(/AttributeError|dtype/);
   });
 
-  it('refuses to send a function, before anything reaches Python', async () => {
-    await expect(invoker.call(fixture('echo', [{ callback: () => 1 }]))).rejects.toThrow(SerializationError);
+  it('refuses to send a symbol, before anything reaches Python', async () => {
+    await expect(invoker.call(fixture('echo', [{ tag: Symbol('s') }]))).rejects.toThrow(SerializationError);
   });
 });
 

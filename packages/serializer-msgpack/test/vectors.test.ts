@@ -28,11 +28,23 @@ describe('msgpack golden vectors', () => {
     ]) {
       expect(kinds).toContain(kind);
     }
-    for (const kind of ['date', 'ndarray', 'handle']) expect(kinds).toContain(kind);
+    for (const kind of ['date', 'ndarray', 'handle', 'callback']) expect(kinds).toContain(kind);
   });
 
   it.each(vectors.map((v) => [v.name, v] as const))('decodes %s', (_name, vector) => {
     expect(msgpack.decode(expectedBytes(vector))).toStrictEqual(buildValue(vector.decoded ?? vector.value));
+  });
+
+  it('writes functions in call arguments as the callback references the invoker chose', () => {
+    const [first, second] = [() => 1, () => 2];
+    const vector = vectors.find((v) => v.name === 'callbacks inside the arguments');
+    const indexes = new Map<unknown, number>([
+      [first, 1],
+      [second, 2],
+    ]);
+    const bytes = msgpack.encode([[1, first], { on_done: second }], { onFunction: (fn) => indexes.get(fn) ?? 0 });
+    expect(vector).toBeDefined();
+    expect(hex(bytes)).toBe(hex(expectedBytes(vector as NonNullable<typeof vector>)));
   });
 
   it.each(vectors.filter((v) => v.encode.includes('ts')).map((v) => [v.name, v] as const))(

@@ -9,6 +9,7 @@ import {
   type DType,
   dtypeOf,
   type EncodeContext,
+  FUNCTION_REFUSED,
   HandleRef,
   type HandleWire,
   isDType,
@@ -149,7 +150,7 @@ export function writeValue(writer: Writer, value: unknown, state: EncodeState, p
     return;
   }
   if (typeof value === 'function') {
-    throw refuse('a function cannot be sent to Python; pass data, or a handle to a Python object', path);
+    throw refuse(FUNCTION_REFUSED, path);
   }
   const object = value as object;
   if (state.seen.has(object)) throw refuse('the value contains a cycle, which protobuf cannot represent', path);

@@ -168,7 +168,7 @@ describe('a request of a schema', () => {
     [{ sequence: -1 }, 'at args.sequence: expected uint64 (0 to 18446744073709551615), got -1'],
     [{ user_id: 2 ** 60 }, 'at args.user_id: expected int64 (a safe integer or a bigint), got 1152921504606847000'],
     [{ checksum: 1.5 }, 'at args.checksum: expected fixed64, got 1.5'],
-    [{ payload: () => 1 }, 'at args.payload: a function cannot be sent to Python'],
+    [{ payload: () => 1 }, 'at args.payload: a function can be passed to Python only as a callback'],
     [
       { places: [{ city: 'a' }, null] },
       'at args.places[1]: expected a demo.Address (an object of its fields), got null',

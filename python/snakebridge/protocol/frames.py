@@ -26,6 +26,12 @@ class Kind(IntEnum):
     CREDIT = 0x15
     CANCEL = 0x16
     RELEASE = 0x17
+    #: Worker -> host: run the function the host passed in a call's arguments (aux: that call's id).
+    CALLBACK = 0x18
+    #: Host -> worker, on the control channel: what the function returned.
+    CALLBACK_RESULT = 0x19
+    #: Host -> worker, on the control channel: the function threw, or it expired with its call.
+    CALLBACK_ERROR = 0x1A
     PING = 0x20
     PONG = 0x21
 

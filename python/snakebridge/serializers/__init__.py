@@ -11,7 +11,7 @@ import importlib
 from typing import Any
 
 from ..errors import BridgeError
-from .base import FromHandle, HandleWire, Serializer, ToHandle
+from .base import CallbackRef, FromCallback, FromHandle, HandleWire, Serializer, ToHandle
 
 #: serializer id -> (module, class, pip packages it needs)
 REGISTRY: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -52,4 +52,14 @@ def _import_names(packages: tuple[str, ...]) -> set[str]:
     return {"google" if p == "protobuf" else p for p in packages}
 
 
-__all__ = ["REGISTRY", "FromHandle", "HandleWire", "Serializer", "SerializerUnavailable", "ToHandle", "get_serializer"]
+__all__ = [
+    "REGISTRY",
+    "CallbackRef",
+    "FromCallback",
+    "FromHandle",
+    "HandleWire",
+    "Serializer",
+    "SerializerUnavailable",
+    "ToHandle",
+    "get_serializer",
+]

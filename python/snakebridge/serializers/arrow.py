@@ -42,7 +42,7 @@ from typing import Any, Literal, NoReturn, TypeVar
 import pyarrow as pa
 
 from ..errors import BridgeError, SerializationError
-from .base import FromHandle, ToHandle
+from .base import FromCallback, FromHandle, ToHandle
 from .msgpack import MsgpackExtension, MsgpackSerializer
 
 EXT_ARROW = 85
@@ -126,9 +126,11 @@ class ArrowSerializer:
         except Exception as exc:
             raise SerializationError(f"[arrow] the tables could not be written: {exc}") from exc
 
-    def decode(self, data: bytes | memoryview, from_handle: FromHandle | None = None) -> Any:
+    def decode(
+        self, data: bytes | memoryview, from_handle: FromHandle | None = None, from_callback: FromCallback | None = None
+    ) -> Any:
         try:
-            return self._envelope.decode(data, from_handle)
+            return self._envelope.decode(data, from_handle, from_callback)
         except SerializationError as exc:
             if not str(exc).startswith(_MSGPACK_PREFIX):
                 raise  # ours, or a HandleError

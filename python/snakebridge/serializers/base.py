@@ -3,12 +3,14 @@
 A serializer turns values into bytes and back. Objects it cannot carry by
 value are handed to ``to_handle``, which keeps them in the worker and returns
 the handle to send instead; handles arriving in arguments are turned back into
-their objects by ``from_handle``.
+their objects by ``from_handle``, and references to host functions into
+callables by ``from_callback``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 
@@ -20,10 +22,27 @@ class HandleWire(NamedTuple):
     repr: str | None = None
 
 
+# Not a NamedTuple like HandleWire: msgpack packs any tuple as an array, so a tuple could never reach the
+# encoder's hook that writes the reference.
+@dataclass(frozen=True, slots=True)
+class CallbackRef:
+    """A host function in a call's arguments, as it travels: its 1-based index among the
+    functions of that call (docs/protocol.md, "Callbacks").
+
+    Decoders return one when no ``from_callback`` is given; encoders write one
+    as the same reference. Inside a worker, references decode to
+    ``snakebridge.HostCallback`` instead.
+    """
+
+    index: int
+
+
 #: Keeps an object in the worker and returns its handle.
 ToHandle = Callable[[object], HandleWire]
 #: Finds the object behind a handle id (raises HandleError if it is gone).
 FromHandle = Callable[[int], object]
+#: Makes the callable that stands for the host function with this index.
+FromCallback = Callable[[int], object]
 
 
 class Serializer(Protocol):
@@ -36,8 +55,11 @@ class Serializer(Protocol):
         """Encodes ``value``; objects it cannot carry go to ``to_handle``."""
         ...
 
-    def decode(self, data: bytes | memoryview, from_handle: FromHandle | None = None) -> Any:
-        """Decodes ``data``; handles are resolved with ``from_handle``."""
+    def decode(
+        self, data: bytes | memoryview, from_handle: FromHandle | None = None, from_callback: FromCallback | None = None
+    ) -> Any:
+        """Decodes ``data``; handles are resolved with ``from_handle``, callback references
+        with ``from_callback`` (without it they stay ``CallbackRef``)."""
         ...
 
 

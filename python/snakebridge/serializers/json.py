@@ -10,10 +10,10 @@ import base64
 import datetime as dt
 import json
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import SerializationError
-from .base import MAX_SAFE_INTEGER, FromHandle, ToHandle
+from .base import MAX_SAFE_INTEGER, CallbackRef, FromCallback, FromHandle, ToHandle
 from .ndarray import decode_ndarray, describe_ndarray, is_ndarray, numpy_scalar_value
 
 TAG = "$sb"
@@ -21,7 +21,7 @@ _SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf
 
 
 class JsonSerializer:
-    """UTF-8 JSON with tagged objects for NaN, bytes, big ints, dates, maps, sets, arrays and handles."""
+    """UTF-8 JSON with tagged objects for NaN, bytes, big ints, dates, maps, sets, arrays, handles and callbacks."""
 
     id = "json"
     wire_id = 1
@@ -35,12 +35,14 @@ class JsonSerializer:
         except (TypeError, ValueError, RecursionError) as exc:
             raise SerializationError(f"[json] {exc}") from exc
 
-    def decode(self, data: bytes | memoryview, from_handle: FromHandle | None = None) -> Any:
+    def decode(
+        self, data: bytes | memoryview, from_handle: FromHandle | None = None, from_callback: FromCallback | None = None
+    ) -> Any:
         try:
             tree = json.loads(bytes(data).decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
             raise SerializationError(f"[json] not valid UTF-8 JSON: {exc}") from exc
-        return _from_json(tree, from_handle)
+        return _from_json(tree, _Resolvers(from_handle, from_callback))
 
 
 # --- encoding -------------------------------------------------------------------
@@ -67,6 +69,8 @@ def _to_json(value: Any, to_handle: ToHandle | None, path: str) -> Any:
     if is_ndarray(value):
         dtype, shape, raw = describe_ndarray(value)
         return {TAG: "ndarray", "dtype": dtype, "shape": shape, "v": base64.b64encode(raw).decode("ascii")}
+    if isinstance(value, CallbackRef):
+        return {TAG: "callback", "id": value.index}
     scalar = numpy_scalar_value(value)
     if scalar is not None:
         return _to_json(scalar, to_handle, path)
@@ -111,20 +115,27 @@ def _iso_utc(value: dt.date) -> str:
 # --- decoding -------------------------------------------------------------------
 
 
+class _Resolvers(NamedTuple):
+    """What handles and callback references in the value become."""
+
+    from_handle: FromHandle | None
+    from_callback: FromCallback | None
+
+
 # A top-down walk rather than json's object_hook: the hook runs inside-out and
 # would unwrap a tag nested in an escaped user object.
-def _from_json(value: Any, from_handle: FromHandle | None) -> Any:
+def _from_json(value: Any, resolvers: _Resolvers) -> Any:
     if isinstance(value, list):
-        return [_from_json(item, from_handle) for item in value]
+        return [_from_json(item, resolvers) for item in value]
     if not isinstance(value, dict):
         return value
     tag = value.get(TAG)
     if tag is None:
-        return {key: _from_json(item, from_handle) for key, item in value.items()}
-    return _decode_tagged(tag, value, from_handle)
+        return {key: _from_json(item, resolvers) for key, item in value.items()}
+    return _decode_tagged(tag, value, resolvers)
 
 
-def _decode_tagged(tag: str, value: dict[str, Any], from_handle: FromHandle | None) -> Any:
+def _decode_tagged(tag: str, value: dict[str, Any], resolvers: _Resolvers) -> Any:
     v = value.get("v")
     if tag == "float":
         return _SPECIAL_FLOATS[v] if v in _SPECIAL_FLOATS else float(v)
@@ -135,18 +146,26 @@ def _decode_tagged(tag: str, value: dict[str, Any], from_handle: FromHandle | No
     if tag == "date":
         return dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
     if tag == "map":
-        return {_hashable(_from_json(k, from_handle)): _from_json(item, from_handle) for k, item in v}
+        return {_hashable(_from_json(k, resolvers)): _from_json(item, resolvers) for k, item in v}
     if tag == "set":
-        return {_hashable(_from_json(item, from_handle)) for item in v}
+        return {_hashable(_from_json(item, resolvers)) for item in v}
     if tag == "ndarray":
         return decode_ndarray(value["dtype"], value["shape"], base64.b64decode(v))
     if tag == "handle":
-        if from_handle is None:
+        if resolvers.from_handle is None:
             raise SerializationError("[json] a handle arrived where no handles can be resolved")
-        return from_handle(int(value["id"]))
+        return resolvers.from_handle(int(value["id"]))
+    if tag == "callback":
+        return _callback(value.get("id"), resolvers.from_callback)
     if tag == "object":
-        return {key: _from_json(item, from_handle) for key, item in v.items()}
+        return {key: _from_json(item, resolvers) for key, item in v.items()}
     raise SerializationError(f"[json] unknown tag {tag!r}")
+
+
+def _callback(index: Any, from_callback: FromCallback | None) -> Any:
+    if type(index) is not int or index < 1:
+        raise SerializationError(f"[json] a callback reference needs a positive integer id, not {index!r}")
+    return CallbackRef(index) if from_callback is None else from_callback(index)
 
 
 def _hashable(value: Any) -> Any:

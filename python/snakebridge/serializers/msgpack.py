@@ -10,6 +10,8 @@ has the whole mapping, vectors/serializers/msgpack.json the bytes):
 - ``82`` map: a JavaScript ``Map``, read as a dict whose keys may be anything hashable
 - ``83`` ndarray: numpy arrays as a small header and their raw little-endian bytes
 - ``84`` handle: ``[id, type, repr?]`` of an object kept in the worker
+- ``86`` callback: a host function in the arguments, its index in the call as a positive int
+  (``85`` is the Arrow serializer's tables)
 
 numpy is only imported when an ndarray arrives (see ndarray.py).
 """
@@ -26,7 +28,7 @@ from typing import Any, NoReturn
 import msgpack
 
 from ..errors import BridgeError, SerializationError
-from .base import FromHandle, ToHandle
+from .base import CallbackRef, FromCallback, FromHandle, ToHandle
 from .ndarray import DTYPES, decode_ndarray, describe_ndarray, is_ndarray, numpy_scalar_value
 
 EXT_BIGINT = 80
@@ -34,8 +36,9 @@ EXT_SET = 81
 EXT_MAP = 82
 EXT_NDARRAY = 83
 EXT_HANDLE = 84
+EXT_CALLBACK = 86
 #: Types an added extension may not use: ours, and those msgpackr (the TypeScript decoder) reads itself.
-RESERVED_EXT_TYPES = frozenset({0x00, 0x42, 0x62, 0x65, 0x69, 0x70, 0x72, 0x73, 0x74, 0x78, 80, 81, 82, 83, 84})
+RESERVED_EXT_TYPES = frozenset({0x00, 0x42, 0x62, 0x65, 0x69, 0x70, 0x72, 0x73, 0x74, 0x78, 80, 81, 82, 83, 84, 86})
 
 _INT64_MIN = -(2**63)
 _UINT64_MAX = 2**64 - 1
@@ -59,7 +62,7 @@ class MsgpackExtension:
 
 
 class MsgpackSerializer:
-    """msgpack with SnakeBridge's extension types for big ints, sets, maps, arrays, dates and handles."""
+    """msgpack with SnakeBridge's extension types for big ints, sets, maps, arrays, dates, handles and callbacks."""
 
     id = "msgpack"
     wire_id = 2
@@ -96,9 +99,11 @@ class MsgpackSerializer:
         encoder.busy = True
         return encoder
 
-    def decode(self, data: bytes | memoryview, from_handle: FromHandle | None = None) -> Any:
+    def decode(
+        self, data: bytes | memoryview, from_handle: FromHandle | None = None, from_callback: FromCallback | None = None
+    ) -> Any:
         try:
-            return _Decoder(self._extensions, from_handle).unpack(data)
+            return _Decoder(self._extensions, from_handle, from_callback).unpack(data)
         except BridgeError:
             raise  # a HandleError from from_handle keeps its code
         except Exception as exc:
@@ -163,6 +168,8 @@ class _Encoder:
         """What to pack for ``value`` (``original`` when it came from a numpy scalar), which msgpack cannot pack."""
         if isinstance(value, int):  # only ints beyond 64 bits get here
             return msgpack.ExtType(EXT_BIGINT, _int_payload(value))
+        if isinstance(value, CallbackRef):
+            return msgpack.ExtType(EXT_CALLBACK, self._payload(value.index))
         for extension in self._extensions:
             if isinstance(value, extension.cls):
                 return msgpack.ExtType(extension.type, bytes(extension.encode(value)))
@@ -298,9 +305,15 @@ def _dict_step(path: str, key: Any) -> str:
 class _Decoder:
     """One decode: msgpack's C unpacker does the work, and calls ``_ext_hook`` for extension types."""
 
-    def __init__(self, extensions: dict[int, MsgpackExtension], from_handle: FromHandle | None) -> None:
+    def __init__(
+        self,
+        extensions: dict[int, MsgpackExtension],
+        from_handle: FromHandle | None,
+        from_callback: FromCallback | None = None,
+    ) -> None:
         self._extensions = extensions
         self._from_handle = from_handle
+        self._from_callback = from_callback
 
     def unpack(self, data: bytes | memoryview, *, any_keys: bool = False) -> Any:
         try:
@@ -337,6 +350,8 @@ class _Decoder:
             return _decode_ndarray(data)
         if code == EXT_HANDLE:
             return self._handle(self._expect(self.unpack(data), list, "handle"))
+        if code == EXT_CALLBACK:
+            return self._callback(self.unpack(data))
         extension = self._extensions.get(code)
         if extension is None:
             _malformed(f"extension type {code} is not known")
@@ -348,6 +363,11 @@ class _Decoder:
         if self._from_handle is None:
             raise SerializationError("[msgpack] a handle arrived where no handles can be resolved")
         return self._from_handle(fields[0])
+
+    def _callback(self, index: Any) -> object:
+        if type(index) is not int or index < 1:
+            _malformed("a callback reference needs a positive integer index")
+        return CallbackRef(index) if self._from_callback is None else self._from_callback(index)
 
     @staticmethod
     def _expect(value: Any, kind: type, what: str) -> Any:

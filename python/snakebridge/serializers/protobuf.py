@@ -44,7 +44,7 @@ from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescript
 from google.protobuf.message import DecodeError, EncodeError, Message
 
 from ..errors import BridgeError, SerializationError
-from .base import FromHandle, ToHandle
+from .base import FromCallback, FromHandle, ToHandle
 from .ndarray import decode_ndarray, describe_ndarray, is_ndarray, numpy_scalar_value
 
 #: Pins the worker to the host schema with this sha256.
@@ -516,6 +516,7 @@ class ProtobufSerializer:
         self,
         data: bytes | bytearray | memoryview,
         from_handle: FromHandle | None = None,
+        from_callback: FromCallback | None = None,
         *,
         target: str | None = None,
         role: str | None = None,
@@ -525,8 +526,10 @@ class ProtobufSerializer:
         A request message becomes ``([], kwargs)``; any other message an
         instance of its class. ``target`` and ``role`` are accepted for
         symmetry with ``encode``: the bytes name their message types.
+        ``from_callback`` is accepted for the Serializer interface: protobuf
+        has no callback references (the host refuses functions with it).
         """
-        del target, role
+        del from_callback, target, role
         # Small inputs are copied to bytes, which index faster; large ones (arrays) are read in place.
         buf: Any = bytes(data) if len(data) < 1 << 20 else memoryview(data).cast("B")
         if not len(buf):

@@ -23,7 +23,8 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from ..calls import Dispatcher
 from ..calls.interrupt import raise_in_thread
@@ -35,6 +36,9 @@ from .connection import FrameSource
 from .outcomes import Outcomes, bridge_error
 from .state import CallState
 
+if TYPE_CHECKING:
+    from .callbacks import HostCallbacks
+
 #: The signal that interrupts a sync call on the main thread.
 INTERRUPT_SIGNAL = getattr(signal, "SIGUSR1", None)
 #: Items a sync generator produces in one turn before other calls get theirs.
@@ -44,6 +48,8 @@ _DEFAULT_WINDOW = 64
 _EARLY_CANCELS = 4096
 #: Results that are certainly not awaitable: checked first, since inspect.isawaitable is slow.
 _PLAIN_TYPES = frozenset({type(None), bool, int, float, str, bytes, list, tuple, dict})
+#: The _PoolCall whose user code the current pool thread runs, if any.
+_pool_thread = threading.local()
 
 
 @dataclass(slots=True)
@@ -62,21 +68,28 @@ class _PoolCall:
     So it is raised only while the call's user code runs (``ident`` is set and
     cleared under ``lock``), and at most once: it can then only surface inside
     ``Executor._run_interruptibly``, never mid-write or in the pool's own loop.
+    Runtime code that the user code calls and that writes frames (a host
+    callback) holds it back meanwhile with ``hold()``.
     """
 
-    __slots__ = ("ident", "interrupted", "lock")
+    __slots__ = ("deferred", "held", "ident", "interrupted", "lock")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.ident: int | None = None
         self.interrupted = False
+        self.held = False
+        self.deferred = False
 
     def interrupt(self) -> None:
         """The call's cancel hook, run by the control thread."""
         with self.lock:
             if self.ident is not None and not self.interrupted:
                 self.interrupted = True
-                raise_in_thread(self.ident, Cancelled)
+                if self.held:
+                    self.deferred = True  # raised when the thread lets go, see hold()
+                else:
+                    raise_in_thread(self.ident, Cancelled)
 
     def start(self, state: CallState) -> None:
         """Makes this thread interruptible; raises Cancelled if the call was cancelled before it started."""
@@ -84,13 +97,33 @@ class _PoolCall:
             if state.cancelled:
                 raise Cancelled()
             self.ident = threading.get_ident()
+        _pool_thread.call = self
 
     def stop(self) -> None:
         """No interrupt from here on; one raised but not delivered yet is dropped."""
+        _pool_thread.call = None
         with self.lock:
             ident, self.ident = self.ident, None
         if ident is not None:
             raise_in_thread(ident, None)
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Holds back an interrupt of the call's thread (the one running this) until the block ends."""
+        with self.lock:
+            if self.interrupted:
+                # Raised already, and maybe not landed yet: it must not land inside the block, so land it here.
+                raise_in_thread(threading.get_ident(), None)
+                raise Cancelled()
+            self.held = True
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.held = False
+                deferred, self.deferred = self.deferred, False
+            if deferred:
+                raise Cancelled()
 
 
 class Executor:
@@ -108,6 +141,7 @@ class Executor:
         dispatcher: Dispatcher,
         flush: Callable[[], None],
         threads: int = 0,
+        callbacks: HostCallbacks | None = None,
     ) -> None:
         self._serializers = serializers
         self._outcomes = outcomes
@@ -124,6 +158,8 @@ class Executor:
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="snakebridge-call") if threads else None
         self._current = 0  # id of the call whose user code runs on the main thread, 0 when none
         self._interrupt = 0  # id the control thread asked to interrupt
+        self._held = False  # the main thread is in an uninterruptible() block
+        self._held_interrupt = False  # an interrupt came meanwhile: raised when the block ends
         self._stopping = False
         self._main_ident = threading.main_thread().ident
         # The control thread writes a byte here to wake the main thread, so that it closes a cancelled stream
@@ -132,6 +168,10 @@ class Executor:
         os.set_blocking(self._wake_w, False)
         if INTERRUPT_SIGNAL is not None and threading.current_thread() is threading.main_thread():
             signal.signal(INTERRUPT_SIGNAL, self._on_interrupt)
+        self._callbacks = callbacks
+        if callbacks is not None:
+            # Callbacks write their frames from user code, which a cancel interrupts.
+            callbacks.uninterruptible = self.uninterruptible
 
     # --- called from the control thread ----------------------------------------------------
 
@@ -260,7 +300,7 @@ class Executor:
             meta, payload = decode_call(frame.body)
             if self._wants_target and meta.op == Op.CALL and not meta.handle:
                 self._outcomes.targets[call_id] = meta.target
-            args, kwargs = self._decode_arguments(frame.serializer, payload)
+            args, kwargs = self._decode_arguments(frame.serializer, payload, call_id, meta.session)
             if frame.flags & FLAG_STREAM:
                 state = self._register(call_id, meta.session)
                 self._start_stream(state, meta.op, meta.target, meta.handle, meta.window, args, kwargs)
@@ -278,13 +318,18 @@ class Executor:
             self.calls[call_id] = state
         return state
 
-    def _decode_arguments(self, wire_id: int, payload: memoryview) -> tuple[list[Any], dict[str, Any]]:
+    def _decode_arguments(
+        self, wire_id: int, payload: memoryview, call_id: int, session: int
+    ) -> tuple[list[Any], dict[str, Any]]:
         if not len(payload):
             return [], {}
         serializer = self._serializers.get(wire_id)
         if serializer is None:
             raise ProtocolError(f"the arguments are encoded with serializer {wire_id}, which this worker does not use")
-        args, kwargs = serializer.decode(payload, self._dispatcher.handles.get)
+        # Host functions in the arguments become callables bound to this call (whichever thread then runs it).
+        callbacks = self._callbacks
+        from_callback = None if callbacks is None else partial(callbacks.callback, call_id, session)
+        args, kwargs = serializer.decode(payload, self._dispatcher.handles.get, from_callback)
         return list(args), dict(kwargs or {})
 
     def _run_op(
@@ -466,6 +511,36 @@ class Executor:
         with contextlib.suppress(BlockingIOError):
             os.write(self._wake_w, b"\0")
 
+    @contextlib.contextmanager
+    def uninterruptible(self) -> Iterator[None]:
+        """Holds back a cancel's interrupt of the calling thread until the block ends.
+
+        For runtime code that user code calls and that must not stop half-way
+        (a host callback writing its frame). Threads that a cancel never
+        interrupts (the event loop's, the user's own) just run the block.
+        """
+        call: _PoolCall | None = getattr(_pool_thread, "call", None)
+        if call is not None:
+            with call.hold():
+                yield
+        elif threading.get_ident() == self._main_ident:
+            with self._hold_main():
+                yield
+        else:
+            yield
+
+    @contextlib.contextmanager
+    def _hold_main(self) -> Iterator[None]:
+        # The interrupt's signal handler runs on the main thread too, so it sees these flags in step.
+        was_held, self._held = self._held, True
+        try:
+            yield
+        finally:
+            self._held = was_held
+            if not was_held and self._held_interrupt:
+                self._held_interrupt = False
+                raise Cancelled()
+
     def _interrupt_main(self, call_id: int) -> None:
         if INTERRUPT_SIGNAL is None or self._main_ident is None:
             return
@@ -475,4 +550,7 @@ class Executor:
     def _on_interrupt(self, _signum: int, _frame: object) -> None:
         if self._interrupt and self._interrupt == self._current:
             self._interrupt = 0
+            if self._held:
+                self._held_interrupt = True  # raised when the held block ends
+                return
             raise Cancelled()

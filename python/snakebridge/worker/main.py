@@ -22,6 +22,7 @@ from ..errors import ProtocolError
 from ..protocol import Frame, FrameReader, FrameTooLarge, Kind
 from ..serializers import get_serializer
 from ..serializers.json import JsonSerializer
+from .callbacks import HostCallbacks
 from .connection import ControlReader, FrameSource, MalformedFrame, Writer, widen_send_buffer
 from .executor import Executor
 from .lifecycle import (
@@ -43,6 +44,7 @@ FD_CONTROL = 5
 _EXIT_GRACE_SECONDS = 2.0
 #: A start-up error's body is cut to this: the host has not told its frame limit yet, or did so in a bad HELLO.
 _FATAL_BODY_BYTES = 1024 * 1024
+_CALLBACK_ANSWERS = (Kind.CALLBACK_RESULT, Kind.CALLBACK_ERROR)
 
 
 def main() -> None:
@@ -152,7 +154,10 @@ class Worker:
         # Errors always travel as JSON; arguments in the agreed serializer.
         serializers = {serializer.wire_id: serializer, 1: JsonSerializer()}
         dispatcher = Dispatcher(resolver, handles)
-        self.executor = Executor(serializers, outcomes, dispatcher, self.writer.flush, int(options.get("threads", 0)))
+        self.callbacks = HostCallbacks(self.writer, outcomes, serializers, handles.get)
+        self.executor = Executor(
+            serializers, outcomes, dispatcher, self.writer.flush, int(options.get("threads", 0)), self.callbacks
+        )
         self.handles = handles
         self.watchdog = Watchdog(
             self.host_pid,
@@ -161,7 +166,8 @@ class Worker:
             sweep=handles.sweep,
             exit_process=self.leave,
         )
-        control = FrameSource(FD_CONTROL, FrameReader(max_frame_bytes=1 << 20))
+        # As large as the data channel's: a callback's result comes this way.
+        control = FrameSource(FD_CONTROL, FrameReader(max_frame_bytes=max_frame_bytes))
         ControlReader(control, self._on_control, self._on_control_eof, self._on_malformed).start()
         self.watchdog.start()
         return self.executor
@@ -176,10 +182,12 @@ class Worker:
     # --- the control thread -------------------------------------------------------------------
 
     def _on_control(self, frame: Frame | FrameTooLarge) -> None:
-        if isinstance(frame, FrameTooLarge):
-            return
         kind = frame.kind
-        if kind == Kind.CANCEL:
+        if kind in _CALLBACK_ANSWERS:
+            self.callbacks.resolve(frame)  # one too large too: its waiter gets an error instead
+        elif isinstance(frame, FrameTooLarge):
+            return
+        elif kind == Kind.CANCEL:
             self.executor.cancel(frame.id)
         elif kind == Kind.CREDIT:
             self.executor.credit(frame.id, frame.aux)
@@ -191,6 +199,7 @@ class Worker:
 
     def _on_control_eof(self) -> None:
         """The host closed the control channel (it is closing us, or it died): finish up and leave."""
+        self.callbacks.close("the host closed the control channel: callbacks can no longer be answered")
         self.executor.stop()
         timer = threading.Timer(_EXIT_GRACE_SECONDS, lambda: self.leave(0, None))
         timer.daemon = True

@@ -36,6 +36,8 @@ class Outcomes:
     def __init__(self, writer: Writer, serializer: Serializer, handles: HandleTable, max_frame_bytes: int) -> None:
         self._writer = writer
         self._serializer = serializer
+        #: The byte naming the serializer in frame headers.
+        self.wire_id = serializer.wire_id
         self._handles = handles
         self.max_frame_bytes = max_frame_bytes
         #: The dotted name each call in flight called, for serializers with per-callable schemas (protobuf).

@@ -16,6 +16,9 @@ export const Kind = {
   CREDIT: 0x15,
   CANCEL: 0x16,
   RELEASE: 0x17,
+  CALLBACK: 0x18,
+  CALLBACK_RESULT: 0x19,
+  CALLBACK_ERROR: 0x1a,
   PING: 0x20,
   PONG: 0x21,
 } as const;

@@ -7,7 +7,9 @@ import {
   CancelledError,
   type DecodeContext,
   errorFromPayload,
+  HandleError,
   HandleRef,
+  type HostFunction,
   type Logger,
   ProtocolError,
   type PythonErrorPayload,
@@ -78,6 +80,8 @@ export interface WireCall {
   readonly reviveHandle?: ((ref: HandleRef) => unknown) | undefined;
   /** The session id as the host knows it, recorded on handles. */
   readonly sessionKey?: string | undefined;
+  /** The functions in the arguments, by callback index − 1: Python may call them while the call runs. */
+  readonly callbacks?: readonly HostFunction[] | undefined;
 }
 
 interface Pending {
@@ -372,6 +376,9 @@ export class StdioWorker implements SupervisedWorker {
       case Kind.END:
         this.#settle(frame.id, undefined);
         return;
+      case Kind.CALLBACK:
+        this.#onCallback(frame);
+        return;
       case Kind.PONG:
         this.#onPong(frame);
         return;
@@ -414,6 +421,54 @@ export class StdioWorker implements SupervisedWorker {
       return;
     }
     this.#settle(frame.id, error);
+  }
+
+  /**
+   * Python called a function passed in a call's arguments: run it and answer
+   * on the control channel, which the worker reads while its main thread
+   * waits for the answer (docs/protocol.md, "Callbacks").
+   */
+  #onCallback(frame: Frame): void {
+    const requestId = frame.id;
+    this.#runCallback(frame).then(
+      (body) => {
+        const header = { kind: Kind.CALLBACK_RESULT, id: requestId, serializer: this.#options.serializer.wireId };
+        this.#write(encodeFrame(header, body), FD_CONTROL);
+      },
+      (error: unknown) => {
+        const header = { kind: Kind.CALLBACK_ERROR, id: requestId, serializer: JSON_WIRE_ID };
+        this.#write(encodeFrame(header, callbackErrorBody(error)), FD_CONTROL);
+      },
+    );
+  }
+
+  /** Runs the callback a CALLBACK frame names; resolves with its encoded return value. */
+  async #runCallback(frame: Frame): Promise<Uint8Array> {
+    const pending = this.#pending.get(frame.aux);
+    // A caller that stopped waiting (timeout, abort, a stream given up) has ended the call for the host too.
+    if (pending === undefined || pending.settle === undefined) {
+      throw new Error(
+        'the call that passed this callback has ended; a callback can be called only while that call runs',
+      );
+    }
+    const { call } = pending;
+    const serializer = this.#options.serializer;
+    const [index, args] = callbackRequest(serializer.decode(frame.body, decodeContext(call, this.id, 'item')));
+    const callback = call.callbacks?.[index - 1];
+    if (callback === undefined) throw new Error(`'${call.description}' was passed no callback #${index}`);
+    const value = await callback(...args);
+    return serializer.encode(value, {
+      target: call.meta.target,
+      role: 'result',
+      onHandle: (handle) => {
+        if (handle.owner !== undefined && handle.owner !== this.id) {
+          throw new HandleError(
+            `A callback returned handle ${handle.id} (${handle.type}) of worker ${handle.owner} to worker ${this.id}; ` +
+              'objects cannot move between workers.',
+          );
+        }
+      },
+    });
   }
 
   #onPong(frame: Frame): void {
@@ -513,6 +568,22 @@ export class StdioWorker implements SupervisedWorker {
       reason: this.#killReason ?? (exit?.spawnError ? `spawn failed: ${exit.spawnError.message}` : undefined),
     };
   }
+}
+
+/** `[index, args]`, as a worker sends it in a CALLBACK frame. */
+function callbackRequest(request: unknown): [number, unknown[]] {
+  const [index, args] = Array.isArray(request) ? request : [];
+  if (typeof index !== 'number' || !Array.isArray(args)) {
+    throw new ProtocolError('The worker sent a malformed CALLBACK frame: its body must be [index, args].');
+  }
+  return [index, args];
+}
+
+/** What Python's HostCallbackError is built from: the JavaScript error's name, message and stack. */
+function callbackErrorBody(error: unknown): Buffer {
+  const { name, message, stack } =
+    error instanceof Error ? error : { name: 'Error', message: String(error), stack: undefined };
+  return Buffer.from(JSON.stringify({ name, message, stack: stack ?? '' }));
 }
 
 function describeEarlyExit(exit: ProcessExit): string {

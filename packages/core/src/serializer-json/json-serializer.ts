@@ -6,6 +6,7 @@
 // tagged objects `{"$sb": tag, ...}` that python/snakebridge/serializers/json.py
 // reads and writes the same way (docs/serialization.md has the table).
 
+import { CallbackRef, FUNCTION_REFUSED, type HostFunction } from '../callbacks/callback-ref.js';
 import { SerializationError } from '../errors/errors.js';
 import { HandleRef, type HandleWire, toHandleRef } from '../handles/handle-ref.js';
 import {
@@ -50,8 +51,9 @@ const SUPPORTS: ReadonlySet<ValueKind> = new Set<ValueKind>([
 
 /**
  * Encodes values as UTF-8 JSON, with tagged objects for what JSON lacks.
- * `undefined` becomes null (as in arrays under JSON.stringify); functions and
- * symbols are refused, since they cannot be sent to Python.
+ * `undefined` becomes null (as in arrays under JSON.stringify); symbols are
+ * refused, and functions too unless the invoker takes them as callbacks
+ * (`EncodeContext.onFunction`).
  */
 export class JsonSerializer implements Serializer {
   readonly id = 'json';
@@ -109,12 +111,10 @@ function toJsonValue(value: unknown, path: string, context: EncodeContext | unde
     return { [JSON_TAG]: 'handle', id: handle.id, type: handle.type };
   }
   if (typeof value === 'function') {
-    throw new SerializationError(
-      'json',
-      'a function cannot be sent to Python; pass data, or a handle to a Python object',
-      pathOrRoot(path),
-    );
+    if (context?.onFunction === undefined) throw new SerializationError('json', FUNCTION_REFUSED, pathOrRoot(path));
+    return { [JSON_TAG]: 'callback', id: context.onFunction(value as HostFunction) };
   }
+  if (value instanceof CallbackRef) return { [JSON_TAG]: 'callback', id: value.index };
   const object = value as object;
   if (seen.has(object)) {
     throw new SerializationError('json', 'the value contains a cycle, which JSON cannot represent', pathOrRoot(path));
@@ -242,6 +242,8 @@ function decodeTagged(
       };
       return context?.handle ? context.handle(wire) : new HandleRef(wire);
     }
+    case 'callback':
+      return new CallbackRef(Number(object.id));
     case 'object': {
       const inner = (v ?? {}) as Record<string, unknown>;
       const result: Record<string, unknown> = {};

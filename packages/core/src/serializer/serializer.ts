@@ -1,5 +1,6 @@
 // The Serializer port: how values become bytes on the wire, and back.
 
+import type { HostFunction } from '../callbacks/callback-ref.js';
 import type { HandleRef, HandleWire } from '../handles/handle-ref.js';
 
 /**
@@ -42,6 +43,12 @@ export interface EncodeContext {
   readonly role?: 'args' | 'result' | 'item' | undefined;
   /** Called for each handle written, so the invoker can route the call to the worker holding it. */
   readonly onHandle?: ((ref: HandleRef) => void) | undefined;
+  /**
+   * Called for each function in call arguments; returns the index to write as
+   * its callback reference. An invoker that can run callbacks supplies it;
+   * without it, serializers refuse functions with a SerializationError.
+   */
+  readonly onFunction?: ((fn: HostFunction) => number) | undefined;
 }
 
 /** What a decoder may be told about the value it decodes. */

@@ -2,6 +2,7 @@
 // round trip exactly, and what it does not claim is refused, never mangled.
 
 import assert from 'node:assert/strict';
+import { CallbackRef } from '../callbacks/callback-ref.js';
 import { SerializationError } from '../errors/index.js';
 import { HandleRef, type HandleWire } from '../handles/handle-ref.js';
 import { NDArray } from '../serializer/ndarray.js';
@@ -66,7 +67,7 @@ export const SAMPLES: Readonly<Record<Exclude<ValueKind, 'arrowTable'>, readonly
   handle: [new HandleRef({ id: 7, type: 'module.Class' })],
 };
 
-/** Values every serializer refuses: there is no Python counterpart. */
+/** Values every serializer refuses when no invoker takes functions as callbacks: there is no Python counterpart. */
 const ALWAYS_REFUSED: readonly [string, unknown][] = [
   ['a function', () => 1],
   ['a symbol', Symbol('s')],
@@ -131,6 +132,28 @@ export function describeSerializerContract(runner: TestRunner, name: string, opt
         );
       });
     }
+
+    it('writes each function as the callback reference the invoker chose, or refuses it', () => {
+      const first = () => 1;
+      const second = () => 2;
+      const chosen = new Map<unknown, number>([
+        [first, 1],
+        [second, 7],
+      ]);
+      const encode = () =>
+        serializer.encode([[first, { onDone: second }], {}], { onFunction: (fn) => chosen.get(fn) ?? 0 });
+      let bytes: Uint8Array;
+      try {
+        bytes = encode();
+      } catch (error) {
+        // A serializer that cannot carry callbacks (protobuf) says so, typed.
+        assert.ok(SerializationError.is(error) && /callback/.test(error.message), String(error));
+        return;
+      }
+      const [[a, b]] = serializer.decode(bytes) as [[unknown, { onDone: unknown }]];
+      assert.ok(a instanceof CallbackRef && a.index === 1, `decoded ${String(a)}`);
+      assert.ok(b.onDone instanceof CallbackRef && b.onDone.index === 7, `decoded ${String(b.onDone)}`);
+    });
 
     it('reports each handle it encodes and decodes handles through the context', () => {
       const ref = new HandleRef({ id: 41, type: 'pkg.Model' });
