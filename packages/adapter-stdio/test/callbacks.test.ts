@@ -72,6 +72,22 @@ describe.each(['json', 'msgpack'] as const)('host callbacks over %s', (serialize
     expect(error.message).toContain('no such user');
   });
 
+  it('answers Python even when the function throws a value that cannot be described', async () => {
+    open();
+    const undescribable = () => {
+      throw {
+        toString() {
+          throw new Error('no');
+        },
+      };
+    };
+    expect(await invoker.call(fn('callbacks.describe_failure', [undescribable]))).toEqual({
+      type: 'HostCallbackError',
+      name: 'Error',
+      message: 'the callback threw a value that cannot be described',
+    });
+  });
+
   it('refuses a callback called after its call has ended', async () => {
     open();
     await invoker.call(fn('callbacks.keep', [() => 'too late']));

@@ -581,9 +581,16 @@ function callbackRequest(request: unknown): [number, unknown[]] {
 
 /** What Python's HostCallbackError is built from: the JavaScript error's name, message and stack. */
 function callbackErrorBody(error: unknown): Buffer {
-  const { name, message, stack } =
-    error instanceof Error ? error : { name: 'Error', message: String(error), stack: undefined };
-  return Buffer.from(JSON.stringify({ name, message, stack: stack ?? '' }));
+  try {
+    const { name, message, stack } =
+      error instanceof Error ? error : { name: 'Error', message: String(error), stack: undefined };
+    return Buffer.from(JSON.stringify({ name: String(name), message: String(message), stack: String(stack ?? '') }));
+  } catch {
+    // A thrown value that cannot even be described (a getter or toString that throws): Python must still hear back.
+    return Buffer.from(
+      JSON.stringify({ name: 'Error', message: 'the callback threw a value that cannot be described' }),
+    );
+  }
 }
 
 function describeEarlyExit(exit: ProcessExit): string {
