@@ -1,7 +1,16 @@
 // Python calling back into the host: functions passed in a call's arguments
 // run in Node while the call runs, with real Python workers.
 
-import { HandleRef, PythonError, type SnakeBridgeSettings, silentLogger, TimeoutError } from '@snakebridge/core';
+import {
+  Bridge,
+  HandleRef,
+  kwargs,
+  PythonError,
+  SerializationError,
+  type SnakeBridgeSettings,
+  silentLogger,
+  TimeoutError,
+} from '@snakebridge/core';
 import { createMsgpackSerializer } from '@snakebridge/serializer-msgpack';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StdioInvoker } from '../src/index.js';
@@ -94,6 +103,37 @@ describe.each(['json', 'msgpack'] as const)('host callbacks over %s', (serialize
     const error = await rejection(invoker.call(fn('callbacks.call_kept')));
     expect(PythonError.is(error) && error.pythonType).toBe('HostCallbackError');
     expect(error.message).toMatch(/has ended/);
+  });
+
+  it('frees the handles Python made for the arguments of a callback that has expired', async () => {
+    open();
+    await invoker.call(fn('callbacks.keep', [() => 'too late']));
+    for (let i = 0; i < 3; i++) {
+      const error = await rejection(invoker.call(fn('callbacks.call_kept_with_object')));
+      expect(error.message).toMatch(/has ended/);
+    }
+    await invoker.call(fn('len', [[]])); // releases travel in order with calls; pings overtake them
+    expect((await invoker.pool.worker('w1')?.ping(2_000))?.handles).toBe(0);
+  });
+
+  it('answers a callback still running when its call ends, so no Python thread waits on it forever', async () => {
+    open();
+    const never = () => new Promise(() => {});
+    await invoker.call(fn('callbacks.call_from_thread_and_return', [never]));
+    let outcome: unknown;
+    for (let i = 0; i < 100 && outcome == null; i++) {
+      outcome = await invoker.call(fn('callbacks.thread_outcome'));
+      if (outcome == null) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(outcome).toMatch(/^HostCallbackError: .*has ended/);
+  });
+
+  it('refuses a proxy of a Python function, which would make the worker wait on itself', async () => {
+    const bridge = new Bridge(open(), testConfig(), silentLogger);
+    const builtins = bridge.module('builtins');
+    const error = await rejection(builtins.sorted(['bb', 'a'], kwargs({ key: builtins.len })));
+    expect(SerializationError.is(error), String(error)).toBe(true);
+    expect(error.message).toMatch(/<py builtins\.len> is a Python attribute seen through a proxy/);
   });
 
   it('passes a Python object the function receives as a handle of the worker holding it', async () => {

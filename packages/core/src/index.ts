@@ -11,7 +11,13 @@ export {
 } from './bridge/bridge.js';
 export { type CallOptionsMarker, callOptions, type Kwargs, kwargs } from './bridge/markers.js';
 export { handleProxy, moduleProxy, type ProxyScope, type PyProxy } from './bridge/python-proxy.js';
-export { CallbackRef, FUNCTION_REFUSED, type HostFunction } from './callbacks/callback-ref.js';
+export {
+  CallbackRef,
+  FUNCTION_REFUSED,
+  type HostFunction,
+  PYTHON_PROXY,
+  proxyRefusal,
+} from './callbacks/callback-ref.js';
 export {
   defineConfig,
   ENV_SETTINGS,

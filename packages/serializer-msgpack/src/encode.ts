@@ -17,6 +17,7 @@ import {
   type HandleRef,
   type HostFunction,
   NDArray,
+  proxyRefusal,
   type TypedArray,
   toHandleRef,
 } from '@snakebridge/core';
@@ -282,7 +283,8 @@ function prepareHandle(handle: HandleRef, state: EncodeState): RawMsgpack {
 /** A function in call arguments: the callback reference the invoker chose for it (docs/protocol.md). */
 function prepareFunction(fn: HostFunction, state: EncodeState): RawMsgpack {
   const onFunction = state.context?.onFunction;
-  if (onFunction === undefined) throw new Refusal(FUNCTION_REFUSED);
+  const refusal = proxyRefusal(fn);
+  if (refusal !== undefined || onFunction === undefined) throw new Refusal(refusal ?? FUNCTION_REFUSED);
   return prepareCallback(onFunction(fn), state);
 }
 

@@ -93,6 +93,8 @@ interface Pending {
   /** Kills the worker if a cancelled call does not stop in time. */
   graceTimer: NodeJS.Timeout | undefined;
   stream: StreamReceiver<unknown> | undefined;
+  /** Callbacks of this call that are running in the host: answered as expired if the call ends first. */
+  callbackRequests?: Set<number> | undefined;
 }
 
 /** A Python worker speaking the stdio protocol. */
@@ -295,6 +297,7 @@ export class StdioWorker implements SupervisedWorker {
   #detach(pending: Pending | undefined): void {
     if (pending === undefined) return;
     pending.settle = undefined;
+    this.#expireCallbacks(pending);
     clearTimeout(pending.timer);
     if (pending.onAbort !== undefined) pending.call.signal?.removeEventListener('abort', pending.onAbort);
     pending.onAbort = undefined;
@@ -429,29 +432,27 @@ export class StdioWorker implements SupervisedWorker {
    * waits for the answer (docs/protocol.md, "Callbacks").
    */
   #onCallback(frame: Frame): void {
-    const requestId = frame.id;
-    this.#runCallback(frame).then(
-      (body) => {
-        const header = { kind: Kind.CALLBACK_RESULT, id: requestId, serializer: this.#options.serializer.wireId };
-        this.#write(encodeFrame(header, body), FD_CONTROL);
-      },
-      (error: unknown) => {
-        const header = { kind: Kind.CALLBACK_ERROR, id: requestId, serializer: JSON_WIRE_ID };
-        this.#write(encodeFrame(header, callbackErrorBody(error)), FD_CONTROL);
-      },
-    );
-  }
-
-  /** Runs the callback a CALLBACK frame names; resolves with its encoded return value. */
-  async #runCallback(frame: Frame): Promise<Uint8Array> {
     const pending = this.#pending.get(frame.aux);
     // A caller that stopped waiting (timeout, abort, a stream given up) has ended the call for the host too.
     if (pending === undefined || pending.settle === undefined) {
-      throw new Error(
-        'the call that passed this callback has ended; a callback can be called only while that call runs',
-      );
+      this.#refuseExpiredCallback(frame);
+      return;
     }
-    const { call } = pending;
+    const requestId = frame.id;
+    pending.callbackRequests ??= new Set();
+    pending.callbackRequests.add(requestId);
+    this.#runCallback(frame, pending.call)
+      .then(
+        (body) => this.#answerCallback(pending, requestId, Kind.CALLBACK_RESULT, body),
+        (error: unknown) => this.#answerCallback(pending, requestId, Kind.CALLBACK_ERROR, callbackErrorBody(error)),
+      )
+      .catch((error: unknown) => {
+        this.kill(`answering a callback failed (${String(error)}); Python would wait for the answer forever`);
+      });
+  }
+
+  /** Runs the callback a CALLBACK frame names; resolves with its encoded return value. */
+  async #runCallback(frame: Frame, call: WireCall): Promise<Uint8Array> {
     const serializer = this.#options.serializer;
     const [index, args] = callbackRequest(serializer.decode(frame.body, decodeContext(call, this.id, 'item')));
     const callback = call.callbacks?.[index - 1];
@@ -469,6 +470,39 @@ export class StdioWorker implements SupervisedWorker {
         }
       },
     });
+  }
+
+  /** Sends a callback's answer, unless its call ended meanwhile and it was answered as expired then. */
+  #answerCallback(pending: Pending, requestId: number, kind: Kind, body: Uint8Array): void {
+    if (pending.callbackRequests?.delete(requestId) !== true) return;
+    // Errors are always JSON; results are in the call's serializer.
+    const serializer = kind === Kind.CALLBACK_ERROR ? JSON_WIRE_ID : this.#options.serializer.wireId;
+    this.#write(encodeFrame({ kind, id: requestId, serializer }, body), FD_CONTROL);
+  }
+
+  /** A call ended: callbacks of it still running are answered now, so no Python thread waits on them forever. */
+  #expireCallbacks(pending: Pending): void {
+    const requests = pending.callbackRequests;
+    if (requests === undefined || requests.size === 0) return;
+    pending.callbackRequests = undefined;
+    for (const id of requests) {
+      this.#write(encodeFrame({ kind: Kind.CALLBACK_ERROR, id, serializer: JSON_WIRE_ID }, EXPIRED_BODY), FD_CONTROL);
+    }
+  }
+
+  /** Refuses a callback of a call that has ended, and frees the handles Python made for its arguments. */
+  #refuseExpiredCallback(frame: Frame): void {
+    const handles: number[] = [];
+    try {
+      this.#options.serializer.decode(frame.body, { handle: (wire) => handles.push(wire.id) });
+    } catch {
+      // Undecodable: there is nothing we can free.
+    }
+    if (handles.length > 0) this.release(handles);
+    this.#write(
+      encodeFrame({ kind: Kind.CALLBACK_ERROR, id: frame.id, serializer: JSON_WIRE_ID }, EXPIRED_BODY),
+      FD_CONTROL,
+    );
   }
 
   #onPong(frame: Frame): void {
@@ -569,6 +603,15 @@ export class StdioWorker implements SupervisedWorker {
     };
   }
 }
+
+/** The answer to a callback whose call has ended (Python raises HostCallbackError with it). */
+const EXPIRED_BODY = Buffer.from(
+  JSON.stringify({
+    name: 'Error',
+    message: 'the call that passed this callback has ended; a callback can be called only while that call runs',
+    stack: '',
+  }),
+);
 
 /** `[index, args]`, as a worker sends it in a CALLBACK frame. */
 function callbackRequest(request: unknown): [number, unknown[]] {

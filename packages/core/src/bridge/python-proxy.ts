@@ -7,6 +7,7 @@
 // Nothing crosses the bridge until a call or an await.
 
 import { inspect } from 'node:util';
+import { PYTHON_PROXY } from '../callbacks/callback-ref.js';
 import { HANDLE_REF, type HandleRef } from '../handles/handle-ref.js';
 import type { Call, CallOptions, StreamOptions } from '../invoker/invoker.js';
 import { splitArguments } from './markers.js';
@@ -106,6 +107,9 @@ function symbolMember(state: ProxyState, property: symbol): unknown {
       return () => describe(state);
     case Symbol.toStringTag:
       return 'PyProxy';
+    case PYTHON_PROXY:
+      // Only attribute paths: a handle's root proxy travels as the handle (HANDLE_REF).
+      return isHandleRoot ? undefined : describe(state);
     default:
       return undefined;
   }

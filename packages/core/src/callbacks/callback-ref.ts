@@ -22,6 +22,26 @@ export class CallbackRef {
   }
 }
 
+/**
+ * Proxy member naming the Python attribute a proxy stands for
+ * (`<py builtins.len>`). Proxies are callable, so without it an encoder would
+ * take one for a JavaScript function.
+ */
+export const PYTHON_PROXY: unique symbol = Symbol.for('@snakebridge/core/PythonProxy');
+
+/**
+ * Why a proxy of a Python attribute cannot be sent as a callback: Python would
+ * call back into the host, which would call the worker that is waiting for it.
+ */
+export function proxyRefusal(proxy: object): string | undefined {
+  const name = (proxy as { [PYTHON_PROXY]?: string })[PYTHON_PROXY];
+  if (name === undefined) return undefined;
+  return (
+    `${name} is a Python attribute seen through a proxy, not a JavaScript function, so it cannot be passed ` +
+    "as a callback; pass the Python object itself: a handle (await bridge.eval('len')) or its owner"
+  );
+}
+
 /** The refusal for a function where no invoker asked for callbacks (protobuf, gRPC, a bare serializer). */
 export const FUNCTION_REFUSED =
   'a function can be passed to Python only as a callback, which needs the stdio invoker with the json, ' +

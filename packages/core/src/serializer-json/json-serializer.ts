@@ -6,7 +6,7 @@
 // tagged objects `{"$sb": tag, ...}` that python/snakebridge/serializers/json.py
 // reads and writes the same way (docs/serialization.md has the table).
 
-import { CallbackRef, FUNCTION_REFUSED, type HostFunction } from '../callbacks/callback-ref.js';
+import { CallbackRef, FUNCTION_REFUSED, type HostFunction, proxyRefusal } from '../callbacks/callback-ref.js';
 import { SerializationError } from '../errors/errors.js';
 import { HandleRef, type HandleWire, toHandleRef } from '../handles/handle-ref.js';
 import {
@@ -111,7 +111,10 @@ function toJsonValue(value: unknown, path: string, context: EncodeContext | unde
     return { [JSON_TAG]: 'handle', id: handle.id, type: handle.type };
   }
   if (typeof value === 'function') {
-    if (context?.onFunction === undefined) throw new SerializationError('json', FUNCTION_REFUSED, pathOrRoot(path));
+    const refusal = proxyRefusal(value);
+    if (refusal !== undefined || context?.onFunction === undefined) {
+      throw new SerializationError('json', refusal ?? FUNCTION_REFUSED, pathOrRoot(path));
+    }
     return { [JSON_TAG]: 'callback', id: context.onFunction(value as HostFunction) };
   }
   if (value instanceof CallbackRef) return { [JSON_TAG]: 'callback', id: value.index };
