@@ -12,6 +12,12 @@ describe('JSON golden vectors', () => {
     expect(json.decode(expectedBytes(vector))).toStrictEqual(buildValue(vector.decoded ?? vector.value));
   });
 
+  it('refuses a callback reference without a positive integer id', () => {
+    for (const text of ['{"$sb":"callback"}', '{"$sb":"callback","id":0}', '{"$sb":"callback","id":"1"}']) {
+      expect(() => json.decode(new TextEncoder().encode(text)), text).toThrow(/positive integer id/);
+    }
+  });
+
   it.each(vectors.filter((v) => v.encode.includes('ts')).map((v) => [v.name, v] as const))(
     'encodes %s to the expected bytes',
     (_name, vector) => {

@@ -245,8 +245,13 @@ function decodeTagged(
       };
       return context?.handle ? context.handle(wire) : new HandleRef(wire);
     }
-    case 'callback':
-      return new CallbackRef(Number(object.id));
+    case 'callback': {
+      const index = object.id;
+      if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 1) {
+        throw new SerializationError('json', 'a callback reference needs a positive integer id', pathOrRoot(path));
+      }
+      return new CallbackRef(index);
+    }
     case 'object': {
       const inner = (v ?? {}) as Record<string, unknown>;
       const result: Record<string, unknown> = {};
