@@ -11,6 +11,7 @@ import select
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from snakebridge.server.proto import bridge_modules
 PYTHON_ROOT = Path(__file__).resolve().parents[1]
 JSON = JsonSerializer()
 pb, services = bridge_modules()
+CONTRACT = "snakebridge.testing.contract"
 OPS = {"call": 1, "getattr": 2, "setattr": 3, "eval": 4, "exec": 5, "iter": 6}
 
 
@@ -169,3 +171,13 @@ class Client:
                 yield pb.StreamRequest(credit=count)
 
         return self.stub.Stream(requests(), metadata=self.metadata)
+
+
+def tag() -> str:
+    """A fresh name for the state a test's Python side records (snakebridge.testing.contract._state)."""
+    return f"t-{uuid.uuid4().hex[:8]}"
+
+
+def recall(client: Client, key: str) -> object:
+    """What the server's Python side recorded under ``key``."""
+    return client.call(f"{CONTRACT}.recall", key)[1]

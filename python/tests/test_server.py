@@ -12,28 +12,15 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from server_client import PYTHON_ROOT, Client, Ref, ServerProcess, decode, pb
+from server_client import CONTRACT, PYTHON_ROOT, Client, Ref, ServerProcess, decode, pb, recall, tag
+from waiting import eventually
 
 from snakebridge.server.options import UsageError, parse_options
-
-CONTRACT = "snakebridge.testing.contract"
-
-
-def tag() -> str:
-    return f"t-{uuid.uuid4().hex[:8]}"
-
-
-def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition did not hold in time")
-        time.sleep(0.02)
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +37,6 @@ def client(server: ServerProcess) -> Iterator[Client]:
     client.hello()
     yield client
     channel.close()
-
-
-def recall(client: Client, key: str) -> object:
-    return client.call(f"{CONTRACT}.recall", key)[1]
 
 
 # --- start-up -----------------------------------------------------------------------------------
@@ -216,12 +199,12 @@ def test_never_runs_a_generator_more_than_its_credit_ahead_and_closes_it_when_ca
     time.sleep(0.3)
     assert recall(client, f"{name}:produced") == 4  # the window, and not one more
     grants.put(3)
-    eventually(lambda: recall(client, f"{name}:produced") == 7)
+    assert eventually(lambda: recall(client, f"{name}:produced") == 7)
     time.sleep(0.2)
     assert recall(client, f"{name}:produced") == 7
     replies.cancel()
     grants.put(None)
-    eventually(lambda: recall(client, name) == "closed")
+    assert eventually(lambda: recall(client, name) == "closed")
 
 
 # --- cancellation -----------------------------------------------------------------------------------
@@ -232,7 +215,7 @@ def test_a_deadline_cancels_an_async_call_inside_python(client: Client):
     with pytest.raises(grpc.RpcError) as error:
         client.send(client.request(f"{CONTRACT}.cancellable_sleep", [name, 30]), timeout=0.5)
     assert error.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-    eventually(lambda: recall(client, name) == "cancelled")
+    assert eventually(lambda: recall(client, name) == "cancelled")
 
 
 def test_a_client_cancel_interrupts_a_running_sync_call_on_the_main_thread(client: Client):
@@ -254,7 +237,7 @@ def test_a_cancel_raises_cancelled_in_a_pool_thread():
             name = tag()
             with pytest.raises(grpc.RpcError):
                 client.send(client.request("server_fixtures.spin", [name]), timeout=0.5)
-            eventually(lambda: recall(client, name) == "Cancelled")
+            assert eventually(lambda: recall(client, name) == "Cancelled")
     finally:
         server.stop()
 

@@ -5,18 +5,17 @@ items must not arrive in clumps). The server imports this module for its generat
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import grpc
 import pytest
-from server_client import Client, ServerProcess, decode, pb
+from server_client import CONTRACT, Client, ServerProcess, decode, pb, recall, tag
+from waiting import eventually
 
 from snakebridge.testing.contract import _state
 
 HERE = "test_server_stream_latency"
-CONTRACT = "snakebridge.testing.contract"
 #: Long enough that an item held back until the generator wakes up cannot pass for prompt.
 BLOCK_SECONDS = 5.0
 
@@ -62,10 +61,6 @@ def client(request: pytest.FixtureRequest) -> Iterator[Client]:
     server.stop()
 
 
-def tag() -> str:
-    return f"t-{uuid.uuid4().hex[:8]}"
-
-
 def stream(client: Client, target: str, args: list[Any], *, timeout: float, window: int = 64) -> Any:
     """The replies of a Stream call with a deadline, so that a held-back item fails the test, not hangs it."""
 
@@ -73,18 +68,6 @@ def stream(client: Client, target: str, args: list[Any], *, timeout: float, wind
         yield pb.StreamRequest(call=client.request(target, args), window=window)
 
     return client.stub.Stream(requests(), timeout=timeout)
-
-
-def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition did not hold in time")
-        time.sleep(0.02)
-
-
-def recall(client: Client, key: str) -> object:
-    return client.call(f"{CONTRACT}.recall", key)[1]
 
 
 def assert_serves_promptly(client: Client) -> None:
@@ -101,7 +84,7 @@ def test_sends_an_item_at_once_while_the_generator_then_blocks(client: Client):
     assert decode(next(replies).item) == 0
     assert time.monotonic() - started < 1
     replies.cancel()
-    eventually(lambda: recall(client, name) == "closed")  # interrupted in its block; its finally ran
+    assert eventually(lambda: recall(client, name) == "closed")  # interrupted in its block; its finally ran
     assert_serves_promptly(client)
 
 
@@ -112,7 +95,7 @@ def test_sends_each_item_of_a_burst_before_the_block_that_follows_it(client: Cli
     assert [decode(next(replies).item) for _ in range(5)] == [0, 1, 2, 3, 4]
     assert time.monotonic() - started < 1
     replies.cancel()
-    eventually(lambda: recall(client, name) == "closed")
+    assert eventually(lambda: recall(client, name) == "closed")
 
 
 def test_a_deadline_while_the_generator_blocks_ends_the_stream_after_the_items_before_it(client: Client):
@@ -127,7 +110,7 @@ def test_a_deadline_while_the_generator_blocks_ends_the_stream_after_the_items_b
     assert [item for item, _ in received] == [0, 1]
     assert all(at < 0.45 for _, at in received), received
     assert time.monotonic() - started < 2
-    eventually(lambda: recall(client, name) == "closed")
+    assert eventually(lambda: recall(client, name) == "closed")
     assert_serves_promptly(client)
 
 
@@ -150,4 +133,4 @@ def test_never_runs_more_than_the_window_ahead_though_each_item_goes_out_at_once
     time.sleep(0.3)
     assert recall(client, f"{name}:produced") == 3
     replies.cancel()
-    eventually(lambda: recall(client, name) == "closed")
+    assert eventually(lambda: recall(client, name) == "closed")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from waiting import eventually
 from worker_client import JSON, WorkerClient
 
 from snakebridge import HostCallback, HostCallbackError
@@ -530,12 +531,3 @@ def test_a_cancel_during_the_write_lands_after_it(make_executor, threads):
     kinds = [f.kind for f in writer.frames]
     assert kinds == [Kind.CALLBACK, Kind.ERROR], "the interrupt cut the write short"
     assert json.loads(writer.final(1)[0].body)["code"] == "CANCELLED"
-
-
-def eventually(condition: Callable[[], object], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True

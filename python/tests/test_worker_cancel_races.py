@@ -18,6 +18,7 @@ import types
 from collections.abc import Callable, Iterator
 
 import pytest
+from waiting import eventually
 from worker_client import JSON, WorkerClient
 
 from snakebridge.calls import Dispatcher, HandleTable, Resolver
@@ -152,15 +153,6 @@ def make_executor(monkeypatch) -> Iterator[Callable[..., tuple[Executor, Recordi
     signal.signal(signal.SIGUSR1, previous)
 
 
-def eventually(condition: Callable[[], bool], timeout: float = 2.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
 def call_frame(call_id: int, target: str, *args: object, window: int = 0) -> Frame:
     body = encode_call(CallMeta(Op.CALL, f"_race_targets.{target}", window=window), JSON.encode([list(args), {}]))
     return Frame(Kind.CALL, call_id, body, 1, FLAG_STREAM if window else 0)
@@ -186,7 +178,7 @@ def test_a_cancel_before_an_async_call_is_hooked_in_still_cancels_it(make_execut
     assert writer.wait_for(lambda frames: writer.final_frames(1), timeout=2), "the cancel was lost"
     (final,) = writer.final_frames(1)
     assert final.kind == Kind.ERROR and json.loads(final.body)["code"] == "CANCELLED"
-    assert eventually(lambda: not executor.calls)
+    assert eventually(lambda: not executor.calls, timeout=2)
 
 
 def test_a_cancel_before_an_async_stream_is_hooked_in_still_ends_it(make_executor, monkeypatch):
@@ -195,7 +187,7 @@ def test_a_cancel_before_an_async_stream_is_hooked_in_still_ends_it(make_executo
     executor.handle(call_frame(1, "endless_async", window=1000))
     assert writer.wait_for(lambda frames: writer.final_frames(1), timeout=2), "the cancel was lost"
     assert [f.kind for f in writer.final_frames(1)] == [Kind.END]
-    assert eventually(lambda: not executor.calls)
+    assert eventually(lambda: not executor.calls, timeout=2)
 
 
 def test_a_late_interrupt_cannot_hit_a_pool_thread_after_its_call(make_executor, monkeypatch):
