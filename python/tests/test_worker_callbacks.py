@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import pickle
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,16 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from in_process import InProcess, RecordingWriter, executors
 from waiting import eventually
 from worker_client import JSON, WorkerClient
 
 from snakebridge import HostCallback, HostCallbackError
-from snakebridge.calls import Dispatcher, HandleTable, Resolver
+from snakebridge.calls import HandleTable
 from snakebridge.errors import ProtocolError
 from snakebridge.protocol import CallMeta, Frame, FrameTooLarge, Kind, Op, encode_call
 from snakebridge.serializers.base import CallbackRef, HandleWire
 from snakebridge.worker.callbacks import HostCallbacks
-from snakebridge.worker.executor import Executor
 from snakebridge.worker.outcomes import Outcomes
 
 TARGETS = "callback_targets"
@@ -338,21 +337,7 @@ def test_an_argument_shaped_like_a_callback_tag_stays_data_with_json():
 # --- the registry in this process ------------------------------------------------------------------
 
 
-class FakeWriter:
-    """Stands in for the worker's Writer: keeps the frames; can play a host that is gone."""
-
-    def __init__(self, broken: bool = False) -> None:
-        self.frames: list[Frame] = []
-        self.broken = broken
-        self.sent = threading.Event()
-
-    def send(self, kind, id, body=b"", serializer=0, flags=0, aux=0, *, flush=True) -> None:
-        if not self.broken:
-            self.frames.append(Frame(kind, id, bytes(body), serializer, flags, aux))
-            self.sent.set()
-
-
-def make_registry(writer: FakeWriter) -> tuple[HostCallbacks, HandleTable]:
+def make_registry(writer: RecordingWriter) -> tuple[HostCallbacks, HandleTable]:
     handles = HandleTable()
     outcomes = Outcomes(writer, JSON, handles, 1 << 20)  # type: ignore[arg-type]
     return HostCallbacks(writer, outcomes, {1: JSON}, handles.get), handles  # type: ignore[arg-type]
@@ -374,7 +359,7 @@ def call_in_background(callback: HostCallback, *args: Any) -> tuple[threading.Th
 
 
 def test_a_callback_sends_its_request_and_returns_the_answer():
-    writer = FakeWriter()
+    writer = RecordingWriter()
     callbacks, _ = make_registry(writer)
     thread, outcome = call_in_background(callbacks.callback(7, 0, 2), "a", 1)
     assert writer.sent.wait(5)
@@ -387,13 +372,13 @@ def test_a_callback_sends_its_request_and_returns_the_answer():
 
 
 def test_an_answer_for_a_request_nobody_waits_for_is_ignored():
-    callbacks, _ = make_registry(FakeWriter())
+    callbacks, _ = make_registry(RecordingWriter())
     callbacks.resolve(Frame(Kind.CALLBACK_RESULT, 12345, JSON.encode(1), 1))
     callbacks.resolve(FrameTooLarge(Kind.CALLBACK_RESULT, 12345, 1 << 30))
 
 
 def test_an_oversized_answer_fails_its_waiter_with_a_protocol_error():
-    writer = FakeWriter()
+    writer = RecordingWriter()
     callbacks, _ = make_registry(writer)
     thread, outcome = call_in_background(callbacks.callback(1, 0, 1))
     assert writer.sent.wait(5)
@@ -403,13 +388,13 @@ def test_an_oversized_answer_fails_its_waiter_with_a_protocol_error():
 
 
 def test_a_host_that_is_gone_fails_the_callback_at_once():
-    callbacks, _ = make_registry(FakeWriter(broken=True))
+    callbacks, _ = make_registry(RecordingWriter(broken=True))
     with pytest.raises(HostCallbackError, match="host is gone"):
         callbacks.callback(1, 0, 1)("x")
 
 
 def test_closing_fails_the_waiters_and_later_calls():
-    writer = FakeWriter()
+    writer = RecordingWriter()
     callbacks, _ = make_registry(writer)
     thread, outcome = call_in_background(callbacks.callback(1, 0, 1))
     assert writer.sent.wait(5)
@@ -421,7 +406,7 @@ def test_closing_fails_the_waiters_and_later_calls():
 
 
 def test_handles_made_for_arguments_belong_to_the_calls_session():
-    writer = FakeWriter()
+    writer = RecordingWriter()
     callbacks, handles = make_registry(writer)
     thread, _ = call_in_background(callbacks.callback(1, 9, 1), object())
     assert writer.sent.wait(5)
@@ -435,7 +420,7 @@ def test_handles_made_for_arguments_belong_to_the_calls_session():
 
 
 def test_an_async_caller_awaits_its_answer_on_its_own_event_loop():
-    writer = FakeWriter()
+    writer = RecordingWriter()
     callbacks, _ = make_registry(writer)
 
     async def main() -> Any:
@@ -458,7 +443,7 @@ def test_host_callback_error_keeps_its_javascript_fields_when_pickled():
 
 
 def test_request_ids_wrap_around_and_skip_zero():
-    writer = FakeWriter()
+    writer = RecordingWriter()
     callbacks, _ = make_registry(writer)
     callbacks._last_id = 0xFFFFFFFE
     assert [callbacks._new_id() for _ in range(3)] == [0xFFFFFFFF, 1, 2]
@@ -467,57 +452,22 @@ def test_request_ids_wrap_around_and_skip_zero():
 # --- a cancel while the callback's frame is being written -----------------------------------------
 
 
-class SlowWriter(FakeWriter):
-    """Takes 0.3 s of pure Python to write a CALLBACK: where an interrupt would land if it were let through."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.writing = threading.Event()
-
-    def send(self, kind, id, body=b"", serializer=0, flags=0, aux=0, *, flush=True) -> None:
-        if kind == Kind.CALLBACK:
-            self.writing.set()
-            deadline = time.monotonic() + 0.3
-            while time.monotonic() < deadline:
-                pass
-        super().send(kind, id, body, serializer, flags, aux, flush=flush)
-
-    def final(self, call_id: int) -> list[Frame]:
-        return [f for f in self.frames if f.id == call_id and f.kind in (Kind.RESULT, Kind.ERROR)]
-
-
 @pytest.fixture
-def make_executor() -> Iterator[Callable[[int], tuple[Executor, HostCallbacks, SlowWriter]]]:
-    previous = signal.getsignal(signal.SIGUSR1)
-    made: list[Executor] = []
-
-    def make(threads: int) -> tuple[Executor, HostCallbacks, SlowWriter]:
-        writer = SlowWriter()
-        handles = HandleTable()
-        outcomes = Outcomes(writer, JSON, handles, 1 << 20)  # type: ignore[arg-type]
-        callbacks = HostCallbacks(writer, outcomes, {1: JSON}, handles.get)  # type: ignore[arg-type]
-        dispatcher = Dispatcher(Resolver(), handles)
-        executor = Executor({1: JSON}, outcomes, dispatcher, lambda: None, threads, callbacks)
-        made.append(executor)
-        return executor, callbacks, writer
-
-    yield make
-    for executor in made:
-        executor._async.stop()
-        if executor._pool is not None:
-            executor._pool.shutdown(wait=True)
-    signal.signal(signal.SIGUSR1, previous)
+def make_executor() -> Iterator[Callable[..., InProcess]]:
+    with executors() as make:
+        yield make
 
 
 @pytest.mark.parametrize("threads", [0, 1], ids=["main thread", "thread pool"])
 def test_a_cancel_during_the_write_lands_after_it(make_executor, threads):
-    executor, callbacks, writer = make_executor(threads)
+    executor, writer, callbacks = make_executor(threads, callbacks=True)
+    writer.slow_kinds = {Kind.CALLBACK}
 
     def control_thread() -> None:
         if writer.writing.wait(5):
             executor.cancel(1)
         # Should the cancel be lost, free the call rather than hang the test.
-        if not eventually(lambda: writer.final(1), timeout=5):
+        if not eventually(lambda: writer.final_frames(1), timeout=5):
             callbacks.close("the cancel was lost")
 
     canceller = threading.Thread(target=control_thread)
@@ -527,7 +477,7 @@ def test_a_cancel_during_the_write_lands_after_it(make_executor, threads):
     )
     executor.handle(Frame(Kind.CALL, 1, payload, 1))  # on the main thread, returns once the call is over
     canceller.join()
-    assert eventually(lambda: writer.final(1), timeout=5)
+    assert eventually(lambda: writer.final_frames(1), timeout=5)
     kinds = [f.kind for f in writer.frames]
     assert kinds == [Kind.CALLBACK, Kind.ERROR], "the interrupt cut the write short"
-    assert json.loads(writer.final(1)[0].body)["code"] == "CANCELLED"
+    assert json.loads(writer.final_frames(1)[0].body)["code"] == "CANCELLED"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import sys
 import threading
 import time
@@ -18,17 +17,15 @@ import types
 from collections.abc import Callable, Iterator
 
 import pytest
+from in_process import InProcess, executors
 from waiting import eventually
 from worker_client import JSON, WorkerClient
 
-from snakebridge.calls import Dispatcher, HandleTable, Resolver
 from snakebridge.protocol import FLAG_STREAM, CallMeta, Frame, Kind, Op, encode_call
 from snakebridge.worker import executor as executor_module
 from snakebridge.worker.executor import Executor
-from snakebridge.worker.outcomes import Outcomes
 
 CONTRACT = "snakebridge.testing.contract"
-FINAL = (Kind.RESULT, Kind.ERROR, Kind.END)
 
 
 @pytest.fixture
@@ -81,36 +78,6 @@ def test_a_control_channel_cancel_ends_a_stream_parked_for_credit(worker):
 # --- the executor in this process, for races too narrow to hit from outside -------------------------
 
 
-class RecordingWriter:
-    """Stands in for the worker's Writer: keeps the frames, and can be made slow to write a result."""
-
-    def __init__(self) -> None:
-        self.frames: list[Frame] = []
-        self.changed = threading.Condition()
-        self.writing = threading.Event()
-        self.slow_results = False
-
-    def send(self, kind, id, body=b"", serializer=0, flags=0, aux=0, *, flush=True) -> None:
-        if kind == Kind.RESULT and self.slow_results:
-            self.writing.set()
-            deadline = time.monotonic() + 0.3
-            while time.monotonic() < deadline:  # pure Python, where an asynchronous exception lands
-                pass
-        with self.changed:
-            self.frames.append(Frame(kind, id, bytes(body), serializer, flags, aux))
-            self.changed.notify_all()
-
-    def flush(self) -> None:
-        pass
-
-    def wait_for(self, predicate: Callable[[list[Frame]], bool], timeout: float) -> bool:
-        with self.changed:
-            return self.changed.wait_for(lambda: predicate(self.frames), timeout)
-
-    def final_frames(self, call_id: int) -> list[Frame]:
-        return [f for f in self.frames if f.id == call_id and f.kind in FINAL]
-
-
 async def _sleep_then(seconds: float, value: object) -> object:
     await asyncio.sleep(seconds)
     return value
@@ -132,25 +99,10 @@ TARGETS.echo = lambda value: value
 
 
 @pytest.fixture
-def make_executor(monkeypatch) -> Iterator[Callable[..., tuple[Executor, RecordingWriter]]]:
+def make_executor(monkeypatch) -> Iterator[Callable[..., InProcess]]:
     monkeypatch.setitem(sys.modules, "_race_targets", TARGETS)
-    previous = signal.getsignal(signal.SIGUSR1)
-    made: list[Executor] = []
-
-    def make(threads: int = 0) -> tuple[Executor, RecordingWriter]:
-        writer = RecordingWriter()
-        handles = HandleTable()
-        outcomes = Outcomes(writer, JSON, handles, 1 << 20)  # type: ignore[arg-type]
-        executor = Executor({1: JSON}, outcomes, Dispatcher(Resolver(), handles), writer.flush, threads)
-        made.append(executor)
-        return executor, writer
-
-    yield make
-    for executor in made:
-        executor._async.stop()
-        if executor._pool is not None:
-            executor._pool.shutdown(wait=True)
-    signal.signal(signal.SIGUSR1, previous)
+    with executors() as make:
+        yield make
 
 
 def call_frame(call_id: int, target: str, *args: object, window: int = 0) -> Frame:
@@ -172,7 +124,7 @@ def cancel_before_the_runner_hooks_in(monkeypatch, executor: Executor, method: s
 
 
 def test_a_cancel_before_an_async_call_is_hooked_in_still_cancels_it(make_executor, monkeypatch):
-    executor, writer = make_executor()
+    executor, writer, _ = make_executor()
     cancel_before_the_runner_hooks_in(monkeypatch, executor, "call")
     executor.handle(call_frame(1, "sleep_then", 5, "too late"))
     assert writer.wait_for(lambda frames: writer.final_frames(1), timeout=2), "the cancel was lost"
@@ -182,7 +134,7 @@ def test_a_cancel_before_an_async_call_is_hooked_in_still_cancels_it(make_execut
 
 
 def test_a_cancel_before_an_async_stream_is_hooked_in_still_ends_it(make_executor, monkeypatch):
-    executor, writer = make_executor()
+    executor, writer, _ = make_executor()
     cancel_before_the_runner_hooks_in(monkeypatch, executor, "stream")
     executor.handle(call_frame(1, "endless_async", window=1000))
     assert writer.wait_for(lambda frames: writer.final_frames(1), timeout=2), "the cancel was lost"
@@ -191,7 +143,7 @@ def test_a_cancel_before_an_async_stream_is_hooked_in_still_ends_it(make_executo
 
 
 def test_a_late_interrupt_cannot_hit_a_pool_thread_after_its_call(make_executor, monkeypatch):
-    executor, writer = make_executor(threads=1)
+    executor, writer, _ = make_executor(threads=1)
     returned = threading.Event()
     real_raise = executor_module.raise_in_thread
 
@@ -212,12 +164,12 @@ def test_a_late_interrupt_cannot_hit_a_pool_thread_after_its_call(make_executor,
         return "done"
 
     monkeypatch.setattr(TARGETS, "run_until_cancelled", run_until_cancelled, raising=False)
-    writer.slow_results = True
+    writer.slow_kinds = {Kind.RESULT}
     executor.handle(call_frame(2, "run_until_cancelled"))
     assert started.wait(5)
     executor.cancel(2)  # as the control thread would
     assert writer.wait_for(lambda frames: writer.final_frames(2), timeout=3), "call 2 got no final frame"
-    writer.slow_results = False
+    writer.slow_kinds = set()
     # The pool's one thread is still alive and the outcome of call 2 came whole.
     executor.handle(call_frame(3, "echo", "after"))
     assert writer.wait_for(lambda frames: writer.final_frames(3), timeout=3), "the pool thread died"
