@@ -10,6 +10,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import {
   atCallSite,
   type Call,
+  CallCounts,
   type CallOptions,
   ClosedError,
   consoleLogger,
@@ -17,6 +18,7 @@ import {
   errorFromPayload,
   HandleError,
   HandleRef,
+  handleIdsByOwner,
   type Invoker,
   type InvokerStats,
   JsonSerializer,
@@ -92,12 +94,8 @@ export class GrpcInvoker implements Invoker {
   /** Encodes and decodes large payloads in worker threads. */
   readonly #offload: PayloadOffloader;
   readonly #sessions = new Map<string, SessionRef>();
-  #liveHandles = 0;
   #closed = false;
-  #inFlight = 0;
-  #started = 0;
-  #succeeded = 0;
-  #failed = 0;
+  readonly #counts = new CallCounts();
 
   /** @throws ConfigError for plaintext to a remote endpoint without `grpc.insecure`, or an unreadable PEM file. */
   constructor(options: GrpcInvokerOptions) {
@@ -143,18 +141,17 @@ export class GrpcInvoker implements Invoker {
     if (this.#closed) throw new ClosedError('The gRPC invoker');
     const pending = this.#prepare(call, options);
     const prepared = pending instanceof Promise ? await pending : pending;
-    this.#started += 1;
-    this.#inFlight += 1;
+    this.#counts.started();
     try {
       const result = (await this.#run(prepared, call, options)) as T;
-      this.#succeeded += 1;
+      this.#counts.succeeded();
       return result;
     } catch (error) {
-      this.#failed += 1;
+      this.#counts.failed();
       // Created here, after an await, this Error's stack reaches the user's awaiting code.
       throw atCallSite(error as Error, new Error());
     } finally {
-      this.#inFlight -= 1;
+      this.#counts.finished();
     }
   }
 
@@ -163,13 +160,8 @@ export class GrpcInvoker implements Invoker {
   }
 
   async release(handles: readonly HandleRef[]): Promise<void> {
-    const byOwner = new Map<string, number[]>();
-    for (const handle of handles) {
-      if (handle.owner === undefined) continue;
-      this.#liveHandles = Math.max(0, this.#liveHandles - 1);
-      byOwner.set(handle.owner, [...(byOwner.get(handle.owner) ?? []), handle.id]);
-    }
-    for (const [owner, ids] of byOwner) {
+    for (const [owner, ids] of handleIdsByOwner(handles)) {
+      this.#counts.handlesReleased(ids.length);
       const target = this.#targets.worker(owner);
       target?.release(ids, undefined, target.instance);
     }
@@ -192,13 +184,7 @@ export class GrpcInvoker implements Invoker {
   }
 
   stats(): InvokerStats {
-    return {
-      inFlight: this.#inFlight,
-      callsStarted: this.#started,
-      callsSucceeded: this.#succeeded,
-      callsFailed: this.#failed,
-      liveHandles: this.#liveHandles,
-    };
+    return this.#counts.stats();
   }
 
   /** Remote mode: each endpoint, in rotation or not, with its calls in flight and served. Empty in managed mode. */
@@ -245,11 +231,10 @@ export class GrpcInvoker implements Invoker {
     if (this.#closed) throw new ClosedError('The gRPC invoker');
     const window = options.window ?? this.#config.streams.window;
     const prepared = await this.#prepare(call, options);
-    this.#started += 1;
-    this.#inFlight += 1;
+    this.#counts.started();
     const lease = await this.#targets.acquire({ workerId: prepared.owner, signal: options.signal }).catch((error) => {
-      this.#inFlight -= 1;
-      this.#failed += 1;
+      this.#counts.failed();
+      this.#counts.finished();
       throw atCallSite(error as Error, new Error());
     });
     try {
@@ -263,12 +248,12 @@ export class GrpcInvoker implements Invoker {
         // Items decode here: a stream hands them over one at a time, in order.
         decode: (body) => this.#serializer.decode(body, this.#context(target, prepared, call, options, 'item')),
       });
-      this.#succeeded += 1;
+      this.#counts.succeeded();
     } catch (error) {
-      this.#failed += 1;
+      this.#counts.failed();
       throw atCallSite(error as Error, new Error());
     } finally {
-      this.#inFlight -= 1;
+      this.#counts.finished();
       lease.release();
     }
   }
@@ -295,7 +280,7 @@ export class GrpcInvoker implements Invoker {
       target: call.target,
       role,
       handle: (wire) => {
-        this.#liveHandles += 1;
+        this.#counts.handleMade();
         const ref = new HandleRef(wire, target.owner, prepared.sessionKey);
         return options.reviveHandle === undefined ? ref : options.reviveHandle(ref);
       },

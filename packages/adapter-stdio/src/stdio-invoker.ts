@@ -5,12 +5,14 @@
 import {
   atCallSite,
   type Call,
+  CallCounts,
   type CallOptions,
   ClosedError,
   consoleLogger,
   HandleError,
   type HandleRef,
   type HostFunction,
+  handleIdsByOwner,
   type Invoker,
   type InvokerStats,
   JsonSerializer,
@@ -54,12 +56,8 @@ export class StdioInvoker implements Invoker {
   readonly #offload: PayloadOffloader;
   readonly #sessions = new Map<string, OpenSession>();
   #nextSession = 0;
-  #liveHandles = 0;
   #closed = false;
-  #inFlight = 0;
-  #started = 0;
-  #succeeded = 0;
-  #failed = 0;
+  readonly #counts = new CallCounts();
 
   constructor(options: StdioInvokerOptions) {
     const { config } = options;
@@ -89,21 +87,20 @@ export class StdioInvoker implements Invoker {
     const pending = this.#prepare(call, options, 0);
     // Awaited only when the arguments were large enough to be encoded in a worker thread.
     const { wire, workerId } = pending instanceof Promise ? await pending : pending;
-    this.#started += 1;
-    this.#inFlight += 1;
+    this.#counts.started();
     try {
       const { body, owner } = await this.#run(wire, workerId, options);
       // Awaited only when it was decoded in a worker thread: an await costs a turn of the microtask queue.
       const decoded = this.#offload.decode(body, decodeContext(wire, owner, 'result'));
       const result = (decoded instanceof Promise ? await decoded : decoded) as T;
-      this.#succeeded += 1;
+      this.#counts.succeeded();
       return result;
     } catch (error) {
-      this.#failed += 1;
+      this.#counts.failed();
       // Created here, after an await, this Error's stack reaches the user's awaiting code.
       throw atCallSite(error as Error, new Error());
     } finally {
-      this.#inFlight -= 1;
+      this.#counts.finished();
     }
   }
 
@@ -112,13 +109,10 @@ export class StdioInvoker implements Invoker {
   }
 
   async release(handles: readonly HandleRef[]): Promise<void> {
-    const byWorker = new Map<string, number[]>();
-    for (const handle of handles) {
-      if (handle.owner === undefined) continue;
-      this.#liveHandles = Math.max(0, this.#liveHandles - 1);
-      byWorker.set(handle.owner, [...(byWorker.get(handle.owner) ?? []), handle.id]);
+    for (const [workerId, ids] of handleIdsByOwner(handles)) {
+      this.#counts.handlesReleased(ids.length);
+      this.pool.worker(workerId)?.release(ids);
     }
-    for (const [workerId, ids] of byWorker) this.pool.worker(workerId)?.release(ids);
   }
 
   async openSession(): Promise<SessionRef> {
@@ -139,13 +133,7 @@ export class StdioInvoker implements Invoker {
   }
 
   stats(): InvokerStats {
-    return {
-      inFlight: this.#inFlight,
-      callsStarted: this.#started,
-      callsSucceeded: this.#succeeded,
-      callsFailed: this.#failed,
-      liveHandles: this.#liveHandles,
-    };
+    return this.#counts.stats();
   }
 
   async close(): Promise<void> {
@@ -189,21 +177,20 @@ export class StdioInvoker implements Invoker {
     if (this.#closed) throw new ClosedError('The stdio invoker');
     const window = options.window ?? this.#config.streams.window;
     const { wire, workerId } = await this.#prepare(call, options, window);
-    this.#started += 1;
-    this.#inFlight += 1;
+    this.#counts.started();
     const lease = await this.pool.acquire({ workerId, signal: options.signal }).catch((error: unknown) => {
-      this.#inFlight -= 1;
-      this.#failed += 1;
+      this.#counts.failed();
+      this.#counts.finished();
       throw error;
     });
     try {
       yield* lease.worker.stream<T>(wire);
-      this.#succeeded += 1;
+      this.#counts.succeeded();
     } catch (error) {
-      this.#failed += 1;
+      this.#counts.failed();
       throw atCallSite(error as Error, new Error());
     } finally {
-      this.#inFlight -= 1;
+      this.#counts.finished();
       lease.release();
     }
   }
@@ -248,7 +235,7 @@ export class StdioInvoker implements Invoker {
         description,
         signal: options.signal,
         reviveHandle: (ref) => {
-          this.#liveHandles += 1;
+          this.#counts.handleMade();
           return options.reviveHandle === undefined ? ref : options.reviveHandle(ref);
         },
         sessionKey: session?.ref.id,

@@ -33,6 +33,7 @@ export { type CreateBridgeOptions, createBridge, createContainer } from './conta
 export { type ImportPackage, importPackage } from './container/load-package.js';
 export * from './errors/index.js';
 export { HANDLE_REF, HandleRef, type HandleWire, toHandleRef } from './handles/handle-ref.js';
+export { CallCounts, handleIdsByOwner } from './invoker/call-counts.js';
 export { type DeadlineOptions, withDeadline } from './invoker/deadline.js';
 export * from './invoker/invoker.js';
 export * from './logger/logger.js';
