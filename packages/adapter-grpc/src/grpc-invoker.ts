@@ -15,6 +15,7 @@ import {
   ClosedError,
   consoleLogger,
   type DecodeContext,
+  describeCall,
   errorFromPayload,
   HandleError,
   HandleRef,
@@ -30,6 +31,7 @@ import {
   SessionError,
   type SessionRef,
   type StreamOptions,
+  sessionOfHandle,
   withDeadline,
 } from '@snakebridge/core';
 import { PayloadOffloader } from '@snakebridge/offload';
@@ -305,7 +307,7 @@ export class GrpcInvoker implements Invoker {
 
   /** Checks the encoded call fits in a message and routes it. */
   #route(call: Call, options: CallOptions, payload: Uint8Array, handles: HandleRef[]): Prepared {
-    const description = describe(call);
+    const description = describeCall(call);
     const limit = this.#config.grpc.maxMessageBytes;
     if (payload.byteLength + Buffer.byteLength(call.target) + ENVELOPE_BYTES > limit) {
       throw new ProtocolError(
@@ -314,7 +316,7 @@ export class GrpcInvoker implements Invoker {
       );
     }
     if (call.handle !== undefined) handles.unshift(call.handle);
-    const session = this.#session(options.session ?? sessionOf(call.handle));
+    const session = this.#session(options.session ?? sessionOfHandle(call.handle));
     const owner = this.#owner(handles, session);
     return {
       request: {
@@ -367,24 +369,5 @@ export class GrpcInvoker implements Invoker {
       throw new HandleError(`The server ${owner} that held this object exited or restarted; the object is gone.`);
     }
     return owner;
-  }
-}
-
-function sessionOf(handle: HandleRef | undefined): SessionRef | undefined {
-  return handle?.session === undefined || handle.owner === undefined
-    ? undefined
-    : { id: handle.session, owner: handle.owner };
-}
-
-function describe(call: Call): string {
-  const on = call.handle === undefined ? '' : `<${call.handle.type} #${call.handle.id}>`;
-  switch (call.op) {
-    case 'call':
-      return on === '' ? call.target : call.target === '' ? on : `${on}.${call.target}`;
-    case 'eval':
-    case 'exec':
-      return `${call.op}(${call.target.length > 40 ? `${call.target.slice(0, 40)}…` : call.target})`;
-    default:
-      return `${call.op} ${on === '' ? call.target : `${on}.${call.target}`}`;
   }
 }

@@ -9,6 +9,7 @@ import {
   type CallOptions,
   ClosedError,
   consoleLogger,
+  describeCall,
   HandleError,
   type HandleRef,
   type HostFunction,
@@ -23,6 +24,7 @@ import {
   SessionError,
   type SessionRef,
   type StreamOptions,
+  sessionOfHandle,
   TimeoutError,
 } from '@snakebridge/core';
 import { PayloadOffloader } from '@snakebridge/offload';
@@ -217,9 +219,9 @@ export class StdioInvoker implements Invoker {
   #routed(call: Call, options: CallOptions, window: number, payload: Uint8Array, found: Found): Prepared {
     const { handles, callbacks } = found;
     if (call.handle !== undefined) handles.unshift(call.handle);
-    const session = this.#session(options.session ?? sessionOf(call.handle));
+    const session = this.#session(options.session ?? sessionOfHandle(call.handle));
     const workerId = this.#route(handles, session);
-    const description = describe(call);
+    const description = describeCall(call);
     return {
       workerId,
       wire: {
@@ -291,23 +293,4 @@ interface Prepared {
 
 function withRemaining(wire: WireCall, deadline: number): WireCall {
   return { ...wire, meta: { ...wire.meta, timeoutMs: Math.max(1, deadline - Date.now()) } };
-}
-
-function sessionOf(handle: HandleRef | undefined): SessionRef | undefined {
-  return handle?.session === undefined || handle.owner === undefined
-    ? undefined
-    : { id: handle.session, owner: handle.owner };
-}
-
-function describe(call: Call): string {
-  const on = call.handle === undefined ? '' : `<${call.handle.type} #${call.handle.id}>`;
-  switch (call.op) {
-    case 'call':
-      return on === '' ? call.target : call.target === '' ? on : `${on}.${call.target}`;
-    case 'eval':
-    case 'exec':
-      return `${call.op}(${call.target.length > 40 ? `${call.target.slice(0, 40)}…` : call.target})`;
-    default:
-      return `${call.op} ${on === '' ? call.target : `${on}.${call.target}`}`;
-  }
 }

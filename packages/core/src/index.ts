@@ -35,6 +35,7 @@ export * from './errors/index.js';
 export { HANDLE_REF, HandleRef, type HandleWire, toHandleRef } from './handles/handle-ref.js';
 export { CallCounts, handleIdsByOwner } from './invoker/call-counts.js';
 export { type DeadlineOptions, withDeadline } from './invoker/deadline.js';
+export { describeCall, sessionOfHandle } from './invoker/describe-call.js';
 export * from './invoker/invoker.js';
 export * from './logger/logger.js';
 export * from './process-pool/process-pool.js';
