@@ -23,7 +23,6 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..calls import Dispatcher
@@ -37,7 +36,7 @@ from .outcomes import Outcomes, bridge_error
 from .state import CallState
 
 if TYPE_CHECKING:
-    from .callbacks import HostCallbacks
+    from .callbacks import HostCallback, HostCallbacks
 
 #: The signal that interrupts a sync call on the main thread.
 INTERRUPT_SIGNAL = getattr(signal, "SIGUSR1", None)
@@ -169,6 +168,11 @@ class Executor:
         if INTERRUPT_SIGNAL is not None and threading.current_thread() is threading.main_thread():
             signal.signal(INTERRUPT_SIGNAL, self._on_interrupt)
         self._callbacks = callbacks
+        # The call whose arguments are being decoded: decoding is synchronous, on the thread that reads frames,
+        # so one bound method can read them here instead of a closure made for every call.
+        self._decoding_call = 0
+        self._decoding_session = 0
+        self._from_callback = None if callbacks is None else self._callback_in_arguments
         if callbacks is not None:
             # Callbacks write their frames from user code, which a cancel interrupts.
             callbacks.uninterruptible = self.uninterruptible
@@ -326,11 +330,15 @@ class Executor:
         serializer = self._serializers.get(wire_id)
         if serializer is None:
             raise ProtocolError(f"the arguments are encoded with serializer {wire_id}, which this worker does not use")
-        # Host functions in the arguments become callables bound to this call (whichever thread then runs it).
-        callbacks = self._callbacks
-        from_callback = None if callbacks is None else partial(callbacks.callback, call_id, session)
-        args, kwargs = serializer.decode(payload, self._dispatcher.handles.get, from_callback)
+        self._decoding_call, self._decoding_session = call_id, session
+        args, kwargs = serializer.decode(payload, self._dispatcher.handles.get, self._from_callback)
         return list(args), dict(kwargs or {})
+
+    def _callback_in_arguments(self, index: int) -> HostCallback:
+        """A host function in the arguments being decoded: a callable bound to their call, whichever
+        thread then runs it."""
+        assert self._callbacks is not None
+        return self._callbacks.callback(self._decoding_call, self._decoding_session, index)
 
     def _run_op(
         self, call_id: int, op: int, target: str, handle: int, session: int, args: list[Any], kwargs: dict[str, Any]
