@@ -112,7 +112,6 @@ function prepareObject(object: object, state: EncodeState): unknown {
   const handle = toHandleRef(object);
   if (handle !== undefined) return prepareHandle(handle, state);
   if (typeof object === 'function') return prepareFunction(object as HostFunction, state);
-  if (object instanceof CallbackRef) return prepareCallback(object.index, state);
   for (const extension of state.extensions) {
     if (extension.accepts(object)) return prepareExtension(extension, object, state);
   }
@@ -149,6 +148,8 @@ function prepareKnownObject(object: object, state: EncodeState): unknown {
   if (object instanceof Date) return prepareDate(object);
   if (object instanceof Map) return prepareMap(object, state);
   if (object instanceof Set) return prepareSet(object, state);
+  // After the common kinds: callback references are rare, and only in call arguments.
+  if (object instanceof CallbackRef) return prepareCallback(object.index, state);
   const reason = refusedBuiltin(object);
   if (reason !== undefined) throw new Refusal(reason);
   // Any other class instance travels as its own enumerable properties, as in the JSON serializer.
