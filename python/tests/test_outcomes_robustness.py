@@ -70,14 +70,6 @@ def across(depth: int) -> None:
     down(depth)
 
 
-@pytest.fixture
-def worker():
-    client = WorkerClient()
-    client.ready()
-    yield client
-    client.close()
-
-
 def pong(worker: WorkerClient) -> dict[str, Any]:
     worker.send(Kind.PING, 77, control=True)
     return json.loads(bytes(worker.next_frame(kinds=(Kind.PONG,)).body))

@@ -14,14 +14,6 @@ from snakebridge.protocol import Kind, Op
 CONTRACT = "snakebridge.testing.contract"
 
 
-@pytest.fixture
-def worker():
-    client = WorkerClient()
-    client.ready()
-    yield client
-    client.close()
-
-
 def test_reports_pid_python_and_serializer_when_ready():
     client = WorkerClient()
     info = client.ready()

@@ -28,14 +28,6 @@ from snakebridge.worker.executor import Executor
 CONTRACT = "snakebridge.testing.contract"
 
 
-@pytest.fixture
-def worker():
-    client = WorkerClient()
-    client.ready()
-    yield client
-    client.close()
-
-
 def items_until_end(worker: WorkerClient, call: int, timeout: float) -> list[int]:
     """The stream's items, once its END has come (TimeoutError if it does not)."""
     items = []
