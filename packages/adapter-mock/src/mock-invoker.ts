@@ -8,6 +8,7 @@ import {
   type CallOptions,
   CancelledError,
   ClosedError,
+  callbackIndex,
   HandleError,
   HandleRef,
   type HandleWire,
@@ -318,7 +319,7 @@ export class MockInvoker implements Invoker {
     // Functions travel as callbacks, as through the stdio invoker, and reach the responder as themselves.
     const callbacks: HostFunction[] = [];
     const bytes = this.#serializer.encode([call.args ?? [], call.kwargs ?? {}], {
-      onFunction: (fn) => callbacks.indexOf(fn) + 1 || callbacks.push(fn),
+      onFunction: (fn) => callbackIndex(callbacks, fn),
     });
     // A handle the mock does not hold (a replayed one) stays a HandleRef, so fixtures can match it.
     const copied = this.#serializer.decode(bytes, {

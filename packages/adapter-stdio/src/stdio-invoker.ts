@@ -8,6 +8,7 @@ import {
   CallCounts,
   type CallOptions,
   ClosedError,
+  callbackIndex,
   consoleLogger,
   describeCall,
   HandleError,
@@ -208,8 +209,7 @@ export class StdioInvoker implements Invoker {
       target: call.target,
       role: 'args',
       onHandle: (handle) => found.handles.push(handle),
-      // The same function twice is one callback; its index is 1-based (docs/protocol.md).
-      onFunction: (fn) => found.callbacks.indexOf(fn) + 1 || found.callbacks.push(fn),
+      onFunction: (fn) => callbackIndex(found.callbacks, fn),
     });
     if (encoded instanceof Uint8Array) return this.#routed(call, options, window, encoded, found);
     return encoded.then((payload) => this.#routed(call, options, window, payload, found));

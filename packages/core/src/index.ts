@@ -13,6 +13,7 @@ export { type CallOptionsMarker, callOptions, type Kwargs, kwargs } from './brid
 export { handleProxy, moduleProxy, type ProxyScope, type PyProxy } from './bridge/python-proxy.js';
 export {
   CallbackRef,
+  callbackIndex,
   FUNCTION_REFUSED,
   type HostFunction,
   PYTHON_PROXY,

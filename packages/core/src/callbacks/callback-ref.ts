@@ -42,6 +42,16 @@ export function proxyRefusal(proxy: object): string | undefined {
   );
 }
 
+/**
+ * The callback index of `fn` among a call's functions, adding it if new: what
+ * an invoker's `EncodeContext.onFunction` returns. 1-based; the same function
+ * twice is one callback.
+ */
+export function callbackIndex(callbacks: HostFunction[], fn: HostFunction): number {
+  const known = callbacks.indexOf(fn);
+  return known >= 0 ? known + 1 : callbacks.push(fn);
+}
+
 /** The refusal for a function where no invoker asked for callbacks (protobuf, gRPC, a bare serializer). */
 export const FUNCTION_REFUSED =
   'a function can be passed to Python only as a callback, which needs the stdio invoker with the json, ' +
