@@ -1,6 +1,7 @@
 // Securing remote servers: TLS (and mutual TLS), the bearer token, message
 // size limits, and refusing plaintext beyond this machine.
 
+import { rmSync } from 'node:fs';
 import {
   ConfigError,
   ProtocolError,
@@ -36,7 +37,10 @@ afterEach(async () => {
   await Promise.all(invokers.map((invoker) => invoker.close()));
   invokers = [];
 });
-afterAll(stopServers);
+afterAll(async () => {
+  await stopServers();
+  rmSync(certs.dir, { recursive: true, force: true });
+});
 
 function track(invoker: GrpcInvoker): GrpcInvoker {
   invokers.push(invoker);

@@ -43,20 +43,18 @@ function tempFile(name: string): string {
 }
 
 describe('pool with real workers', () => {
-  it('runs CPU-bound Python faster on two workers than on one', async () => {
-    async function timed(workers: number): Promise<number> {
-      const invoker = pooled({ pool: { min: workers, max: workers } });
-      await invoker.start();
-      await Promise.all([0, 1].map(() => invoker.call(fn('pool_work.burn', [10_000])))); // warm up
-      const started = performance.now();
-      await Promise.all(Array.from({ length: 8 }, () => invoker.call(fn('pool_work.burn', [1_500_000]))));
-      return performance.now() - started;
-    }
-    // Loose on purpose: the exact speed-up is measured by the benchmarks (bench/), not asserted. The machine is
-    // shared, so a burst of load elsewhere can swamp one measurement: the best of up to three rounds counts.
-    let best = 0;
-    for (let round = 0; round < 3 && best <= 1.3; round++) best = Math.max(best, (await timed(1)) / (await timed(2)));
-    expect(best).toBeGreaterThan(1.3);
+  it('runs calls on two workers at the same time, in two processes', async () => {
+    // Proven by what happened, not by timing: each call waits (holding its worker) until the other has started,
+    // which can only happen if both run at once. The speed-up itself is measured by the benchmarks (bench/).
+    const invoker = pooled({ pool: { min: 2, max: 2 } });
+    await invoker.start();
+    const dir = mkdtempSync(join(tmpdir(), 'sb-meet-'));
+    const [a, b] = await Promise.all([
+      invoker.call<number>(fn('pool_work.meet', [dir, 'a', 'b', 20])),
+      invoker.call<number>(fn('pool_work.meet', [dir, 'b', 'a', 20])),
+    ]);
+    expect(a).not.toBe(b);
+    await invoker.close();
   }, 60_000);
 
   it('refuses calls once every worker is busy and the queue is full', async () => {
@@ -118,10 +116,11 @@ describe('pool with real workers', () => {
     expect(WorkerStartError.is(first)).toBe(true);
     expect(first.message).toMatch(/exited with code 7/);
     await waitFor(() => events.some((e) => e.type === 'circuit-open'), 10_000);
-    const started = Date.now();
+    const spawnsBefore = events.filter((e) => e.type === 'spawn').length;
     const refused = await rejection(invoker.call(fn('pool_work.pid')));
     expect(CircuitOpenError.is(refused)).toBe(true);
-    expect(Date.now() - started).toBeLessThan(100);
+    // Refused at once: no worker was started for it.
+    expect(events.filter((e) => e.type === 'spawn')).toHaveLength(spawnsBefore);
     rmSync(flag);
     await waitFor(() => events.some((e) => e.type === 'circuit-close'), 10_000);
     expect(typeof (await invoker.call(fn('pool_work.pid')))).toBe('number');

@@ -49,13 +49,22 @@ export class FakeWorker implements SupervisedWorker {
 
 /** A factory that records the workers it made; `failing` makes starts fail; the delays slow starts and stops. */
 export function fakeFactory() {
+  let starting = 0;
   const state = {
     workers: [] as FakeWorker[],
     failing: false,
     startDelayMs: 0,
     stopDelayMs: 0,
+    /** Workers starting at the same moment, at most, so far: proves starts overlap without timing them. */
+    mostStartingAtOnce: 0,
     factory: async (id: string, hooks: StartHooks): Promise<FakeWorker> => {
-      if (state.startDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, state.startDelayMs));
+      starting += 1;
+      state.mostStartingAtOnce = Math.max(state.mostStartingAtOnce, starting);
+      try {
+        if (state.startDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, state.startDelayMs));
+      } finally {
+        starting -= 1;
+      }
       if (state.failing) throw new Error(`worker ${id} could not start`);
       const worker = new FakeWorker(id);
       worker.stopDelayMs = state.stopDelayMs;
