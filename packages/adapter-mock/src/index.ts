@@ -5,4 +5,12 @@ export { type FixtureFile, loadFixtures, type RecordedFixture, RecordingInvoker,
 export { type Fallback, MockInvoker, type MockInvokerOptions, type RecordedCall } from './mock-invoker.js';
 export { pyObject } from './mock-objects.js';
 export { type PythonErrorSpec, pythonError, pythonErrorPayload } from './python-errors.js';
-export { type MockCall, type Responder, ResponseBuilder } from './responses.js';
+export {
+  type ItemOf,
+  type MockCall,
+  type MockObject,
+  type MockValue,
+  type Responder,
+  ResponseBuilder,
+  type UntypedCallable,
+} from './responses.js';

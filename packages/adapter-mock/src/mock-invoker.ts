@@ -4,9 +4,11 @@
 
 import {
   type Call,
+  type CallableAt,
   type CallOp,
   type CallOptions,
   CancelledError,
+  type CheckedTarget,
   ClosedError,
   callbackIndex,
   HandleError,
@@ -35,7 +37,17 @@ import {
 } from './mock-objects.js';
 import { pythonError } from './python-errors.js';
 import { ReadAhead } from './read-ahead.js';
-import { describeResponse, type MockCall, matches, type ProgrammedResponse, ResponseBuilder } from './responses.js';
+import {
+  describeResponse,
+  type MockCall,
+  matches,
+  type ProgrammedResponse,
+  ResponseBuilder,
+  type UntypedCallable,
+} from './responses.js';
+
+/** The declared type of the callable at `T`, or an untyped callable when its module has no declarations. */
+type Declared<T extends string> = [CallableAt<T>] extends [never] ? UntypedCallable : CallableAt<T>;
 
 /** How a MockInvoker behaves; `createMockInvoker` fills it in from the config (`mock`, `streams.window`). */
 export interface MockInvokerOptions {
@@ -124,14 +136,18 @@ export class MockInvoker implements Invoker {
   /**
    * Programs the answer to calls of `target` (a dotted name). The most
    * recently programmed response that matches a call answers it.
+   *
+   * With generated declarations for the target's module (`snakebridge types`),
+   * a name the module does not have fails to compile, and the arguments and
+   * results you program are checked against the Python signature.
    */
-  on(target: string, op: CallOp = 'call'): ResponseBuilder {
+  on<T extends string>(target: T & CheckedTarget<T>, op: CallOp = 'call'): ResponseBuilder<Declared<T>> {
     return new ResponseBuilder(op, target, (response) => this.#responses.push(response));
   }
 
   /** Programs the value of a module attribute read with `await mod.attr`. */
   onGetattr(target: string): ResponseBuilder {
-    return this.on(target, 'getattr');
+    return new ResponseBuilder('getattr', target, (response) => this.#responses.push(response));
   }
 
   /** Adds a source of answers consulted after the programmed responses (e.g. recorded fixtures). */

@@ -2,18 +2,24 @@
 // function or class instance in a programmed result becomes a handle whose
 // methods and attributes are the JavaScript object's.
 
-import { CallbackRef, HandleRef, type HostFunction, NDArray } from '@snakebridge/core';
+import { CallbackRef, HandleRef, type HostFunction, NDArray, type PythonClasses } from '@snakebridge/core';
+import type { MockObject } from './responses.js';
 
 const PY_TYPE = Symbol('pythonType');
 
 /**
  * Marks a JavaScript object as standing for a Python object of the given type,
  * for `handleOf(proxy).type` and messages. Optional: an unmarked class
- * instance gets its constructor's name.
+ * instance gets its constructor's name. When the class has generated
+ * declarations, `impl` is checked against them.
  *
  * @example mock.on('sklearn.linear_model.LinearRegression').returns(pyObject('sklearn.linear_model.LinearRegression', new FakeModel()))
  */
-export function pyObject<T extends object>(type: string, impl: T): T {
+export function pyObject<N extends string, T extends object>(
+  type: N,
+  impl: N extends keyof PythonClasses ? MockObject<PythonClasses[N]> : T,
+): typeof impl;
+export function pyObject(type: string, impl: object): object {
   Object.defineProperty(impl, PY_TYPE, { value: type });
   return impl;
 }

@@ -2,7 +2,15 @@
 // for certain arguments, with an optional delay and a limited number of uses.
 
 import { isDeepStrictEqual } from 'node:util';
-import type { CallOp, PythonError } from '@snakebridge/core';
+import type {
+  CallOp,
+  PositionalArgs,
+  PyAttribute,
+  PyHandle,
+  PyIterator,
+  PythonError,
+  ResultOf,
+} from '@snakebridge/core';
 import { pythonError } from './python-errors.js';
 
 type Args = readonly unknown[];
@@ -25,7 +33,43 @@ export interface MockCall {
 }
 
 /** Computes a response from the call. May be async, or a (async) generator function for streams. */
-export type Responder = (call: MockCall) => unknown;
+export type Responder<R = unknown> = (call: MockCall) => R | Promise<R> | Iterable<unknown> | AsyncIterable<unknown>;
+
+// --- typing programmed responses by the generated declarations -----------------
+
+/** The type of a callable without generated declarations: anything goes. */
+export type UntypedCallable = (...args: unknown[]) => Promise<unknown>;
+
+/**
+ * What may stand for a Python value of type `R` in a programmed response:
+ * the value itself, or for an object that travels as a handle, a JavaScript
+ * object with (some of) its methods and attributes.
+ */
+export type MockValue<R> =
+  R extends PyIterator<infer T>
+    ? Iterable<MockValue<T>> | AsyncIterable<MockValue<T>> | MockObject<R>
+    : R extends PyHandle
+      ? MockObject<R>
+      : R extends readonly (infer E)[]
+        ? readonly MockValue<E>[]
+        : R;
+
+/**
+ * A JavaScript stand-in for a Python object of a declared class: any of its
+ * methods (returning stand-ins for their results, or promises of them) and
+ * attributes (their values), checked against the declarations.
+ */
+export type MockObject<R> = {
+  readonly [K in keyof R as K extends string ? K : never]?: R[K] extends (...args: infer _A) => Promise<infer X>
+    ? // biome-ignore lint/suspicious/noExplicitAny: a stand-in may take its arguments in any form (kwargs arrive as a last object)
+      (...args: any[]) => MockValue<X> | Promise<MockValue<X>>
+    : R[K] extends PyAttribute<infer X>
+      ? MockValue<X>
+      : unknown;
+};
+
+/** The items of a declared generator's iterator, else unknown. */
+export type ItemOf<R> = R extends PyIterator<infer T> ? T : unknown;
 
 export type ResponseAction =
   | { readonly kind: 'value'; readonly value: unknown }
@@ -73,8 +117,12 @@ export function describeResponse(response: ProgrammedResponse): string {
  * Programs how the mock answers one callable. Finish with `returns`,
  * `calls`, `throws` or `yields`; narrow it first with `withArgs`,
  * `withKwargs` or `when`.
+ *
+ * `F` is the callable's declared type when `snakebridge types` generated
+ * declarations for its module: arguments and results are then checked
+ * against the Python signature.
  */
-export class ResponseBuilder {
+export class ResponseBuilder<F = UntypedCallable> {
   #args: Args | undefined;
   #kwargs: Kwargs | undefined;
   #predicate: ((args: Args, kwargs: Kwargs) => boolean) | undefined;
@@ -92,7 +140,7 @@ export class ResponseBuilder {
   }
 
   /** Only answers calls with exactly these positional arguments (deep equality). */
-  withArgs(...args: unknown[]): this {
+  withArgs(...args: PositionalArgs<F>): this {
     this.#args = args;
     return this;
   }
@@ -127,13 +175,13 @@ export class ResponseBuilder {
   }
 
   /** Resolves with this value (copied through the serializer, as a real call would). */
-  returns(value: unknown): void {
+  returns(value: MockValue<ResultOf<F>>): void {
     this.#finish({ kind: 'value', value });
   }
 
   /** Resolves with what `fn(call)` returns or resolves to; a generator function makes a stream. */
-  calls(fn: Responder): void {
-    this.#finish({ kind: 'compute', fn });
+  calls(fn: Responder<MockValue<ResultOf<F>>>): void {
+    this.#finish({ kind: 'compute', fn: fn as Responder });
   }
 
   /** Rejects with a PythonError: `throws('KeyError', "'id'")` or `throws(pythonError(...))`. */
@@ -142,7 +190,10 @@ export class ResponseBuilder {
   }
 
   /** Streams these items; then, if given, raises the error after them. */
-  yields(items: Iterable<unknown> | AsyncIterable<unknown>, thenThrows?: PythonError): void {
+  yields(
+    items: Iterable<MockValue<ItemOf<ResultOf<F>>>> | AsyncIterable<MockValue<ItemOf<ResultOf<F>>>>,
+    thenThrows?: PythonError,
+  ): void {
     this.#finish({ kind: 'yield', items, error: thenThrows });
   }
 

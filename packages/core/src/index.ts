@@ -43,3 +43,24 @@ export * from './process-pool/process-pool.js';
 export * from './serializer/ndarray.js';
 export * from './serializer/serializer.js';
 export { createJsonSerializer, JSON_TAG, JsonSerializer } from './serializer-json/json-serializer.js';
+export type {
+  CallableAt,
+  CallableName,
+  CheckedTarget,
+  NDArrayLike,
+  PositionalArgs,
+  PyArray,
+  PyAttribute,
+  PyCallable,
+  PyDynamic,
+  PyHandle,
+  PyInstance,
+  PyInstanceArg,
+  PyIterator,
+  PyModule,
+  PyObject,
+  PythonClasses,
+  PythonModules,
+  ResultOf,
+  Trailing,
+} from './typing/python-types.js';

@@ -107,4 +107,18 @@ describe('config errors', () => {
       'grpc.endpoints',
     );
   });
+
+  it('checks the bindings section: module names, the guard mode and the coverage share', () => {
+    const resolved = resolveConfig({ bindings: { modules: ['numpy', 'numpy.linalg'], guard: 'warn' } }, { env: {} });
+    expect(resolved.bindings).toMatchObject({ modules: ['numpy', 'numpy.linalg'], guard: 'warn', out: 'python-types' });
+    expect(configError(() => defineConfig({ bindings: { modules: ['numpy linalg'] } })).field).toBe(
+      'bindings.modules[0]',
+    );
+    expect(configError(() => defineConfig({ bindings: { guard: 'loud' as 'warn' } })).issues[0]?.allowed).toEqual([
+      'off',
+      'warn',
+      'error',
+    ]);
+    expect(configError(() => defineConfig({ bindings: { minCoverage: 1.5 } })).field).toBe('bindings.minCoverage');
+  });
 });

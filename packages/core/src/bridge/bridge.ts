@@ -7,6 +7,7 @@ import { ClosedError, SessionError } from '../errors/errors.js';
 import { type HandleRef, toHandleRef } from '../handles/handle-ref.js';
 import type { Call, CallOptions, Invoker, InvokerStats, SessionRef, StreamOptions } from '../invoker/invoker.js';
 import type { Logger } from '../logger/logger.js';
+import type { PyAttribute, PythonModules } from '../typing/python-types.js';
 import { handleProxy, moduleProxy, type ProxyScope, type PyProxy, SETATTR } from './python-proxy.js';
 
 type Kwargs = Readonly<Record<string, unknown>>;
@@ -55,9 +56,15 @@ export abstract class CallScope implements ProxyScope {
   /**
    * A proxy for a Python module: `await np.linalg.norm([3, 4])`. The module is
    * imported (once per worker) on the first call through it.
+   *
+   * Typed by its name when `snakebridge types` generated declarations for it
+   * (docs/typing.md); otherwise untyped (`PyProxy`), or typed by you:
+   * `bridge.module<MyTypes>('mymod')`.
    */
-  module<T = PyProxy>(name: string): T {
-    return moduleProxy(this, name) as T;
+  module<N extends keyof PythonModules & string>(name: N): PythonModules[N];
+  module<T = PyProxy>(name: string): T;
+  module(name: string): unknown {
+    return moduleProxy(this, name);
   }
 
   /** Evaluates a Python expression, with `locals` as its local variables. Needs `security.allowEval`. */
@@ -275,14 +282,35 @@ export async function release(...objects: readonly unknown[]): Promise<void> {
 
 /**
  * Sets an attribute in Python: `await setattr(model, 'alpha', 0.5)`, or on a
- * module: `await setattr(bridge.module('mymod'), 'DEBUG', true)`.
+ * module: `await setattr(bridge.module('mymod'), 'DEBUG', true)`. With
+ * generated declarations, the name must be an attribute of the object and
+ * the value of its type.
  */
-export async function setattr(object: PyProxy, name: string, value: unknown, options?: CallOptions): Promise<void> {
+export async function setattr<O, K extends AttributeName<O>>(
+  object: O,
+  name: K,
+  value: AttributeValue<O, K>,
+  options?: CallOptions,
+): Promise<void> {
   const set = (object as { [SETATTR]?: unknown } | null)?.[SETATTR];
   if (typeof set !== 'function')
     throw new TypeError('setattr needs a Python proxy (a module or an object from Python)');
   await set(name, value, options);
 }
+
+/** The attributes of a declared object (any name for an untyped one). */
+type AttributeName<O> = 0 extends 1 & O
+  ? string
+  : { [K in keyof O]: O[K] extends PyAttribute<unknown> ? K : never }[keyof O] & string;
+
+/** The type of a declared attribute's value. */
+type AttributeValue<O, K> = 0 extends 1 & O
+  ? unknown
+  : K extends keyof O
+    ? O[K] extends PyAttribute<infer T>
+      ? T
+      : unknown
+    : unknown;
 
 /** The HandleRef behind a proxy: its id, Python type, repr and owning worker. */
 export function handleOf(object: unknown): HandleRef | undefined {

@@ -6,9 +6,12 @@ import type { CallOptions, StreamOptions } from '../invoker/invoker.js';
 const KWARGS = Symbol.for('@snakebridge/core/kwargs');
 const OPTIONS = Symbol.for('@snakebridge/core/callOptions');
 
-/** Keyword arguments for a proxy call. */
-export interface Kwargs {
-  readonly [KWARGS]: Readonly<Record<string, unknown>>;
+/**
+ * Keyword arguments for a proxy call. `K` is their type when the callable has
+ * generated declarations, which check each name and value.
+ */
+export interface Kwargs<K = Readonly<Record<string, unknown>>> {
+  readonly [KWARGS]: K;
 }
 
 /** Per-call options for a proxy call. */
@@ -19,8 +22,12 @@ export interface CallOptionsMarker {
 /**
  * Marks an argument of a proxy call as Python keyword arguments:
  * `await pd.read_csv(path, kwargs({ sep: ';', header: null }))`.
+ *
+ * Where the callable has generated declarations, their type comes from the
+ * call (`NoInfer`: never from the object itself), so a misspelled name or a
+ * wrong value fails to compile: "'wdth' does not exist … Did you mean 'width'?".
  */
-export function kwargs(values: Readonly<Record<string, unknown>>): Kwargs {
+export function kwargs<K extends object = Readonly<Record<string, unknown>>>(values: NoInfer<K>): Kwargs<K> {
   return { [KWARGS]: values };
 }
 

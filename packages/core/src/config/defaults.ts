@@ -49,5 +49,14 @@ export function defaultConfig(environment: string): ResolvedConfig {
     },
     mock: { strict: true, fixtures: undefined },
     protobuf: { protoFiles: [], callables: {} },
+    bindings: {
+      modules: [],
+      out: 'python-types',
+      lockfile: 'snakebridge.lock.json',
+      ints: 'number',
+      budgetMs: 15_000,
+      minCoverage: 0.8,
+      guard: 'off',
+    },
   };
 }

@@ -165,6 +165,23 @@ const streamsSchema = z.strictObject({
   window: positiveInt.optional(),
 });
 
+const bindingsSchema = z.strictObject({
+  /** Python modules to generate TypeScript declarations for (`snakebridge types`), by dotted name. */
+  modules: z.array(z.string().regex(/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/, 'a dotted module name')).optional(),
+  /** Directory the declarations are written to. */
+  out: z.string().min(1).optional(),
+  /** The lockfile recording what the declarations were generated from. */
+  lockfile: z.string().min(1).optional(),
+  /** How Python ints are typed in results: `number`, or `bigint` for `number | bigint`. */
+  ints: z.enum(['number', 'bigint']).optional(),
+  /** Longest introspection of one module; past it, the rest is left untyped. */
+  budgetMs: positiveInt.optional(),
+  /** `snakebridge types --strict` fails when a module has fewer fully typed callables than this share. */
+  minCoverage: z.number().min(0).max(1).optional(),
+  /** At start, each worker checks the lockfile's package versions: `warn` or `error` when they drifted. */
+  guard: z.enum(['off', 'warn', 'error']).optional(),
+});
+
 /** Every setting, without the per-environment overrides. */
 export const settingsSchema = z.strictObject({
   invoker: z.enum(INVOKER_NAMES).optional(),
@@ -181,6 +198,7 @@ export const settingsSchema = z.strictObject({
   grpc: grpcSchema.optional(),
   mock: mockSchema.optional(),
   protobuf: protobufSchema.optional(),
+  bindings: bindingsSchema.optional(),
 });
 
 /** A config: settings plus overrides per environment (`development`, `test`, `production`, …). */

@@ -139,6 +139,27 @@ export interface ProtobufSettings {
   >;
 }
 
+/** Typed bindings: what `snakebridge types` generates, and the runtime guard against drift (docs/typing.md). */
+export interface BindingsSettings {
+  /** Python modules to generate declarations for, by dotted name. @default [] */
+  readonly modules: readonly string[];
+  /** Directory the declarations are written to. @default 'python-types' */
+  readonly out: string;
+  /** The lockfile recording the interpreter, package versions and signature hashes. @default 'snakebridge.lock.json' */
+  readonly lockfile: string;
+  /** How Python ints are typed in results: `number`, or exactly as `number | bigint`. @default 'number' */
+  readonly ints: 'number' | 'bigint';
+  /** Longest introspection of one module, import included; past it, the rest is left untyped. @default 15000 */
+  readonly budgetMs: number;
+  /** Share of fully typed callables below which `snakebridge types --strict` fails. @default 0.8 */
+  readonly minCoverage: number;
+  /**
+   * At start, each worker compares the lockfile's package versions with what
+   * it imports: `warn` logs, `error` refuses to start. @default 'off'
+   */
+  readonly guard: 'off' | 'warn' | 'error';
+}
+
 /** Every setting, resolved: defaults, then the config, then its environment's overrides, then env vars. */
 export interface ResolvedConfig {
   /** The environment whose overrides were applied. */
@@ -175,6 +196,7 @@ export interface ResolvedConfig {
   readonly grpc: GrpcSettings;
   readonly mock: MockSettings;
   readonly protobuf: ProtobufSettings;
+  readonly bindings: BindingsSettings;
 }
 
 /** Container token of the ResolvedConfig. */
