@@ -17,3 +17,11 @@ def worker() -> Iterator[WorkerClient]:
     client.ready()
     yield client
     client.close()
+
+
+@pytest.fixture
+def sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """Small packages written into a temporary directory on sys.path, for the introspection tests."""
+    from introspect_helpers import temporary_sources  # only the introspection tests pay for importing it
+
+    yield from temporary_sources(tmp_path, monkeypatch)
