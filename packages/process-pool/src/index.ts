@@ -3,6 +3,20 @@
 
 export type { StartHooks, SupervisedWorker, WorkerFactory, WorkerHealth } from './pool/supervised-worker.js';
 export { isWorkerFailure, WorkerPool, type WorkerPoolOptions } from './pool/worker-pool.js';
-export { findPython, MIN_PYTHON, type PythonInfo } from './python/interpreter.js';
-export { type ProcessExit, PythonProcess, type PythonProcessOptions } from './python/python-process.js';
+export {
+  explainPython,
+  findPython,
+  MIN_PYTHON,
+  type PythonEnvironmentInfo,
+  type PythonExplanation,
+  type PythonInfo,
+  type PythonSource,
+} from './python/interpreter.js';
+export {
+  type ProcessExit,
+  PythonProcess,
+  type PythonProcessOptions,
+  pythonEnvironment,
+} from './python/python-process.js';
 export { runtimePath } from './python/runtime.js';
+export { type VersionGuardOptions, versionGuard } from './python/version-guard.js';

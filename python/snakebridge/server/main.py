@@ -82,6 +82,10 @@ class ServerProcess:
         options = self.options
         try:
             apply_limits(options.address_space_bytes, options.cpu_seconds)
+            if options.lockfile is not None:
+                from ..version_guard import enforce  # only then: importlib.metadata costs start-up time
+
+                enforce(options.lockfile, options.version_guard)  # type: ignore[arg-type]
             for module in options.preload:
                 importlib.import_module(module)
             modules = bridge_modules()

@@ -44,6 +44,9 @@ class ServerOptions:
     allow_eval: bool = True
     allowed_modules: tuple[str, ...] | None = None
     preload: tuple[str, ...] = ()
+    #: The lockfile of typed bindings, and what to do when installed packages differ from it.
+    lockfile: str | None = None
+    version_guard: str = "off"
     max_handles_per_session: int = 10_000
     handle_ttl_ms: int = 30 * 60_000
     #: A cancelled sync call that has not stopped after this long makes the server exit (0: never).
@@ -119,7 +122,11 @@ def parse_options(argv: list[str] | None = None, env: dict[str, str] | None = No
         address_space_bytes=args.limit_address_space_bytes,
         cpu_seconds=args.limit_cpu_seconds,
         log_level=args.log_level,
+        lockfile=args.lockfile,
+        version_guard=args.version_guard,
     )
+    if options.version_guard != "off" and options.lockfile is None:
+        raise UsageError(f"--version-guard {options.version_guard} needs --lockfile")
     return replace(options, exposure_warning=_check_exposure(options))
 
 
@@ -194,5 +201,12 @@ def _parser() -> argparse.ArgumentParser:
     calls.add_argument("--shutdown-grace-ms", type=_non_negative, default=5_000, help="on SIGTERM")
     calls.add_argument("--limit-address-space-bytes", type=int, metavar="BYTES", help="RLIMIT_AS")
     calls.add_argument("--limit-cpu-seconds", type=int, metavar="SECONDS", help="RLIMIT_CPU")
+    calls.add_argument("--lockfile", metavar="PATH", help="the snakebridge.lock.json of typed bindings")
+    calls.add_argument(
+        "--version-guard",
+        choices=["off", "warn", "error"],
+        default="off",
+        help="at start, warn or refuse when installed packages differ from --lockfile (default: off)",
+    )
     parser.add_argument("--log-level", default="WARNING", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser

@@ -148,6 +148,10 @@ class Worker:
             ttl_seconds=int(options.get("handleTtlMs", 0)) / 1000,
         )
         resolver = Resolver(bool(options.get("allowEval", True)), options.get("allowedModules"))
+        if options.get("lockfile"):
+            from ..version_guard import enforce  # only then: importlib.metadata costs start-up time
+
+            enforce(str(options["lockfile"]), options.get("versionGuard", "off"))
         for module in options.get("preload", []):
             importlib.import_module(module)
         outcomes = Outcomes(self.writer, serializer, handles, max_frame_bytes)

@@ -21,6 +21,7 @@ import {
   PythonProcess,
   type StartHooks,
   type SupervisedWorker,
+  versionGuard,
   type WorkerHealth,
 } from '@snakebridge/process-pool';
 import type { Target } from '../target.js';
@@ -314,6 +315,8 @@ export function serverArguments(config: ResolvedConfig): string[] {
     args.push('--limit-address-space-bytes', String(pool.limits.addressSpaceBytes));
   }
   if (pool.limits.cpuSeconds !== undefined) args.push('--limit-cpu-seconds', String(pool.limits.cpuSeconds));
+  const guard = versionGuard(config.bindings);
+  if (guard.lockfile !== undefined) args.push('--lockfile', guard.lockfile, '--version-guard', guard.versionGuard);
   return args;
 }
 

@@ -26,6 +26,7 @@ import {
   PythonProcess,
   type StartHooks,
   type SupervisedWorker,
+  versionGuard,
   type WorkerHealth,
 } from '@snakebridge/process-pool';
 import { type CallMeta, callMetaSize, writeCallMeta } from '../protocol/call.js';
@@ -553,6 +554,7 @@ export class StdioWorker implements SupervisedWorker {
       hostTimeoutMs: config.pool.hostTimeoutMs,
       preload: config.pool.preload,
       limits: config.pool.limits,
+      ...versionGuard(config.bindings),
     };
     const body = Buffer.from(JSON.stringify(hello));
     this.#write(encodeFrame({ kind: Kind.HELLO, aux: PROTOCOL_VERSION, serializer: JSON_WIRE_ID }, body));

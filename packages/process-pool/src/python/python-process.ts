@@ -149,18 +149,27 @@ export class PythonProcess {
 }
 
 function workerEnvironment(options: PythonProcessOptions): NodeJS.ProcessEnv {
-  const inherited = process.env.PYTHONPATH;
-  const path = [runtimePath(), ...options.settings.path, ...(inherited ? [inherited] : [])];
   return {
-    ...process.env,
-    ...options.settings.env,
-    ...options.env,
-    PYTHONPATH: path.join(delimiter),
+    ...pythonEnvironment(options.settings, options.env),
     // Prints reach the logger as they happen, not when a buffer fills.
     PYTHONUNBUFFERED: '1',
     SNAKEBRIDGE_HOST_PID: String(process.pid),
     SNAKEBRIDGE_WORKER_ID: options.workerId,
   };
+}
+
+/**
+ * The environment any Python process of ours runs in (workers, servers, the
+ * introspector): the config's variables, and the bundled runtime and the
+ * config's paths ahead of an inherited PYTHONPATH.
+ */
+export function pythonEnvironment(
+  settings: Pick<PythonSettings, 'env' | 'path'>,
+  extra: Readonly<Record<string, string>> = {},
+): NodeJS.ProcessEnv {
+  const inherited = process.env.PYTHONPATH;
+  const path = [runtimePath(), ...settings.path, ...(inherited ? [inherited] : [])];
+  return { ...process.env, ...settings.env, ...extra, PYTHONPATH: path.join(delimiter) };
 }
 
 function forwardLines(stream: Readable, onLine: (line: string) => void): void {
