@@ -1,4 +1,5 @@
-// The README's example is this folder's readme.ts, verbatim, and it runs.
+// The README's example is this folder's readme.ts and its config, verbatim; it
+// runs, and its generated declarations match the installed Python.
 
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -10,10 +11,12 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
 
 describe('README example', () => {
-  it('is the code of examples/readme.ts', () => {
+  it('is the code of examples/readme.ts and its config, snakebridge.config.ts', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const example = readFileSync(new URL('./readme.ts', import.meta.url), 'utf8');
-    expect(readme).toContain(`\`\`\`ts\n${example}\`\`\``);
+    for (const file of ['./readme.ts', './snakebridge.config.ts']) {
+      const example = readFileSync(new URL(file, import.meta.url), 'utf8');
+      expect(readme).toContain(`\`\`\`ts\n${example}\`\`\``);
+    }
   });
 
   it('runs against real Python and prints what its comments say', async () => {
@@ -39,4 +42,20 @@ describe('README example', () => {
       '',
     ]);
   }, 30_000);
+
+  it('is typed by declarations that match the installed Python (snakebridge types --check)', async () => {
+    // The drift check a project runs in CI, run on our own example: a new numpy (python/constraints.txt)
+    // or a generator change fails here until `pnpm --filter @snakebridge/examples types` is run again.
+    const env = { ...process.env, SNAKEBRIDGE_VENV: '../.venv' };
+    const bin = fileURLToPath(new URL('../packages/cli/src/bin.ts', import.meta.url));
+    const { stderr } = await run(
+      process.execPath,
+      ['--import', 'tsx', '--conditions=@snakebridge/source', bin, 'types', '--check'],
+      {
+        cwd: fileURLToPath(new URL('.', import.meta.url)),
+        env,
+      },
+    );
+    expect(stderr).toContain('the declarations match the installed Python');
+  }, 120_000);
 });

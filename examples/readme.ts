@@ -1,6 +1,7 @@
 import { createBridge, kwargs, PythonError } from '@snakebridge/core';
+import config from './snakebridge.config.js';
 
-await using bridge = await createBridge({ pool: { max: 2 } });
+await using bridge = await createBridge(config);
 
 const math = bridge.module('math');
 console.log(await math.hypot(3, 4)); // 5

@@ -18,6 +18,7 @@ const ONCE: [name: string, script: string, args: string[]][] = [
   ['snakebridge-arrow', 'snakebridge-arrow', []],
   ['serializers', 'serializers', []],
   ['offload', 'offload', []],
+  ['typed-bindings', 'typed-bindings', []],
 ];
 
 async function runTarget(name: string, args: string[] = []): Promise<Results> {
@@ -128,6 +129,15 @@ function rows(all: Record<string, Results>): Row[] {
     { workload: 'spawn to first call, ms', snakebridge: metric(sb, 'spawn to first call', 'ms') },
     { workload: 'pool of 4 to all ready, ms', snakebridge: metric(sb, 'pool of 4 to all ready', 'ms') },
     { workload: 'CPU-bound: 2 workers vs 1, speed-up', snakebridge: metric(sb, 'CPU-bound calls', 'speedup') },
+    ...['numpy', 'pandas', 'sklearn.ensemble'].map((module) => {
+      const ms = metric(all['typed-bindings'], `snakebridge types ${module}`, 'introspectionMs');
+      return {
+        workload: `snakebridge types: introspect ${module} in a fresh interpreter, ms`,
+        snakebridge: ms,
+        target: '≤ 15000 ms (the budget)',
+        met: ms === undefined ? undefined : ms <= 15_000,
+      };
+    }),
     {
       workload: '1M-call soak: host RSS growth 100k → 1M, MB',
       snakebridge: hostGrowth,
