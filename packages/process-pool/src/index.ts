@@ -19,4 +19,5 @@ export {
   pythonEnvironment,
 } from './python/python-process.js';
 export { runtimePath } from './python/runtime.js';
+export { type SandboxOptions, sandboxOptions } from './python/sandbox.js';
 export { type VersionGuardOptions, versionGuard } from './python/version-guard.js';

@@ -36,9 +36,15 @@ class _Root(NamedTuple):
 class Resolver:
     """Finds the objects dotted names refer to, and the namespaces eval/exec share."""
 
-    def __init__(self, allow_eval: bool = True, allowed_modules: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        allow_eval: bool = True,
+        allowed_modules: list[str] | None = None,
+        allow_unsafe_modules: bool = False,
+    ) -> None:
         self.allow_eval = allow_eval
         self.allowed_modules = tuple(allowed_modules) if allowed_modules is not None else None
+        self.allow_unsafe_modules = allow_unsafe_modules
         self._namespaces: dict[int, dict[str, Any]] = {}
         # Imports happen once per name; the attributes after the root are read on each call.
         self._roots: dict[str, _Root] = {}

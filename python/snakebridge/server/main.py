@@ -140,7 +140,8 @@ class ServerProcess:
             ],
         )
         handles = HandleTable(options.max_handles_per_session, options.handle_ttl_ms / 1000)
-        dispatcher = Dispatcher(Resolver(options.allow_eval, _list(options.allowed_modules)), handles)
+        resolver = Resolver(options.allow_eval, _list(options.allowed_modules), options.allow_unsafe_modules)
+        dispatcher = Dispatcher(resolver, handles)
         assert self._runner is not None
         jobs = Jobs(self._runner, asyncio.get_running_loop(), options.cancel_grace_ms)
         service = BridgeService(

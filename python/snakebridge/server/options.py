@@ -47,6 +47,12 @@ class ServerOptions:
     #: The lockfile of typed bindings, and what to do when installed packages differ from it.
     lockfile: str | None = None
     version_guard: str = "off"
+    #: Let --allowed-module name modules that reach arbitrary objects or code (operator, os, …).
+    allow_unsafe_modules: bool = False
+    #: Enter the OS sandbox once listening (docs/security.md): writable paths, and whether sockets may be opened.
+    sandbox: bool = False
+    sandbox_writable: tuple[str, ...] = ()
+    sandbox_network: bool = False
     max_handles_per_session: int = 10_000
     handle_ttl_ms: int = 30 * 60_000
     #: A cancelled sync call that has not stopped after this long makes the server exit (0: never).
@@ -124,6 +130,10 @@ def parse_options(argv: list[str] | None = None, env: dict[str, str] | None = No
         log_level=args.log_level,
         lockfile=args.lockfile,
         version_guard=args.version_guard,
+        allow_unsafe_modules=args.allow_unsafe_modules,
+        sandbox=args.sandbox,
+        sandbox_writable=tuple(args.sandbox_writable),
+        sandbox_network=args.sandbox_network,
     )
     if options.version_guard != "off" and options.lockfile is None:
         raise UsageError(f"--version-guard {options.version_guard} needs --lockfile")
@@ -190,6 +200,16 @@ def _parser() -> argparse.ArgumentParser:
     security.add_argument(
         "--allowed-module", action="append", metavar="MODULE", help="only these modules can be called (repeatable)"
     )
+    security.add_argument(
+        "--allow-unsafe-modules",
+        action="store_true",
+        help="let --allowed-module name modules that reach arbitrary objects or code (operator, os, …)",
+    )
+    security.add_argument("--sandbox", action="store_true", help="enter the OS sandbox once listening (Linux)")
+    security.add_argument(
+        "--sandbox-writable", action="append", default=[], metavar="PATH", help="writable in the sandbox (repeatable)"
+    )
+    security.add_argument("--sandbox-network", action="store_true", help="let the sandboxed server open sockets")
 
     calls = parser.add_argument_group("calls")
     calls.add_argument("--threads", type=_non_negative, default=0, help="threads for sync calls (default: 0)")

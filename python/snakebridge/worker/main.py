@@ -141,13 +141,22 @@ class Worker:
         serializer = get_serializer(options.get("serializer", "json"), options.get("serializerOptions"))
         limits = options.get("limits") or {}
         apply_limits(limits.get("addressSpaceBytes"), limits.get("cpuSeconds"))
+        sandbox = options.get("sandbox")
+        if sandbox:
+            from ..sandbox import enter_sandbox  # only then: it loads libc and builds a filter
+
+            enter_sandbox(sandbox.get("writablePaths", []), network=bool(sandbox.get("network", False)))
         max_frame_bytes = int(options.get("maxFrameBytes", 256 * 1024 * 1024))
         data.max_frame_bytes = max_frame_bytes
         handles = HandleTable(
             max_per_session=int(options.get("maxHandlesPerSession", 10_000)),
             ttl_seconds=int(options.get("handleTtlMs", 0)) / 1000,
         )
-        resolver = Resolver(bool(options.get("allowEval", True)), options.get("allowedModules"))
+        resolver = Resolver(
+            bool(options.get("allowEval", True)),
+            options.get("allowedModules"),
+            bool(options.get("allowUnsafeModules", False)),
+        )
         if options.get("lockfile"):
             from ..version_guard import enforce  # only then: importlib.metadata costs start-up time
 

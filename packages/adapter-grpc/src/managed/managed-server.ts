@@ -21,6 +21,7 @@ import {
   PythonProcess,
   type StartHooks,
   type SupervisedWorker,
+  sandboxOptions,
   versionGuard,
   type WorkerHealth,
 } from '@snakebridge/process-pool';
@@ -310,6 +311,13 @@ export function serverArguments(config: ResolvedConfig): string[] {
   for (const module of security.allowedModules ?? []) args.push('--allowed-module', module);
   // An empty allowlist allows nothing; a name no module has says so.
   if (security.allowedModules?.length === 0) args.push('--allowed-module', '');
+  if (security.allowUnsafeModules) args.push('--allow-unsafe-modules');
+  const sandbox = sandboxOptions(security.sandbox);
+  if (sandbox !== null) {
+    args.push('--sandbox');
+    for (const path of sandbox.writablePaths) args.push('--sandbox-writable', path);
+    if (sandbox.network) args.push('--sandbox-network');
+  }
   for (const module of pool.preload) args.push('--preload', module);
   if (pool.limits.addressSpaceBytes !== undefined) {
     args.push('--limit-address-space-bytes', String(pool.limits.addressSpaceBytes));

@@ -26,6 +26,7 @@ import {
   PythonProcess,
   type StartHooks,
   type SupervisedWorker,
+  sandboxOptions,
   versionGuard,
   type WorkerHealth,
 } from '@snakebridge/process-pool';
@@ -547,6 +548,8 @@ export class StdioWorker implements SupervisedWorker {
       workerId: this.id,
       allowEval: config.security.allowEval,
       allowedModules: config.security.allowedModules ?? null,
+      allowUnsafeModules: config.security.allowUnsafeModules,
+      sandbox: sandboxOptions(config.security.sandbox),
       maxFrameBytes: config.protocol.maxFrameBytes,
       threads: config.pool.threads,
       maxHandlesPerSession: config.handles.maxPerSession,

@@ -36,7 +36,12 @@ export function defaultConfig(environment: string): ResolvedConfig {
     streams: { window: 64 },
     protocol: { maxFrameBytes: 256 * 1024 * 1024 },
     offload: { thresholdBytes: 4 * 1024 * 1024, threads: 2 },
-    security: { allowEval: true, allowedModules: undefined },
+    security: {
+      allowEval: true,
+      allowedModules: undefined,
+      allowUnsafeModules: false,
+      sandbox: { enabled: false, writablePaths: [], network: false },
+    },
     logLevel: 'info',
     grpc: {
       mode: 'managed',

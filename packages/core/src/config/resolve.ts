@@ -56,7 +56,8 @@ export function resolveConfig(config: SnakeBridgeConfig = {}, options: ResolveOp
   const fromEnv = settingsFromEnv(env);
   const resolved = merge(merge(merge(defaultConfig(environment), base), overrides), fromEnv) as ResolvedConfig;
   const maxWasSet = [base, overrides, fromEnv].some((s) => s?.pool?.max !== undefined);
-  return checkCombinations(resolved, maxWasSet);
+  const evalWasSet = [base, overrides, fromEnv].some((s) => s?.security?.allowEval !== undefined);
+  return checkCombinations(restrictedDefaults(resolved, evalWasSet), maxWasSet);
 }
 
 // --- environment variables --------------------------------------------------
@@ -149,6 +150,12 @@ function checkCombinations(config: ResolvedConfig, maxWasSet: boolean): Resolved
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return pool === config.pool ? config : { ...config, pool };
+}
+
+/** Restricted mode (an allowlist) turns eval off unless the config says otherwise: eval would walk around it. */
+function restrictedDefaults(config: ResolvedConfig, evalWasSet: boolean): ResolvedConfig {
+  if (evalWasSet || config.security.allowedModules === undefined) return config;
+  return { ...config, security: { ...config.security, allowEval: false } };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -99,11 +99,23 @@ const handlesSchema = z.strictObject({
   ttlMs: millis.optional(),
 });
 
+const sandboxSchema = z.strictObject({
+  /** Run each worker (and managed gRPC server) in the OS sandbox (Linux: Landlock and seccomp). */
+  enabled: z.boolean().optional(),
+  /** Paths the workers may write under; everything else is read-only. */
+  writablePaths: z.array(z.string().min(1)).optional(),
+  /** Let the workers open network sockets. */
+  network: z.boolean().optional(),
+});
+
 const securitySchema = z.strictObject({
-  /** Allow `bridge.eval` / `bridge.exec` of code strings. */
+  /** Allow `bridge.eval` / `bridge.exec` of code strings. Off by default when `allowedModules` is set. */
   allowEval: z.boolean().optional(),
   /** If set, only these modules (and their submodules) can be called or imported. */
   allowedModules: z.array(z.string().min(1)).optional(),
+  /** Let `allowedModules` name modules that reach arbitrary objects or code (operator, importlib, os, …). */
+  allowUnsafeModules: z.boolean().optional(),
+  sandbox: sandboxSchema.optional(),
 });
 
 const grpcTlsSchema = z.strictObject({

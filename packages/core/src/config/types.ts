@@ -93,11 +93,27 @@ export interface HandleSettings {
   readonly ttlMs: number;
 }
 
+export interface SandboxSettings {
+  /** Run each worker (and managed gRPC server) in the OS sandbox (docs/security.md). @default false */
+  readonly enabled: boolean;
+  /** Paths (and what is below them) the workers may write; everything else is read-only. @default [] */
+  readonly writablePaths: readonly string[];
+  /** Let the workers open network sockets (other than Unix sockets). @default false */
+  readonly network: boolean;
+}
+
 export interface SecuritySettings {
-  /** Allow `bridge.eval` / `bridge.exec` of code strings. @default true */
+  /** Allow `bridge.eval` / `bridge.exec` of code strings. @default true, or false when `allowedModules` is set */
   readonly allowEval: boolean;
   /** If set, only these modules (and their submodules) can be called. @default undefined (any) */
   readonly allowedModules: readonly string[] | undefined;
+  /**
+   * Let `allowedModules` name a module that walks or loads arbitrary objects or
+   * code (operator, builtins, importlib, pickle, os, sys, …), which restricted
+   * mode refuses otherwise. @default false
+   */
+  readonly allowUnsafeModules: boolean;
+  readonly sandbox: SandboxSettings;
 }
 
 export interface GrpcTlsSettings {
