@@ -155,3 +155,60 @@ describe('sessions and lifecycle', () => {
     await expect(bridge.module('m').f()).rejects.toSatisfy((e: unknown) => ClosedError.is(e));
   });
 });
+
+describe('proxies handed to plain JavaScript', () => {
+  const handleProxyOf = async () => {
+    const { bridge, invoker } = bridgeWith(() => model);
+    const proxy = await bridge.call('sklearn.linear_model.LinearRegression');
+    invoker.calls.length = 0;
+    return { bridge, invoker, proxy };
+  };
+
+  it('serialize to JSON as a plain description, without calling Python', async () => {
+    const { bridge, invoker, proxy } = await handleProxyOf();
+    expect(JSON.parse(JSON.stringify({ model: proxy, coef: proxy.coef_ }))).toEqual({
+      model: { $python: 'sklearn.linear_model.LinearRegression', handle: 9 },
+      coef: { $python: 'sklearn.linear_model.LinearRegression.coef_', handle: 9 },
+    });
+    expect(JSON.stringify(bridge.module('numpy').linalg)).toBe('{"$python":"numpy.linalg"}');
+    expect(invoker.calls).toEqual([]);
+  });
+
+  it('turn into strings and inspect locally', async () => {
+    const { invoker, proxy } = await handleProxyOf();
+    expect(String(proxy)).toBe('<py LinearRegression() #9>');
+    expect(`${proxy.fit}`).toBe('<py LinearRegression() #9>.fit');
+    expect(proxy.toString()).toBe('<py LinearRegression() #9>');
+    expect(Object.prototype.toString.call(proxy)).toBe('[object PyProxy]');
+    expect(inspect(proxy)).toBe('<py LinearRegression() #9>');
+    expect(invoker.calls).toEqual([]);
+  });
+
+  it('answer the hooks of test frameworks and UI libraries with nothing, so matchers never call Python', async () => {
+    const { invoker, proxy } = await handleProxyOf();
+    for (const hook of ['constructor', 'asymmetricMatch', '$$typeof', 'nodeType', 'tagName', '_isMockFunction']) {
+      expect(proxy[hook], hook).toBeUndefined();
+    }
+    expect({ model: proxy }).toEqual({ model: proxy });
+    expect([proxy]).toContain(proxy);
+    expect(proxy).toBeTruthy();
+    expect(invoker.calls).toEqual([]);
+  });
+
+  it('are not thenable at the root, so returning one from async code makes no call', async () => {
+    const { invoker, proxy } = await handleProxyOf();
+    const same = await (async () => proxy)();
+    expect(same).toBe(proxy);
+    expect(invoker.calls).toEqual([]);
+  });
+
+  it('still call Python for every other attribute', async () => {
+    const { invoker, proxy } = await handleProxyOf();
+    await proxy.predict([[1]]);
+    await proxy.coef_;
+    expect(invoker.calls.map(({ call }) => [call.op, call.target])).toEqual([
+      ['call', 'predict'],
+      ['getattr', 'coef_'],
+    ]);
+  });
+});

@@ -57,6 +57,7 @@ function makeProxy(state: ProxyState, thenable: boolean): PyProxy {
     get(_target, property) {
       if (typeof property === 'symbol') return symbolMember(state, property);
       if (property === 'then') return thenable ? readAttribute(state) : undefined;
+      if (Object.hasOwn(JS_PROTOCOL, property)) return JS_PROTOCOL[property]?.(state);
       return makeProxy({ ...state, path: [...state.path, property] }, true);
     },
     apply(_target, _this, rawArgs: unknown[]) {
@@ -72,6 +73,38 @@ function makeProxy(state: ProxyState, thenable: boolean): PyProxy {
       return typeof property === 'symbol' && property === HANDLE_REF && state.handle !== undefined;
     },
   });
+}
+
+/**
+ * Names JavaScript itself, serializers and test frameworks look up on any
+ * value they are given: read as Python attributes, each would make a call
+ * nobody asked for (JSON.stringify would call a Python `toJSON` and leave its
+ * rejection unhandled). They answer locally, at once, and never reach Python;
+ * a Python attribute of one of these names is reached with `bridge.call`.
+ */
+const JS_PROTOCOL: Readonly<Record<string, ((state: ProxyState) => unknown) | undefined>> = {
+  /** A plain description, so a result holding proxies can be logged as JSON. */
+  toJSON: (state: ProxyState) => () => describeAsJson(state),
+  toString: (state: ProxyState) => () => describe(state),
+  valueOf: (state: ProxyState) => () => describe(state),
+  /** Not a class instance of JavaScript's: equality checks and serializers must not follow it. */
+  constructor: undefined,
+  // Test frameworks' and UI libraries' duck-typing hooks (Jest/Vitest matchers, React, DOM, Immutable.js, mocks).
+  asymmetricMatch: undefined,
+  $$typeof: undefined,
+  nodeType: undefined,
+  tagName: undefined,
+  _isMockFunction: undefined,
+  '@@__IMMUTABLE_ITERABLE__@@': undefined,
+  '@@__IMMUTABLE_RECORD__@@': undefined,
+  '@@toStringTag': undefined,
+};
+
+/** What `toJSON` gives: `{ $python: 'fractions.Fraction', handle: 3 }`, or the dotted path of a module attribute. */
+function describeAsJson(state: ProxyState): { $python: string; handle?: number } {
+  if (state.handle === undefined) return { $python: state.path.join('.') };
+  const type = [state.handle.type, ...state.path].join('.');
+  return { $python: type, handle: state.handle.id };
 }
 
 /** Where a call goes: a dotted name from a module, or an attribute path on a handle. */
