@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib
 import json
 import logging
@@ -22,6 +23,7 @@ import sys
 import threading
 import traceback
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -92,7 +94,8 @@ class ServerProcess:
         except BaseException:
             log.error("failed to start:\n%s", traceback.format_exc().rstrip())
             return EXIT_START_FAILED
-        self._runner = MainThreadRunner() if options.threads == 0 else ThreadPoolRunner(options.threads)
+        enter = self._sandbox_entry()
+        self._runner = MainThreadRunner() if options.threads == 0 else ThreadPoolRunner(options.threads, enter)
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
         loop_thread = threading.Thread(target=self._loop_main, args=modules, name="snakebridge-grpc", daemon=True)
@@ -101,6 +104,14 @@ class ServerProcess:
         if self._failure is not None:
             log.error("failed to start: %s", self._failure)
             return EXIT_START_FAILED
+        if enter is not None:
+            # Now, not earlier: gRPC had to create its listening socket. Its I/O threads stay outside; this thread
+            # runs calls (threads=0), and each thread of the call pool enters as it starts (ThreadPoolRunner).
+            try:
+                enter()
+            except BaseException:
+                log.error("failed to start:\n%s", traceback.format_exc().rstrip())
+                return EXIT_START_FAILED
         if options.exposure_warning:
             log.warning("%s", options.exposure_warning)
         self._announce()
@@ -110,6 +121,15 @@ class ServerProcess:
             self._runner.run_forever()
         self._finished.wait()
         return self._status
+
+    def _sandbox_entry(self) -> Callable[[], None] | None:
+        """What puts a thread in the OS sandbox (--sandbox), or None without one."""
+        options = self.options
+        if not options.sandbox:
+            return None
+        from ..sandbox import enter_sandbox  # only then: it loads libc and builds a filter
+
+        return functools.partial(enter_sandbox, options.sandbox_writable, network=options.sandbox_network)
 
     # --- the event loop thread -------------------------------------------------------------
 

@@ -136,8 +136,9 @@ class MainThreadRunner:
 class ThreadPoolRunner:
     """Runs jobs on ``threads`` threads; a cancel raises Cancelled in the thread running the job."""
 
-    def __init__(self, threads: int) -> None:
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="snakebridge-call")
+    def __init__(self, threads: int, initializer: Callable[[], None] | None = None) -> None:
+        # The initializer runs in each thread as it starts: the OS sandbox, which is per thread (sandbox.py).
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="snakebridge-call", initializer=initializer)
 
     def submit(self, job: Job) -> None:
         self._pool.submit(self._run, job)
