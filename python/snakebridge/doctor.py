@@ -51,6 +51,7 @@ def report(distributions: list[str], check_fd: int | None = None) -> dict[str, A
             "extra_fds": extra_fds(check_fd),
             "parent_death_signal": parent_death_signal(),
             "rlimits": rlimits(),
+            "sandbox": sandbox(),
         },
     }
 
@@ -121,6 +122,17 @@ def parent_death_signal() -> dict[str, Any]:
     except (OSError, AttributeError, ImportError) as exc:
         return {"ok": False, "detail": f"prctl is not reachable through ctypes: {exc}"}
     return {"ok": True, "detail": "prctl(PR_SET_PDEATHSIG) is available"}
+
+
+def sandbox() -> dict[str, Any]:
+    """Whether the OS sandbox (security.sandbox) can be entered here: Landlock and its ABI version."""
+    from .sandbox import landlock_abi
+
+    abi = landlock_abi()
+    if abi < 1:
+        return {"ok": False, "detail": f"no Landlock on {sys.platform} {platform.release()}", "abi": 0}
+    network = "with TCP rules" if abi >= 4 else "without TCP rules (seccomp still refuses sockets)"
+    return {"ok": True, "detail": f"Landlock ABI {abi}, {network}", "abi": abi}
 
 
 def rlimits() -> dict[str, Any]:

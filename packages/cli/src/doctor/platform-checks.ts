@@ -1,13 +1,41 @@
 // The platform features the pool relies on, as the interpreter found them:
-// pipes passed as extra file descriptors, the parent-death signal, and
-// resource limits; each says what degrades without it.
+// pipes passed as extra file descriptors, the parent-death signal, resource
+// limits and the OS sandbox; each says what degrades without it.
 
 import type { ResolvedConfig } from '@snakebridge/core';
 import type { PythonDoctorReport } from '../python/doctor-probe.js';
 import { type Check, fail, ok, warn } from './checks.js';
 
 export function platformChecks(report: PythonDoctorReport, config: ResolvedConfig): Check[] {
-  return [extraFdsCheck(report, config), parentDeathCheck(report, config), rlimitsCheck(report, config)];
+  return [
+    extraFdsCheck(report, config),
+    parentDeathCheck(report, config),
+    rlimitsCheck(report, config),
+    sandboxCheck(report, config),
+  ];
+}
+
+function sandboxCheck(report: PythonDoctorReport, config: ResolvedConfig): Check {
+  const id = 'platform.sandbox';
+  const title = 'OS sandbox';
+  const feature = report.features.sandbox ?? { ok: false, detail: 'not reported by this runtime' };
+  const wanted = config.security.sandbox.enabled;
+  if (feature.ok === true) {
+    return ok(
+      id,
+      title,
+      `${feature.detail}${wanted ? ', as security.sandbox needs' : ': security.sandbox can be used'}`,
+    );
+  }
+  if (wanted) {
+    return fail(
+      id,
+      title,
+      `${feature.detail}, but security.sandbox is on: workers would refuse to start (docs/security.md)`,
+      'run on Linux 5.13+ with Landlock enabled (lsm= boot parameter), or turn security.sandbox off',
+    );
+  }
+  return ok(id, title, `${feature.detail}: security.sandbox cannot be used here (it is off)`);
 }
 
 function extraFdsCheck(report: PythonDoctorReport, config: ResolvedConfig): Check {

@@ -39,6 +39,8 @@ export interface PythonDoctorReport {
     readonly extra_fds: ProbedFeature;
     readonly parent_death_signal: ProbedFeature;
     readonly rlimits: ProbedFeature;
+    /** The OS sandbox's kernel support (Landlock); absent from a runtime older than this check. */
+    readonly sandbox?: ProbedFeature;
   };
 }
 
