@@ -188,6 +188,56 @@ def test_a_class_whose_module_is_rewritten_reads_its_annotations_where_it_is_def
     assert module["warnings"] == []
 
 
+def test_a_name_that_is_none_at_run_time_in_an_annotation_is_read_from_the_source(sources: Sources) -> None:
+    # pandas 2 (the newest for Python 3.10): ``if TYPE_CHECKING: from typing import Self`` / ``else: Self = None``.
+    module = sources.introspect(
+        "placepkg",
+        {
+            "placepkg/_typing.py": """
+                import sys
+                from typing import TYPE_CHECKING, Any
+
+                if TYPE_CHECKING:
+                    import collections.abc as cabc
+                    from collections.abc import Hashable as Key
+
+                    if sys.version_info >= (3, 11):
+                        from typing import Self
+                    else:
+                        from typing_extensions import Self
+                else:
+                    cabc: Any = None
+                    Key: Any = None
+                    Self: Any = None
+            """,
+            "placepkg/__init__.py": """
+                from __future__ import annotations
+
+                from placepkg._typing import Key, Self, cabc
+
+
+                class Frame:
+                    def first(self, key: Key) -> Self:
+                        return self
+
+                    def keys(self) -> cabc.Sequence[Key]:
+                        return []
+
+                    def clear(self) -> None:
+                        pass
+            """,
+        },
+    )
+    frame = named(module["classes"], "Frame")
+    first = only_signature(named(frame["methods"], "first"))
+    hashable = cls("collections.abc.Hashable")
+    assert param_types(first) == {"key": hashable}
+    assert first["returns"] == cls("placepkg.Frame")
+    assert only_signature(named(frame["methods"], "keys"))["returns"] == cls("collections.abc.Sequence", hashable)
+    assert only_signature(named(frame["methods"], "clear"))["returns"] == NONE
+    assert module["warnings"] == []
+
+
 def test_type_checking_blocks_are_cut_out_of_the_source_with_their_header_and_without_else() -> None:
     source = (
         "import os\n"

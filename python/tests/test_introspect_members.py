@@ -3,9 +3,12 @@ properties, fields, members, call and iteration), constants, aliases and submodu
 
 from __future__ import annotations
 
+import functools
+
+import pytest
 from introspect_helpers import ANY, FLOAT, INT, NONE, STR, Sources, cls, named, only_signature, param_types
 
-from snakebridge.introspect import introspect_module
+from snakebridge.introspect import distribution, introspect_module
 
 PACKAGE = {
     "pkg/__init__.py": '''
@@ -284,6 +287,32 @@ def test_an_exception_class_is_its_own_kind_and_lists_none_of_baseexceptions_mem
 def test_the_standard_library_has_no_distribution_and_an_installed_package_has_one() -> None:
     assert introspect_module("json")["distribution"] is None
     assert introspect_module("snakebridge.testing.contract")["distribution"]["name"] == "snakebridge"
+
+
+def test_a_distribution_without_top_level_txt_owns_the_packages_its_files_install(
+    sources: Sources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Wheels built without setuptools (numpy's, scikit-learn's) have no top_level.txt, and Python 3.10's
+    # importlib.metadata.packages_distributions() reads nothing else.
+    sources.write(
+        {
+            "wheelpkg/__init__.py": "VALUE = 1\n",
+            "wheelpkg/_core.py": "",
+            "wheeldist-1.2.dist-info/METADATA": "Metadata-Version: 2.1\nName: wheeldist\nVersion: 1.2\n",
+            "wheeldist-1.2.dist-info/RECORD": """
+                wheelpkg/__init__.py,,
+                wheelpkg/_core.py,,
+                wheeldist-1.2.dist-info/METADATA,,
+                wheeldist-1.2.dist-info/RECORD,,
+                wheeldist.libs/libcore.so,,
+                ../../bin/wheeltool,,
+            """,
+        }
+    )
+    monkeypatch.setattr(distribution, "_owners", functools.lru_cache(maxsize=1)(distribution._owners.__wrapped__))
+    assert introspect_module("wheelpkg")["distribution"] == {"name": "wheeldist", "version": "1.2"}
+    assert distribution._owners()["wheelpkg"] == ["wheeldist"]
+    assert not {"wheeldist-1.2.dist-info", "wheeldist.libs", "..", "wheeltool"} & set(distribution._owners())
 
 
 def test_untyped_variadic_parameters_are_any(sources: Sources) -> None:

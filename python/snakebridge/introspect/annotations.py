@@ -13,7 +13,7 @@ from typing import Any
 
 from . import model
 from .context import ClassRef, ModuleContext, Scope
-from .kinds import SHAPE_KINDS, class_kind
+from .kinds import SHAPE_KINDS, class_kind, is_class
 from .model import Type
 
 try:  # only to recognise its forms when a module uses them; never required
@@ -69,7 +69,7 @@ def describe(obj: object) -> str:
         return obj
     if isinstance(obj, typing.ForwardRef):
         return obj.__forward_arg__
-    if isinstance(obj, type):
+    if is_class(obj):
         return qualified_name(obj)
     try:
         text = repr(obj)
@@ -79,7 +79,7 @@ def describe(obj: object) -> str:
 
 
 def is_newtype(obj: object) -> bool:
-    return callable(obj) and hasattr(obj, "__supertype__") and not isinstance(obj, type)
+    return callable(obj) and hasattr(obj, "__supertype__") and not is_class(obj)
 
 
 def is_type_alias_type(obj: object) -> bool:
@@ -89,7 +89,7 @@ def is_type_alias_type(obj: object) -> bool:
 
 def is_typing_construct(obj: object) -> bool:
     """Something a public module-level name can be bound to that makes the name a type alias."""
-    if isinstance(obj, (type, typing.TypeVar)):
+    if is_class(obj) or isinstance(obj, typing.TypeVar):
         return False
     if is_type_alias_type(obj) or is_newtype(obj) or isinstance(obj, types.UnionType):
         return True
@@ -177,7 +177,7 @@ class RuntimeTypes:
         origin = typing.get_origin(obj)
         if origin is not None:
             return self._generic(obj, origin, scope, param)
-        if isinstance(obj, type):
+        if is_class(obj):
             return self.class_reference(obj, [])
         return model.unknown_type(describe(obj))
 
@@ -219,7 +219,7 @@ class RuntimeTypes:
             return self._tuple(args, scope)
         if is_type_alias_type(origin):
             return self._alias_reference(origin, args, scope)
-        if isinstance(origin, type):
+        if is_class(origin):
             return self.class_reference(origin, [self.convert(arg, scope) for arg in args])
         return model.unknown_type(describe(obj))
 

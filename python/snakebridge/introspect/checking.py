@@ -47,7 +47,10 @@ def checking_view(module: ModuleType) -> StubModule | None:
 
 def _run_time_name(value: object) -> Def | None:
     """What a name the module binds at run time is; None for a typing construct (``Scalar = float | str``),
-    which is left to the source, which names it as an alias."""
+    which is left to the source, which names it as an alias, and for None, which in an annotation is a type
+    checker's name that is None at run time (pandas 2's ``Self``), also left to the source."""
+    if value is None:
+        return None
     try:
         return None if is_typing_construct(value) else runtime_def(value)
     except Exception:  # an object whose attributes raise when looked at (a lazy proxy): a value like any other

@@ -12,6 +12,7 @@ from . import model
 from .annotations import RuntimeTypes
 from .context import ModuleContext
 from .doctypes import KNOWN_CLASSES, Resolver
+from .kinds import is_class
 from .model import Type
 
 _MISSING = object()
@@ -42,7 +43,7 @@ class DocNames:
                     return model.class_type(KNOWN_CLASSES[name])
             if value is _MISSING and "." not in name:
                 value = self._search(packages, name)
-            return self.runtime.class_reference(value, []) if isinstance(value, type) else None
+            return self.runtime.class_reference(value, []) if is_class(value) else None
 
         return resolve
 
@@ -74,7 +75,7 @@ def _class_in(package: str, name: str) -> type | None:
     module_names = [module_name for module_name in list(sys.modules) if module_name.startswith(prefix)]
     for module_name in [package, *sorted(module_names, key=lambda text: ("._" in text, text))]:
         value = getattr(sys.modules.get(module_name), "__dict__", {}).get(name)
-        if isinstance(value, type) and value.__name__ == name:
+        if is_class(value) and value.__name__ == name:
             return value
     return None
 

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import types
 import typing
 
 #: Kinds that travel by value or structurally: the generator needs their shape wherever they are used.
 SHAPE_KINDS = frozenset({"typeddict", "namedtuple", "enum", "protocol"})
+
+
+def is_class(obj: object) -> bool:
+    """Whether ``obj`` is a class. Not ``list[int]``: on Python 3.10 a ``types.GenericAlias`` passes for a class
+    (``isinstance(list[int], type)`` and ``inspect.isclass`` are true there), though it is a typing construct."""
+    return isinstance(obj, type) and not isinstance(obj, types.GenericAlias)
 
 
 def class_kind(cls: type) -> str:

@@ -5,7 +5,6 @@ sorts them into functions, classes, constants, aliases and submodules, and assem
 from __future__ import annotations
 
 import ast
-import inspect
 import sys
 import types
 import typing
@@ -19,6 +18,7 @@ from .classes import Classes
 from .context import ModuleContext, Scope
 from .distribution import distribution_of
 from .docstrings import clean, parse_docstring
+from .kinds import is_class
 from .progress import Progress
 from .signatures import Signatures, own_doc, runtime_kind, stub_for
 from .sourcedocs import SourceDocs
@@ -123,7 +123,7 @@ class ModuleWalker:
     def _kind(self, name: str, value: object) -> str:
         if is_typing_construct(value):
             return "alias"
-        if inspect.isclass(value):  # even where a stub calls it an alias (numpy's int32): it can be called
+        if is_class(value):  # even where a stub calls it an alias (numpy's int32): it can be called
             return "class"
         found = self._stub_lookup(name)
         if found is not None and found.definition.kind == "alias":

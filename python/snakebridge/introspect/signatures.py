@@ -17,6 +17,7 @@ from .context import ModuleContext, Scope
 from .docnames import DocNames
 from .docstrings import DocItem, ParsedDoc, clean, parse_docstring
 from .doctypes import parse_phrase, says_self
+from .kinds import is_class
 from .model import Type
 from .sourcetypes import AnnotationReader, warning_text
 from .stubfunctions import StubFunctions, returns_doc
@@ -254,7 +255,7 @@ def own_doc(obj: object) -> str | None:
     doc = getattr(obj, "__doc__", None)
     if not isinstance(doc, str):
         return None
-    if not (inspect.isroutine(obj) or inspect.isclass(obj)) and doc == getattr(type(obj), "__doc__", None):
+    if not (inspect.isroutine(obj) or is_class(obj)) and doc == getattr(type(obj), "__doc__", None):
         return None
     if doc.strip().startswith(_BOILERPLATE):
         return None

@@ -78,7 +78,27 @@ class AnnotationReader:
             value = self.evaluator.evaluate(annotation, globalns, localns)
         except Exception as error:
             return self._from_source(annotation, globalns, scope, param, error)
+        placeholders = self._placeholders(annotation, globalns, localns)
+        if placeholders:
+            # A name bound to None at run time that stands for a type checker's name (pandas 2: ``if TYPE_CHECKING:
+            # from typing import Self`` / ``else: Self: Any = None``) means what the source says it means.
+            read = self._from_source(annotation, globalns, scope, param, NameError(f"{placeholders[0]} is None"))
+            if read.error is None:
+                return read
         return Evaluated(self.runtime.convert(value, scope, param=param), value, final=_is_final(value))
+
+    def _placeholders(self, annotation: object, globalns: dict[str, Any], localns: dict[str, Any] | None) -> list[str]:
+        """The names an annotation text uses that are bound to None at run time (``None`` itself aside)."""
+        expr = self._parse(annotation)
+        if expr is None:
+            return []
+        found = []
+        for name in names_in(expr):
+            namespaces = (localns or {}, globalns, vars(builtins))
+            value = next((namespace[name] for namespace in namespaces if name in namespace), _PARSE_FAILED)
+            if name != "None" and value is None and name not in found:
+                found.append(name)
+        return found
 
     def _from_source(
         self, annotation: object, globalns: dict[str, Any], scope: Scope, param: bool, error: Exception

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from .kinds import is_class
 from .stubs import Def, Found, StubClass, StubIndex, dotted
 from .stubtypes import StubTypes, callee, live_class, plain_typevar, safe_kind
 
@@ -50,7 +51,7 @@ class StubClasses:
             live = live_class(definition.cls)
             kind = safe_kind(live) if live is not None else self.kind(definition.cls)
             return kind if kind in ("enum", "exception") else "class"
-        if definition.kind == "runtime" and isinstance(definition.value, type):
+        if definition.kind == "runtime" and is_class(definition.value):
             kind = safe_kind(definition.value)
             return kind if kind in ("enum", "exception") else "class"
         return "class"

@@ -10,6 +10,7 @@ from . import model
 from .annotations import qualified_name
 from .context import Scope
 from .docstrings import ParsedDoc
+from .kinds import is_class
 from .stubs import Def, StubIndex, StubModule
 from .stubtypes import StubTypes, plain_typevar, special_value, text
 
@@ -74,7 +75,7 @@ class StubFunctions:
             return "function"
         value = special_value(found.definition.module or "", found.definition.attr or "")
         origin = typing.get_origin(value) or value
-        name = qualified_name(origin) if isinstance(origin, type) else ""
+        name = qualified_name(origin) if is_class(origin) else ""
         if name in _GENERATORS:
             return "generator"
         return "async_generator" if name in _ASYNC_GENERATORS else "function"

@@ -11,6 +11,7 @@ from . import model
 from .annotations import qualified_name
 from .context import Scope
 from .docstrings import clean, parse_docstring
+from .kinds import is_class
 from .signatures import Signatures
 from .stubclasses import StubClasses
 from .stubs import Def, StubClass, StubIndex, dotted
@@ -135,7 +136,7 @@ class StubOnlyClasses:
                 live = live_class(found.definition.cls)
                 cls = found.definition.cls
                 name = qualified_name(live) if live else f"{cls.module.name}.{cls.qualname}"
-            elif found.definition.kind == "runtime" and isinstance(found.definition.value, type):
+            elif found.definition.kind == "runtime" and is_class(found.definition.value):
                 name = qualified_name(found.definition.value)
             else:
                 name = found.name

@@ -13,6 +13,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from .kinds import is_class
+
 #: Modules whose names are handled as typing constructs, never by reading their stubs.
 SPECIAL_MODULES = frozenset({"typing", "typing_extensions", "collections.abc", "_collections_abc", "builtins"})
 _TYPEVAR_MAKERS = {"TypeVar", "ParamSpec", "TypeVarTuple"}
@@ -263,7 +265,7 @@ def _live_class(module_name: str, attr: str) -> type | None:
     """The class a loaded module binds to ``attr`` under the class's own name (so not an alias such as
     ``AxisInt = int``, which must stay an alias), if it binds one; never imports."""
     value = getattr(sys.modules.get(module_name), "__dict__", {}).get(attr)
-    return value if isinstance(value, type) and getattr(value, "__name__", None) == attr else None
+    return value if is_class(value) and getattr(value, "__name__", None) == attr else None
 
 
 def runtime_def(value: object) -> Def:

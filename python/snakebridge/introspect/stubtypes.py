@@ -12,7 +12,7 @@ from typing import Any
 from . import model
 from .annotations import RuntimeTypes, qualified_name
 from .context import ClassRef, ModuleContext, Scope
-from .kinds import SHAPE_KINDS, class_kind
+from .kinds import SHAPE_KINDS, class_kind, is_class
 from .model import Type
 from .stubs import Def, Found, StubClass, StubIndex, StubModule, dotted
 
@@ -131,7 +131,7 @@ class StubTypes:
     def _runtime(
         self, value: object, args: list[ast.expr] | None, module: StubModule, scope: Scope, param: bool
     ) -> Type:
-        if isinstance(value, type):
+        if is_class(value):
             if value is object:
                 return model.any_type() if param else model.class_type("builtins.object")
             return self.runtime.class_reference(value, self._args(args, module, scope))
@@ -158,8 +158,8 @@ class StubTypes:
         if value is None:
             return model.unknown_type(text(whole))
         origin = typing.get_origin(value)
-        if isinstance(value, type) or isinstance(origin, type):
-            cls = value if isinstance(value, type) else origin
+        if is_class(value) or is_class(origin):
+            cls = value if is_class(value) else origin
             if cls is tuple:
                 return self._tuple(args, module, scope)
             if cls is type and args:
@@ -365,7 +365,7 @@ def live_class(stub_class: StubClass) -> type | None:
         value = getattr(value, "__dict__", {}).get(part)
         if value is None:
             return None
-    return value if isinstance(value, type) else None
+    return value if is_class(value) else None
 
 
 def safe_kind(cls: type) -> str:
