@@ -1,5 +1,11 @@
 """The operations a call can ask for (docs/protocol.md, "Calls"): call, getattr,
-setattr, eval, exec, and the source of a stream."""
+setattr, eval, exec, and the source of a stream.
+
+In restricted mode every operation goes through the Resolver's rules here:
+``lookup`` (what a call, read or stream names, by dotted name or by a
+handle's attribute path) is the one way the transports find a target, and
+the HandleTable is given the Resolver's ``admit`` so that no result becomes
+a handle the rules would refuse."""
 
 from __future__ import annotations
 
@@ -35,6 +41,9 @@ class Dispatcher:
     def __init__(self, resolver: Resolver, handles: HandleTable) -> None:
         self.resolver = resolver
         self.handles = handles
+        if resolver.restrictions is not None:
+            # Results become handles in the transports' encoders, which only know the table: the rule goes there.
+            handles.admit = resolver.admit
         # inspect.iscoroutinefunction costs microseconds; a call's target rarely changes kind. Weak keys:
         # the cache must not keep alive what the host released.
         self._async_functions: weakref.WeakKeyDictionary[object, bool] = weakref.WeakKeyDictionary()
@@ -58,10 +67,18 @@ class Dispatcher:
         return known
 
     def lookup(self, target: str, handle: int) -> Any:
-        """The object a call names: a dotted name, or an attribute path on a handle."""
+        """The object a call names: a dotted name, or an attribute path on a handle.
+
+        In restricted mode, refuses it unless it is something a handle could be made for: whether it is to be
+        called, read or iterated, a re-exported ``os.system`` or a module is refused here, before any use.
+        """
         if handle:
-            return Resolver.attribute(self.handles.get(handle), target)
-        return self.resolver.resolve(target)
+            obj = self.resolver.walk(self.handles.get(handle), target)
+            self.resolver.check_named(f"{target!r} of handle {handle}" if target else f"handle {handle}", obj)
+            return obj
+        obj = self.resolver.resolve(target)
+        self.resolver.check_named(repr(target), obj)
+        return obj
 
     def run(
         self,
@@ -105,9 +122,10 @@ class Dispatcher:
         raise ProtocolError(f"op {op} cannot be streamed")
 
     def setattr(self, target: str, handle: int, value: Any) -> None:
+        self.resolver.check_setattr(target)
         if handle:
             parent_path, _, name = target.rpartition(".")
-            setattr(Resolver.attribute(self.handles.get(handle), parent_path), name, value)
+            setattr(self.resolver.walk(self.handles.get(handle), parent_path), name, value)
         else:
             parent, name = self.resolver.parent_and_name(target)
             setattr(parent, name, value)

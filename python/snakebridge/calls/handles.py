@@ -4,12 +4,17 @@ Each handle belongs to a session (0 when the call had none). A session may
 hold ``max_per_session`` live handles; a handle unused for ``ttl`` seconds is
 freed by ``sweep()``. Thread-safe: the main thread, the event loop thread and
 the reader thread all touch it.
+
+In restricted mode the Dispatcher sets ``admit`` to the Resolver's rule, so
+that no module, interpreter internal or callable of a module off the list is
+ever kept for a caller, whichever encoder makes the handle.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import HandleError
@@ -31,12 +36,16 @@ class HandleTable:
         self._per_session: dict[int, int] = {}
         self._next_id = 1
         self._lock = threading.Lock()
+        #: Called with each object before it is kept; raises to refuse it (restricted mode's rule, or nothing).
+        self.admit: Callable[[object], None] | None = None
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def add(self, obj: object, session: int) -> HandleWire:
-        """Keeps ``obj`` and returns the handle to send for it."""
+        """Keeps ``obj`` and returns the handle to send for it; ``admit`` may refuse it first."""
+        if self.admit is not None:
+            self.admit(obj)
         with self._lock:
             count = self._per_session.get(session, 0)
             if count >= self.max_per_session:

@@ -1,12 +1,26 @@
 """Finds what a call names: a dotted name, an attribute path on a handle, or
-code to eval/exec; enforces the module allowlist and the eval switch.
+code to eval/exec; enforces restricted mode and the eval switch.
 
-With ``allowedModules`` set, a dotted name must lie within a listed module
-(``numpy.linalg`` allows ``numpy.linalg.norm``, not ``numpy.array``), may not
-read private or dunder attributes past it (``pkg.f.__globals__``), and may not
-walk into a module outside the list through an attribute (``pkg.os.system``).
-Attribute paths on handles are not restricted: the list is not a sandbox
-(docs/operations.md).
+Restricted mode is ``security.allowedModules`` set (``--allowed-module`` on
+a server); without it nothing here refuses anything but eval when it is off.
+With it, the rules of ``restrictions.py`` apply:
+
+- a dotted name must lie within a listed module (``numpy.linalg`` allows
+  ``numpy.linalg.norm``, not ``numpy.array``), may not read private or
+  dunder attributes past it (``pkg.f.__globals__``), may not lie within an
+  unsafe module (``unsafe_modules.py``) without ``allowUnsafeModules``, and
+  may not walk into a module off the list (``pkg.os.system``);
+- an attribute path on a handle is held to the same rules: no ``_`` names,
+  no module off the list, and no attribute of a frame, code object,
+  traceback, generator or coroutine;
+- what a call, a read or an iteration names must be something that could be
+  handed out: no module, no frame, code object or traceback, and no callable
+  defined outside the allowed modules (a re-exported ``os.system``), nor one
+  that formats a template (``str.format``);
+- handles are made only for such objects (``admit``, which the Dispatcher
+  gives the HandleTable), and setattr is refused;
+- a list naming an unsafe module fails here, at construction: the worker or
+  server does not start.
 """
 
 from __future__ import annotations
@@ -18,6 +32,8 @@ from types import ModuleType
 from typing import Any, NamedTuple
 
 from ..errors import ForbiddenError
+from ..serializers.base import short_repr
+from .restrictions import LISTED_BY, Restrictions, What, within
 
 
 class _Root(NamedTuple):
@@ -45,6 +61,10 @@ class Resolver:
         self.allow_eval = allow_eval
         self.allowed_modules = tuple(allowed_modules) if allowed_modules is not None else None
         self.allow_unsafe_modules = allow_unsafe_modules
+        #: The rules of restricted mode, or None without an allowlist. Refuses an unsafe entry now, at start.
+        self.restrictions = (
+            Restrictions(self.allowed_modules, allow_unsafe_modules) if self.allowed_modules is not None else None
+        )
         self._namespaces: dict[int, dict[str, Any]] = {}
         # Imports happen once per name; the attributes after the root are read on each call.
         self._roots: dict[str, _Root] = {}
@@ -69,9 +89,13 @@ class Resolver:
         parent, _, name = target.rpartition(".")
         if not parent:
             raise ForbiddenError(f"cannot set {target!r}: name a module attribute, like 'mymodule.{target}'")
-        if self.allowed_modules is not None:
-            self._allowed_depth(target)  # the name set is held to the rules of a name read
+        self.check_setattr(target)
         return self.resolve(parent), name
+
+    def check_setattr(self, target: str) -> None:
+        """Refuses setattr in restricted mode, on a name or on a handle's attribute path."""
+        if self.restrictions is not None:
+            self.restrictions.check_setattr(target)
 
     def _find_root(self, target: str) -> _Root:
         parts = target.split(".")
@@ -88,9 +112,11 @@ class Resolver:
 
     def _fenced_walk(self, target: str, root: _Root) -> Any:
         """Resolves like ``resolve``, refusing any module off the list reached past the allowed prefix."""
+        assert self.restrictions is not None
         obj, depth = root.obj, root.depth
         self._check_reached(target, obj, depth, root.fenced_from)
         for name in root.attributes:
+            self.restrictions.check_walkable(target, obj, name)
             obj = getattr(obj, name)
             depth += 1
             self._check_reached(target, obj, depth, root.fenced_from)
@@ -103,43 +129,52 @@ class Resolver:
         path = ".".join(target.split(".")[:depth])
         if sys.modules.get(path) is obj:
             return  # what importing the name so far gives, even under another name (os.path is posixpath)
-        name = getattr(obj, "__name__", None)
-        if not isinstance(name, str) or not self._is_allowed(name):
-            raise ForbiddenError(
-                f"{target!r} reaches module {name!r}, which is not in security.allowedModules ({self._listed()})"
-            )
+        assert self.restrictions is not None
+        self.restrictions.check_module(target, obj)
 
     def _allowed_depth(self, target: str) -> int:
         """How many parts of ``target`` the longest allowed entry covering it has; refuses a name no entry
-        covers, and private or dunder names past the entry."""
-        entries = [entry for entry in self.allowed_modules or () if _within(target, entry)]
+        covers, private or dunder names past the entry, and a name within an unsafe module."""
+        restrictions = self.restrictions
+        assert restrictions is not None
+        entries = [entry for entry in restrictions.allowed if within(target, entry)]
         if not entries:
-            raise ForbiddenError(f"{target!r} is not in security.allowedModules ({self._listed()})")
+            raise ForbiddenError(f"{target!r} is not in {LISTED_BY} ({restrictions.listing()})")
         depth = max(entry.count(".") + 1 for entry in entries)
-        private = next((part for part in target.split(".")[depth:] if part.startswith("_")), None)
-        if private is not None:
-            # Dunders lead anywhere (__globals__, __builtins__, __class__.__subclasses__); private names are
-            # not the module's API either.
-            raise ForbiddenError(
-                f"{target!r} reads {private!r}: private and dunder attributes cannot be reached by name "
-                "while security.allowedModules is set"
-            )
+        for part in target.split(".")[depth:]:
+            restrictions.check_name(target, part)
+        unsafe = restrictions.unsafe_refusal(target)
+        if unsafe is not None:
+            raise ForbiddenError(f"restricted mode: {target!r} is refused; {unsafe}")
         return depth
 
-    def _is_allowed(self, module: str) -> bool:
-        return any(_within(module, entry) for entry in self.allowed_modules or ())
+    # --- attribute paths on objects, and what may be handed out ------------------------------------
 
-    def _listed(self) -> str:
-        return ", ".join(self.allowed_modules or ())
+    def walk(self, obj: Any, path: str) -> Any:
+        """Follows an attribute path on a handle's object; in restricted mode, under the rules of names."""
+        if self.restrictions is None:
+            return Resolver.attribute(obj, path)
+        for name in path.split(".") if path else ():
+            self.restrictions.check_name(path, name)
+            self.restrictions.check_walkable(path, obj, name)
+            obj = getattr(obj, name)
+            self.restrictions.check_module(path, obj)
+        return obj
 
-    # --- attribute paths on objects ---------------------------------------------------
+    def check_named(self, what: What, obj: object) -> None:
+        """In restricted mode, refuses what a call, read or iteration names (``what`` says how it was named)
+        if it could not be handed out."""
+        if self.restrictions is not None:
+            self.restrictions.check_object(what, obj)
+
+    def admit(self, obj: object) -> None:
+        """In restricted mode, refuses making a handle for ``obj`` (the HandleTable asks before each one)."""
+        if self.restrictions is not None:
+            self.restrictions.check_object(lambda: f"the result {short_repr(obj, 80)}", obj)
 
     @staticmethod
     def attribute(obj: Any, path: str) -> Any:
-        """Follows a dotted attribute path from ``obj`` (an empty path is ``obj`` itself).
-
-        Not checked against the allowlist: a handle's attributes stay reachable (docs/operations.md).
-        """
+        """Follows a dotted attribute path from ``obj`` (an empty path is ``obj`` itself), unchecked."""
         for name in path.split(".") if path else ():
             obj = getattr(obj, name)
         return obj
@@ -154,11 +189,6 @@ class Resolver:
 
     def forget(self, session: int) -> None:
         self._namespaces.pop(session, None)
-
-
-def _within(name: str, module: str) -> bool:
-    """Whether ``name`` is ``module`` or lies under it, on a dotted boundary (``os.pathconf`` is not under ``os.path``)."""
-    return name == module or name.startswith(f"{module}.")
 
 
 def _import_longest(parts: list[str]) -> tuple[ModuleType, int]:

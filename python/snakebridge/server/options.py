@@ -118,7 +118,8 @@ def parse_options(argv: list[str] | None = None, env: dict[str, str] | None = No
         insecure=args.insecure,
         max_message_bytes=args.max_message_bytes,
         threads=args.threads,
-        allow_eval=args.allow_eval,
+        # Restricted mode turns eval off unless asked: eval would walk around the allowlist.
+        allow_eval=args.allow_eval if args.allow_eval is not None else args.allowed_module is None,
         allowed_modules=tuple(args.allowed_module) if args.allowed_module is not None else None,
         preload=tuple(args.preload),
         max_handles_per_session=args.max_handles_per_session,
@@ -196,7 +197,12 @@ def _parser() -> argparse.ArgumentParser:
     security.add_argument("--token", help=f"bearer token clients must send (prefer {TOKEN_ENV} or --token-file)")
     security.add_argument("--token-file", metavar="PATH", help="read the bearer token from this file")
     security.add_argument("--insecure", action="store_true", help="allow a non-loopback address without TLS or token")
-    security.add_argument("--allow-eval", action=argparse.BooleanOptionalAction, default=True, help="eval/exec")
+    security.add_argument(
+        "--allow-eval",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="eval/exec (default: on, off with --allowed-module)",
+    )
     security.add_argument(
         "--allowed-module", action="append", metavar="MODULE", help="only these modules can be called (repeatable)"
     )
