@@ -11,6 +11,7 @@
 
 import { type RecordBatch, type Table, tableFromIPC } from 'apache-arrow';
 import type { ArrowStream } from './ipc.js';
+import { checkArrowStream, InvalidArrow } from './ipc-check.js';
 
 /** The msgpack extension type that carries Arrow values. */
 export const ARROW_EXT_TYPE = 85;
@@ -62,25 +63,40 @@ export function joinedPayload(kind: number, form: number, stream: ArrowStream): 
  * The table or record batch a payload holds. Its columns view the payload's
  * bytes when the stream starts 8-aligned in its buffer (Python aligns it in
  * the message); apache-arrow copies a buffer that is not aligned.
+ *
+ * @throws RangeError naming what is wrong with the payload, which the msgpack
+ *   envelope reports as a SerializationError.
  */
 export function decodePayload(payload: Uint8Array): Table | RecordBatch {
+  const { kind, stream } = readHead(payload);
+  // apache-arrow trusts what it reads: the stream is checked first (see ipc-check.ts).
+  let batches: number;
+  try {
+    batches = checkArrowStream(stream).batches;
+  } catch (error) {
+    if (!(error instanceof InvalidArrow)) throw error;
+    throw new RangeError(`not a valid Arrow stream: ${error.message}`, { cause: error });
+  }
+  if (kind === PayloadKind.recordBatch && batches !== 1) {
+    throw new RangeError(`a record batch payload holds ${batches} batches`);
+  }
+  const table = tableFromIPC(stream);
+  if (kind === PayloadKind.table) return table;
+  return table.batches[0] as RecordBatch;
+}
+
+/** The payload's kind, and its stream as a plain Uint8Array view (msgpackr hands over a Buffer when it decodes one). */
+function readHead(payload: Uint8Array): { kind: number; stream: Uint8Array } {
   if (payload.byteLength < PAYLOAD_HEAD_BYTES) throw new RangeError('an Arrow payload header is cut short');
-  const kind = payload[0];
+  const kind = payload[0] as number;
+  const form = payload[1] as number;
   const offset = (payload[2] as number) | ((payload[3] as number) << 8);
   if (kind !== PayloadKind.table && kind !== PayloadKind.recordBatch) {
     throw new RangeError(`unknown Arrow payload kind ${kind}`);
   }
+  if (form > PYTHON_TABLE_FORMS.length) throw new RangeError(`unknown table form ${form}`);
   if (offset < PAYLOAD_HEAD_BYTES || offset > payload.byteLength) {
     throw new RangeError('an Arrow payload header does not fit its payload');
   }
-  // A plain Uint8Array view: msgpackr hands over a Buffer when it decodes one.
-  const stream = new Uint8Array(payload.buffer, payload.byteOffset + offset, payload.byteLength - offset);
-  const table = tableFromIPC(stream);
-  if (table.schema === null || table.schema === undefined) throw new RangeError('the Arrow stream has no schema');
-  if (kind === PayloadKind.table) return table;
-  const [batch, ...more] = table.batches;
-  if (batch === undefined || more.length > 0) {
-    throw new RangeError(`a record batch payload holds ${table.batches.length} batches`);
-  }
-  return batch;
+  return { kind, stream: new Uint8Array(payload.buffer, payload.byteOffset + offset, payload.byteLength - offset) };
 }

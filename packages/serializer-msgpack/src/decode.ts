@@ -17,6 +17,7 @@ import {
   type HandleWire,
   NDArray,
   SerializationError,
+  SnakeBridgeError,
   type TypedArray,
   typedArrayFromBytes,
 } from '@snakebridge/core';
@@ -69,7 +70,9 @@ export function finish(value: unknown, state: DecodeState): unknown {
   if (value instanceof PendingExt) return decodeExt(value, state);
   if (value instanceof Uint8Array) return plainBytes(value);
   if (value === C1) throw malformed('0xc1 is not a msgpack value');
-  return value; // a Date from the timestamp extension
+  // The scan lets no other extension through: this is a Date from the timestamp extension.
+  if (Number.isNaN((value as Date).getTime())) throw malformed('a timestamp beyond the range of a JavaScript Date');
+  return value;
 }
 
 // Arrays come fresh from msgpackr, so they are finished in place.
@@ -137,16 +140,25 @@ function decodeAdded(ext: PendingExt, state: DecodeState): unknown {
   try {
     return extension.decode(ext.payload);
   } catch (error) {
-    throw new SerializationError('msgpack', `extension type ${ext.type} could not decode its payload`, undefined, {
-      cause: error,
-    });
+    if (SnakeBridgeError.is(error)) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new SerializationError(
+      'msgpack',
+      `extension type ${ext.type} could not decode its payload: ${reason}`,
+      undefined,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
 function decodeHandle(wire: unknown, context: DecodeContext | undefined): unknown {
-  const [id, type, repr] = expectArray(wire, 'handle');
-  if (typeof id !== 'number' || typeof type !== 'string' || (repr !== undefined && typeof repr !== 'string')) {
-    throw malformed('a handle needs [id, type, repr?]');
+  const fields = expectArray(wire, 'handle');
+  const [id, type, repr] = fields;
+  const validId = typeof id === 'number' && Number.isInteger(id) && id >= 1 && id <= 0xffffffff;
+  if (!validId || typeof type !== 'string' || (repr !== undefined && typeof repr !== 'string') || fields.length > 3) {
+    throw malformed('a handle needs [id, type, repr?] with an id from 1 to 2^32-1');
   }
   const handle: HandleWire = { id, type, repr: repr as string | undefined };
   return context?.handle ? context.handle(handle) : new HandleRef(handle);

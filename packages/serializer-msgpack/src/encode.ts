@@ -16,7 +16,9 @@ import {
   FUNCTION_REFUSED,
   type HandleRef,
   type HostFunction,
+  MAX_NESTING_DEPTH,
   NDArray,
+  NESTING_REFUSAL,
   proxyRefusal,
   type TypedArray,
   toHandleRef,
@@ -170,7 +172,17 @@ function refusedBuiltin(object: object): string | undefined {
   return undefined;
 }
 
+/**
+ * Refuses a container nested deeper than the decoders on both sides accept.
+ * Only containers reach their prepare function with `state.depth` counting
+ * themselves, so it is their level: `[[1]]`'s inner array is at 2.
+ */
+function checkLevel(state: EncodeState): void {
+  if (state.depth > MAX_NESTING_DEPTH) throw new Refusal(NESTING_REFUSAL);
+}
+
 function prepareArray(array: readonly unknown[], state: EncodeState): unknown[] {
+  checkLevel(state);
   const plain = Object.getPrototypeOf(array) === Array.prototype;
   let out: unknown[] | undefined = plain ? undefined : new Array<unknown>(array.length);
   let i = 0;
@@ -189,6 +201,7 @@ function prepareArray(array: readonly unknown[], state: EncodeState): unknown[] 
 
 /** A plain object (or a class instance, copied when `asIs` is false) as a msgpack map with string keys. */
 function prepareRecord(object: object, state: EncodeState, asIs: boolean): object {
+  checkLevel(state);
   const record = object as Record<string, unknown>;
   const keys = Object.keys(record);
   let out: Record<string, unknown> | undefined = asIs ? undefined : {};
@@ -240,6 +253,7 @@ function prepareDate(date: Date): RawMsgpack {
 }
 
 function prepareMap(map: Map<unknown, unknown>, state: EncodeState): RawMsgpack {
+  checkLevel(state);
   const before = state.size;
   const prepared = new Map<unknown, unknown>();
   let i = 0;
@@ -261,6 +275,7 @@ function prepareMap(map: Map<unknown, unknown>, state: EncodeState): RawMsgpack 
 }
 
 function prepareSet(set: Set<unknown>, state: EncodeState): RawMsgpack {
+  checkLevel(state);
   const before = state.size;
   const items: unknown[] = [];
   for (const item of set) {

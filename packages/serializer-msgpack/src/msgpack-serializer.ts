@@ -18,6 +18,7 @@ import { type EncodeState, prepare, Refusal, refusalPath } from './encode.js';
 import { MsgpackExtType, RESERVED_EXT_TYPES } from './ext-types.js';
 import type { MsgpackExtension } from './extension.js';
 import { OutputSlab } from './output-slab.js';
+import { ExtPayload, type ExtPayloadKind, OWN_EXT_PAYLOADS, scanMsgpack } from './scan.js';
 
 export interface MsgpackSerializerOptions {
   /** Extension types for values the serializer does not carry itself. @default [] */
@@ -81,11 +82,17 @@ export class MsgpackSerializer implements Serializer {
   readonly #extensions: readonly MsgpackExtension[];
   readonly #extensionsByType: ReadonlyMap<number, MsgpackExtension>;
   readonly #slots: ReturnType<typeof extensionSlots>;
+  /** The extension types decode accepts, and how the scan reads their payloads. */
+  readonly #scanned: ReadonlyMap<number, ExtPayloadKind>;
 
   constructor(options: MsgpackSerializerOptions = {}) {
     this.#extensions = checkExtensions(options.extensions ?? []);
     this.#extensionsByType = new Map(this.#extensions.map((extension) => [extension.type, extension]));
     this.#slots = extensionSlots([...OWN_TYPES, ...this.#extensionsByType.keys()]);
+    this.#scanned = new Map([
+      ...OWN_EXT_PAYLOADS,
+      ...[...this.#extensionsByType.keys()].map((type) => [type, ExtPayload.opaque] as const),
+    ]);
     const kinds = this.#extensions.flatMap((extension) => (extension.kind === undefined ? [] : [extension.kind]));
     this.supports = new Set([...SUPPORTS, ...kinds]);
     this.recipe =
@@ -111,12 +118,21 @@ export class MsgpackSerializer implements Serializer {
     }
   }
 
+  /**
+   * Decodes one msgpack value. The structure is checked first (scan.ts):
+   * malformed bytes, unknown extension types and nesting beyond
+   * MAX_NESTING_DEPTH are refused with a SerializationError before msgpackr
+   * reads anything, so its work and allocations stay within the input's size.
+   * A HandleError from `context.handle` keeps its code.
+   */
   decode(bytes: Uint8Array, context?: DecodeContext): unknown {
     const state: DecodeState = {
       context,
       extensions: this.#extensionsByType,
       unpack: (payload) => this.#unpack(payload),
     };
+    if (bytes.byteLength === 0) throw new SerializationError('msgpack', 'there are no bytes to decode');
+    scanMsgpack(bytes, this.#scanned);
     const unpacked = this.#unpack(bytes);
     try {
       return finish(unpacked, state);

@@ -4,9 +4,12 @@
 // messages become plain objects. Written field by field rather than through
 // protobufjs's own encode, which accepts values it would have to coerce.
 
+import { NESTING_REFUSAL } from '@snakebridge/core';
 import protobuf from 'protobufjs';
 import {
   type DecodeState,
+  decodeState,
+  deeper,
   type EncodeState,
   readTimestamp,
   readValue,
@@ -29,6 +32,7 @@ import {
   readView,
   readZigZag64,
   refuse,
+  skipField,
   toLong,
   UINT64_MAX,
   WireType,
@@ -190,6 +194,15 @@ export function writeMessage(
     writeTimestamp(writer, value, path);
     return;
   }
+  deeper(
+    state,
+    () => refuse(NESTING_REFUSAL, path),
+    () => writeChecked(writer, plan, value, state, path),
+  );
+}
+
+/** The fields of `value`, checked against the message's plan as they are written. */
+function writeChecked(writer: Writer, plan: MessagePlan, value: unknown, state: EncodeState, path: string): void {
   if (!isPlainObject(value)) {
     throw refuse(`expected a ${plan.name} (an object of its fields), got ${describe(value)}`, path);
   }
@@ -546,13 +559,22 @@ function writeScalar(writer: Writer, kind: Scalar | 'enum', value: Checked): voi
  */
 export function readMessage(reader: Reader, type: protobuf.Type, end: number, state: DecodeState): unknown {
   if (type.fullName === TIMESTAMP) return readTimestamp(reader, end);
-  const plan = planOf(type);
+  state.steps += 1;
+  return deeper(
+    state,
+    () => malformed(reader, NESTING_REFUSAL),
+    () => readFields(reader, planOf(type), end, state),
+  );
+}
+
+/** The fields of a message, as readMessage returns them. */
+function readFields(reader: Reader, plan: MessagePlan, end: number, state: DecodeState): unknown {
   const values = new Map<FieldPlan, unknown>();
   while (reader.pos < end) {
     const key = reader.uint32();
     const field = plan.byNumber.get(key >>> 3);
     if (field === undefined) {
-      reader.skipType(key & 7);
+      skipField(reader, key & 7);
       continue;
     }
     const wireType = key & 7;
@@ -611,7 +633,7 @@ function readMapEntry(reader: Reader, field: FieldPlan, end: number, state: Deco
       expectWireType(reader, fieldKey & 7, WIRE_TYPES[field.kind], `a value of ${field.name}`);
       value = readSingle(reader, field, state);
     } else {
-      reader.skipType(fieldKey & 7);
+      skipField(reader, fieldKey & 7);
     }
   }
   return [key ?? scalarDefault(keyKind), value ?? singleDefault(field)];
@@ -690,10 +712,7 @@ function singleDefault(field: FieldPlan): unknown {
   if (field.kind === 'enum') return (field.enumType as protobuf.Enum).valuesById[0] ?? 0;
   if (field.messageType !== undefined) {
     if (field.messageType.fullName === VALUE) return null;
-    return readMessage(new protobuf.Reader(new Uint8Array()), field.messageType, 0, {
-      context: undefined,
-      hooks: undefined,
-    });
+    return readMessage(new protobuf.Reader(new Uint8Array()), field.messageType, 0, decodeState(undefined, undefined));
   }
   return scalarDefault(field.kind as Scalar);
 }

@@ -19,8 +19,9 @@ import { checkType, readMessage, writeMessage, writeRequest } from './message-co
 import { type CallableTypes, loadSchema, type Schema } from './schema.js';
 import {
   type DecodeState,
+  decodeState,
   type EmbeddedMessage,
-  type EncodeState,
+  encodeState,
   type MessageHooks,
   readEmbedded,
   readValue,
@@ -150,7 +151,7 @@ export class ProtobufSerializer implements Serializer {
 
   encode(value: unknown, context?: EncodeContext): Uint8Array {
     const writer = protobuf.Writer.create();
-    const state: EncodeState = { context, seen: new Set() };
+    const state = encodeState(context);
     const types = this.#typesFor(context);
     try {
       if (context?.role === 'args' && types?.request !== undefined) {
@@ -179,7 +180,7 @@ export class ProtobufSerializer implements Serializer {
   decode(bytes: Uint8Array, context?: DecodeContext): unknown {
     if (bytes.length === 0) throw new SerializationError(FORMAT, 'no bytes to decode: an encoded Value is never empty');
     const reader = new protobuf.Reader(plainBytes(bytes));
-    const state: DecodeState = { context, hooks: this.#hooks };
+    const state = decodeState(context, this.#hooks);
     const response = isResultRole(context) ? this.#typesFor(context)?.response : undefined;
     try {
       if (response !== undefined) return this.#readResponse(reader, response, state, context?.target as string);
@@ -223,11 +224,9 @@ export class ProtobufSerializer implements Serializer {
       );
     }
     // Handles inside are first read as plain HandleRefs, so that the real context meets each handle once.
-    const plain = readValue(reader, reader.len, { context: undefined, hooks: this.#hooks });
+    const plain = readValue(reader, reader.len, decodeState(undefined, this.#hooks));
     const fields = asFields(plain, type, target);
-    const bytes = embedBytes((writer) =>
-      writeMessage(writer, type, fields, { context: undefined, seen: new Set() }, 'result'),
-    );
+    const bytes = embedBytes((writer) => writeMessage(writer, type, fields, encodeState(undefined), 'result'));
     return readMessage(new protobuf.Reader(bytes), type, bytes.length, state);
   }
 

@@ -13,7 +13,9 @@ import {
   HandleRef,
   type HandleWire,
   isDType,
+  MAX_NESTING_DEPTH,
   NDArray,
+  NESTING_REFUSAL,
   SerializationError,
   type TypedArray,
   toHandleRef,
@@ -38,6 +40,7 @@ import {
   readView,
   readZigZag64,
   refuse,
+  skipField,
   toLong,
   WireType,
   type Writer,
@@ -107,11 +110,41 @@ export interface EncodeState {
   readonly context: EncodeContext | undefined;
   /** Objects on the path from the root to the value being written, to catch cycles. */
   readonly seen: Set<object>;
+  /** Containers (lists, structs, maps, sets, messages) around the value being written. */
+  depth: number;
 }
 
 export interface DecodeState {
   readonly context: DecodeContext | undefined;
   readonly hooks: MessageHooks | undefined;
+  /** Containers around the value being read. */
+  depth: number;
+  /** Values and messages read so far: each takes a byte at least, which the fuzz tests check. */
+  steps: number;
+}
+
+/** A fresh state for one encode. */
+export function encodeState(context: EncodeContext | undefined): EncodeState {
+  return { context, seen: new Set(), depth: 0 };
+}
+
+/** A fresh state for one decode. */
+export function decodeState(context: DecodeContext | undefined, hooks: MessageHooks | undefined): DecodeState {
+  return { context, hooks, depth: 0, steps: 0 };
+}
+
+/**
+ * Runs `body` one container deeper, refusing to go beyond MAX_NESTING_DEPTH
+ * with the error `tooDeep` makes: the same limit on both sides of the wire.
+ */
+export function deeper<T>(state: EncodeState | DecodeState, tooDeep: () => Error, body: () => T): T {
+  if (state.depth >= MAX_NESTING_DEPTH) throw tooDeep();
+  state.depth += 1;
+  try {
+    return body();
+  } finally {
+    state.depth -= 1;
+  }
 }
 
 // --- encoding -------------------------------------------------------------------
@@ -194,31 +227,46 @@ function writeHandle(writer: Writer, handle: HandleWire, path: string): void {
 }
 
 function writeObject(writer: Writer, object: object, state: EncodeState, path: string): void {
+  if (writeLeaf(writer, object, path)) return;
+  deeper(
+    state,
+    () => refuse(NESTING_REFUSAL, path),
+    () => writeContainer(writer, object, state, path),
+  );
+}
+
+/**
+ * Writes `object` and returns true if it is a leaf of the value (bytes, a
+ * typed array or NDArray, a Date); refuses what cannot be sent; returns false
+ * for a container.
+ */
+function writeLeaf(writer: Writer, object: object, path: string): boolean {
+  if (object instanceof Uint8Array && (object.constructor === Uint8Array || Buffer.isBuffer(object))) {
+    writer.uint32(T.bytes).bytes(object);
+  } else if (object instanceof NDArray) {
+    writeNdarray(writer, object.data, object.shape, path);
+  } else if (ArrayBuffer.isView(object)) {
+    if (object instanceof DataView) throw refuse('a DataView cannot be sent; send a typed array or a Uint8Array', path);
+    writeNdarray(writer, object as TypedArray, [(object as TypedArray).length], path);
+  } else if (object instanceof ArrayBuffer || object instanceof SharedArrayBuffer) {
+    throw refuse('an ArrayBuffer cannot be sent; wrap it in a Uint8Array to send bytes', path);
+  } else if (object instanceof Date) {
+    writer.uint32(T.timestamp).fork();
+    writeTimestamp(writer, object, path);
+    writer.ldelim();
+  } else if (object instanceof Promise) {
+    throw refuse('a Promise cannot be sent to Python; await it first', path);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+/** An array, Map, Set or struct: one level of nesting. */
+function writeContainer(writer: Writer, object: object, state: EncodeState, path: string): void {
   if (Array.isArray(object)) {
     writer.uint32(T.list).fork();
     writeItems(writer, object, state, path, 'index');
-    writer.ldelim();
-    return;
-  }
-  if (object instanceof Uint8Array && (object.constructor === Uint8Array || Buffer.isBuffer(object))) {
-    writer.uint32(T.bytes).bytes(object);
-    return;
-  }
-  if (object instanceof NDArray) {
-    writeNdarray(writer, object.data, object.shape, path);
-    return;
-  }
-  if (ArrayBuffer.isView(object)) {
-    if (object instanceof DataView) throw refuse('a DataView cannot be sent; send a typed array or a Uint8Array', path);
-    writeNdarray(writer, object as TypedArray, [(object as TypedArray).length], path);
-    return;
-  }
-  if (object instanceof ArrayBuffer || object instanceof SharedArrayBuffer) {
-    throw refuse('an ArrayBuffer cannot be sent; wrap it in a Uint8Array to send bytes', path);
-  }
-  if (object instanceof Date) {
-    writer.uint32(T.timestamp).fork();
-    writeTimestamp(writer, object, path);
     writer.ldelim();
     return;
   }
@@ -245,7 +293,6 @@ function writeObject(writer: Writer, object: object, state: EncodeState, path: s
     writer.ldelim();
     return;
   }
-  if (object instanceof Promise) throw refuse('a Promise cannot be sent to Python; await it first', path);
   writer.uint32(T.struct).fork();
   writeStruct(writer, object, state, path);
   writer.ldelim();
@@ -313,6 +360,7 @@ function writeNdarray(writer: Writer, data: TypedArray, shape: readonly number[]
 
 /** Reads the fields of a snakebridge.Value up to `end`. */
 export function readValue(reader: Reader, end: number, state: DecodeState): unknown {
+  state.steps += 1;
   let result: unknown;
   let kind = 0;
   while (reader.pos < end) {
@@ -356,17 +404,14 @@ function readKind(reader: Reader, field: number, wireType: number, state: Decode
       return bigIntFromBytes(bytes);
     }
     case ValueField.list:
-    case ValueField.set: {
-      expectWireType(reader, wireType, WireType.bytes, field === ValueField.list ? 'list_value' : 'set_value');
-      const items = readList(reader, delimitedEnd(reader), state);
-      return field === ValueField.list ? items : new Set(items);
-    }
+    case ValueField.set:
     case ValueField.struct:
-      expectWireType(reader, wireType, WireType.bytes, 'struct_value');
-      return readStruct(reader, delimitedEnd(reader), state);
     case ValueField.map:
-      expectWireType(reader, wireType, WireType.bytes, 'map_value');
-      return readMap(reader, delimitedEnd(reader), state);
+      return deeper(
+        state,
+        () => malformed(reader, NESTING_REFUSAL),
+        () => readContainer(reader, field, wireType, state),
+      );
     case ValueField.timestamp:
       expectWireType(reader, wireType, WireType.bytes, 'timestamp_value');
       return readTimestamp(reader, delimitedEnd(reader));
@@ -398,6 +443,21 @@ function readKind(reader: Reader, field: number, wireType: number, state: Decode
   }
 }
 
+/** A list, set, struct or map: one level of nesting. */
+function readContainer(reader: Reader, field: number, wireType: number, state: DecodeState): unknown {
+  if (field === ValueField.struct) {
+    expectWireType(reader, wireType, WireType.bytes, 'struct_value');
+    return readStruct(reader, delimitedEnd(reader), state);
+  }
+  if (field === ValueField.map) {
+    expectWireType(reader, wireType, WireType.bytes, 'map_value');
+    return readMap(reader, delimitedEnd(reader), state);
+  }
+  expectWireType(reader, wireType, WireType.bytes, field === ValueField.list ? 'list_value' : 'set_value');
+  const items = readList(reader, delimitedEnd(reader), state);
+  return field === ValueField.list ? items : new Set(items);
+}
+
 /** Reads one length-delimited Value field (the tag is already read). */
 function readNested(reader: Reader, wireType: number, state: DecodeState, what: string): unknown {
   expectWireType(reader, wireType, WireType.bytes, what);
@@ -409,7 +469,7 @@ function readList(reader: Reader, end: number, state: DecodeState): unknown[] {
   while (reader.pos < end) {
     const key = reader.uint32();
     if (key >>> 3 === 1) items.push(readNested(reader, key & 7, state, 'a list item'));
-    else reader.skipType(key & 7);
+    else skipField(reader, key & 7);
   }
   return items;
 }
@@ -419,7 +479,7 @@ function readStruct(reader: Reader, end: number, state: DecodeState): Record<str
   while (reader.pos < end) {
     const key = reader.uint32();
     if (key >>> 3 !== 1) {
-      reader.skipType(key & 7);
+      skipField(reader, key & 7);
       continue;
     }
     expectWireType(reader, key & 7, WireType.bytes, 'a struct entry');
@@ -436,7 +496,7 @@ function readStruct(reader: Reader, end: number, state: DecodeState): Record<str
         item = readNested(reader, entryKey & 7, state, 'a struct value');
         hasItem = true;
       } else {
-        reader.skipType(entryKey & 7);
+        skipField(reader, entryKey & 7);
       }
     }
     if (!hasItem) throw malformed(reader, `the struct entry ${JSON.stringify(name)} has no value`);
@@ -451,7 +511,7 @@ function readMap(reader: Reader, end: number, state: DecodeState): Map<unknown, 
   while (reader.pos < end) {
     const key = reader.uint32();
     if (key >>> 3 !== 1) {
-      reader.skipType(key & 7);
+      skipField(reader, key & 7);
       continue;
     }
     expectWireType(reader, key & 7, WireType.bytes, 'a map entry');
@@ -468,7 +528,7 @@ function readMap(reader: Reader, end: number, state: DecodeState): Map<unknown, 
         item = readNested(reader, fieldKey & 7, state, 'a map value');
         seen |= 2;
       } else {
-        reader.skipType(fieldKey & 7);
+        skipField(reader, fieldKey & 7);
       }
     }
     if (seen !== 3) throw malformed(reader, 'a map entry lacks its key or its value');
@@ -490,7 +550,7 @@ export function readTimestamp(reader: Reader, end: number): Date {
       expectWireType(reader, key & 7, WireType.varint, 'Timestamp.nanos');
       nanos = reader.int32();
     } else {
-      reader.skipType(key & 7);
+      skipField(reader, key & 7);
     }
   }
   if (nanos < 0 || nanos > 999_999_999) throw malformed(reader, `Timestamp.nanos ${nanos} is out of range`);
@@ -517,7 +577,7 @@ function readNdarray(reader: Reader, end: number): unknown {
       expectWireType(reader, key & 7, WireType.bytes, 'NDArray.data');
       data = readView(reader);
     } else {
-      reader.skipType(key & 7);
+      skipField(reader, key & 7);
     }
   }
   if (!isDType(dtype)) throw malformed(reader, `unsupported dtype ${JSON.stringify(dtype)}`);
@@ -525,6 +585,8 @@ function readNdarray(reader: Reader, end: number): unknown {
   let ndarray: NDArray | undefined;
   try {
     array = typedArrayFromBytes(dtype, data);
+    const count = shape.reduce((product, size) => product * size, 1);
+    if (count !== array.length) throw new RangeError(`${array.length} elements do not fill it`);
     ndarray = shape.length === 1 && dtype !== 'uint8' ? undefined : new NDArray(array, shape);
   } catch (error) {
     throw malformed(reader, `an ndarray of shape [${shape.join(', ')}]: ${(error as Error).message}`, error);
@@ -566,7 +628,7 @@ function readHandle(reader: Reader, end: number): HandleWire {
       expectWireType(reader, key & 7, WireType.bytes, 'Handle.repr');
       repr = readString(reader);
     } else {
-      reader.skipType(key & 7);
+      skipField(reader, key & 7);
     }
   }
   if (id === 0) throw malformed(reader, 'a Handle without an id');
@@ -586,7 +648,7 @@ export function readEmbedded(reader: Reader, end: number): EmbeddedMessage {
       expectWireType(reader, key & 7, WireType.bytes, 'Message.data');
       data = readView(reader);
     } else {
-      reader.skipType(key & 7);
+      skipField(reader, key & 7);
     }
   }
   if (type === '') throw malformed(reader, 'a Message without a type name');

@@ -1,10 +1,16 @@
-"""The meta block at the start of a CALL body (docs/protocol.md, "Calls")."""
+"""The meta block at the start of a CALL body (docs/protocol.md, "Calls").
+
+A body that is not a valid meta block is a ProtocolError, whatever is wrong
+with it, as in packages/adapter-stdio/src/protocol/call.ts.
+"""
 
 from __future__ import annotations
 
 import struct
 from enum import IntEnum
 from typing import NamedTuple
+
+from ..errors import ProtocolError
 
 #: op, reserved, target length, handle, session, window, timeout ms
 CALL_META = struct.Struct("<BBHIIII")
@@ -29,19 +35,42 @@ class CallMeta(NamedTuple):
 
 
 def encode_call(meta: CallMeta, payload: bytes = b"") -> bytes:
+    """The CALL body for ``meta`` and the serialized ``[args, kwargs]``; ProtocolError for meta the
+    other side would refuse (an unknown op, a target beyond 65,535 bytes, numbers that are not u32)."""
     target = meta.target.encode("utf-8")
-    head = CALL_META.pack(meta.op, 0, len(target), meta.handle, meta.session, meta.window, meta.timeout_ms)
+    if meta.op not in _OPS:
+        raise ProtocolError(f"unknown call op {meta.op!r}")
+    if len(target) > 0xFFFF:
+        raise ProtocolError(f"a call target is limited to 65535 bytes, got {len(target)}")
+    try:
+        head = CALL_META.pack(meta.op, 0, len(target), meta.handle, meta.session, meta.window, meta.timeout_ms)
+    except struct.error as exc:
+        raise ProtocolError(f"a call's handle, session, window and timeout are u32: {exc}") from None
     return head + target + payload
 
 
 def decode_call(body: bytes | bytearray | memoryview) -> tuple[CallMeta, memoryview]:
-    """The meta of a CALL body and a view of its payload (the serialized ``[args, kwargs]``)."""
+    """The meta of a CALL body and a view of its payload (the serialized ``[args, kwargs]``).
+
+    Raises ProtocolError naming what is wrong: a body shorter than the meta block, an unknown op,
+    a reserved byte that is not 0, a target running past the body or not UTF-8.
+    """
     if len(body) < CALL_META.size:
-        raise ValueError(f"CALL body of {len(body)} bytes is shorter than its {CALL_META.size}-byte meta")
-    op, _, target_length, handle, session, window, timeout_ms = CALL_META.unpack_from(body, 0)
+        raise ProtocolError(f"a CALL body of {len(body)} bytes is shorter than its {CALL_META.size}-byte meta")
+    op, reserved, target_length, handle, session, window, timeout_ms = CALL_META.unpack_from(body, 0)
+    if op not in _OPS:
+        raise ProtocolError(f"a CALL with unknown op {op}")
+    if reserved:
+        raise ProtocolError(f"a CALL whose reserved byte is {reserved}, not 0")
     end = CALL_META.size + target_length
     if len(body) < end:
-        raise ValueError("CALL target runs past the end of the frame")
+        raise ProtocolError("a CALL target runs past the end of the frame")
     view = memoryview(body)
-    target = bytes(view[CALL_META.size : end]).decode("utf-8")
-    return CallMeta(op, target, handle, session, window, timeout_ms), view[end:]
+    try:
+        target = bytes(view[CALL_META.size : end]).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError("a CALL target is not valid UTF-8") from None
+    return CallMeta(Op(op), target, handle, session, window, timeout_ms), view[end:]
+
+
+_OPS = frozenset(op.value for op in Op)

@@ -61,6 +61,11 @@ _HEAD = struct.Struct("<BBH")
 #: The stream starts 8-aligned in the message: the TypeScript side reads its buffers in place.
 _ALIGN = 8
 _INDEX = struct.Struct("<I")
+_U16 = struct.Struct("<H")
+_U32 = struct.Struct("<I")
+_I32 = struct.Struct("<i")
+#: How deep Arrow types may nest: what pyarrow's and apache-arrow's readers accept (ARROW_MAX_NESTING in TypeScript).
+ARROW_MAX_NESTING = 64
 #: fixext 16 of type 85, then a random marker of this process. A placeholder never leaves the process.
 _NEEDLE = bytes((0xD8, EXT_ARROW)) + os.urandom(12)
 #: The ext header and payload of a placeholder: marker and stream index.
@@ -145,6 +150,8 @@ class ArrowSerializer:
     def _decode_payload(self, payload: bytes) -> Any:
         _, code, value = read_payload(payload)
         form: TableForm = FORMS[code - 1] if code else self.tables_as  # type: ignore[assignment]
+        if form != "pyarrow":
+            _check_expansion(value, len(payload))
         try:
             return table_as(value, form)
         except BridgeError:
@@ -154,7 +161,14 @@ class ArrowSerializer:
 
 
 def read_payload(payload: bytes | memoryview) -> tuple[int, int, pa.Table | pa.RecordBatch]:
-    """Kind, form byte and value of an extension 85 payload; the value's buffers view ``payload``."""
+    """Kind, form byte and value of an extension 85 payload; the value's buffers view ``payload``.
+
+    Untrusted bytes: pyarrow checks the IPC structure (flatbuffers verified, buffers within the
+    body, at most 64 levels of nested types), compressed bodies are refused (nothing in SnakeBridge
+    writes them, and decompressing would size memory from the declared lengths rather than the
+    input), and the result is validated in full (offsets, dictionary indices, UTF-8), so a table
+    that arrives is one that can be read. Anything else is a SerializationError.
+    """
     if len(payload) < _HEAD.size:
         _malformed("an Arrow payload header is cut short")
     kind, form, offset = _HEAD.unpack_from(payload)
@@ -164,16 +178,84 @@ def read_payload(payload: bytes | memoryview) -> tuple[int, int, pa.Table | pa.R
         _malformed(f"unknown table form {form}")
     if not _HEAD.size <= offset <= len(payload):
         _malformed("an Arrow payload header does not fit its payload")
+    stream = pa.py_buffer(memoryview(payload)[offset:])
     try:
-        reader = pa.ipc.open_stream(pa.py_buffer(memoryview(payload)[offset:]))
-        if kind == KIND_TABLE:
-            return kind, form, reader.read_all()
-        batches = reader.read_all().to_batches()
-    except pa.ArrowException as exc:
-        _malformed(f"not a valid Arrow stream: {exc}")
+        _refuse_compression(stream)
+        table = pa.ipc.open_stream(stream).read_all()
+        value = table if kind == KIND_TABLE else _only_batch(table)
+        value.validate(full=True)
+    except BridgeError:
+        raise
+    except Exception as exc:  # pyarrow's errors (OSError, ArrowInvalid, MemoryError…), and struct's
+        _malformed(f"pyarrow cannot read the stream: {exc}")
+    return kind, form, value
+
+
+#: Cells a payload may turn into when converted to pandas, numpy or polars, beyond 8 per byte.
+_FREE_CELLS = 1 << 20
+
+
+def _check_expansion(value: pa.Table | pa.RecordBatch, payload_bytes: int) -> None:
+    """Refuses to convert a table with far more cells than its bytes: a null column (or an empty
+    struct, a fixed-size list of size 0) of any length takes no bytes at all, but a pandas or numpy
+    copy of it takes eight bytes a cell. Every other column takes a bit a row at least, so no
+    table a real frame makes comes near this bound."""
+    cells = value.num_rows * max(1, value.num_columns)
+    if cells > 8 * payload_bytes + _FREE_CELLS:
+        _malformed(f"a table of {cells} cells in {payload_bytes} bytes is refused rather than converted")
+
+
+def _only_batch(table: pa.Table) -> pa.RecordBatch:
+    batches = table.to_batches()
     if len(batches) != 1:
         _malformed(f"a record batch payload holds {len(batches)} batches")
-    return kind, form, batches[0]
+    return batches[0]
+
+
+def _refuse_compression(stream: pa.Buffer) -> None:
+    """Refuses a stream with a compressed record or dictionary batch, before pyarrow decompresses it."""
+    for message in pa.ipc.MessageReader.open_stream(stream):
+        if message.type in ("record batch", "dictionary") and _compressed(message.metadata, message.type):
+            _malformed("the batch is compressed; SnakeBridge sends and accepts uncompressed Arrow only")
+
+
+def _compressed(metadata: pa.Buffer, message_type: str) -> bool:
+    """Whether a batch's metadata (a flatbuffer pyarrow has verified) sets its ``compression`` field.
+
+    Message.header (slot 2) is the RecordBatch, or a DictionaryBatch whose data (slot 1) is one;
+    RecordBatch.compression is slot 3.
+    """
+    buf = memoryview(metadata)
+    header = _fb_table(buf, _fb_field(buf, _fb_table(buf, 0), 2))
+    if message_type == "dictionary":
+        header = _fb_table(buf, _fb_field(buf, header, 1))
+    return header is not None and _fb_field(buf, header, 3) is not None
+
+
+def _fb_table(buf: memoryview, at: int | None) -> tuple[int, int, int] | None:
+    """The table the offset at ``at`` points to, as (position, vtable, vtable size); None for a missing field."""
+    if at is None:
+        return None
+    (offset,) = _U32.unpack_from(buf, at)
+    pos = at + offset
+    (back,) = _I32.unpack_from(buf, pos)
+    vtable = pos - back
+    if vtable < 0:
+        raise ValueError("a flatbuffer vtable lies before the metadata")
+    (size,) = _U16.unpack_from(buf, vtable)
+    return pos, vtable, size
+
+
+def _fb_field(buf: memoryview, table: tuple[int, int, int] | None, slot: int) -> int | None:
+    """Where field ``slot`` of ``table`` is, or None when it is absent."""
+    if table is None:
+        return None
+    pos, vtable, size = table
+    entry = 4 + 2 * slot
+    if entry >= size:
+        return None
+    (offset,) = _U16.unpack_from(buf, vtable + entry)
+    return pos + offset if offset else None
 
 
 def table_as(value: Any, form: TableForm) -> Any:
@@ -270,6 +352,9 @@ class _EncodeRun:
         if converted is None:  # msgpack only hands over instances of _TableLike
             raise TypeError(f"cannot send a {type(value).__qualname__} as an Arrow table")
         kind, arrow = converted
+        depth = max((_type_depth(field.type) for field in arrow.schema), default=0)
+        if depth > ARROW_MAX_NESTING:
+            raise ValueError(f"its types are nested {depth} deep, more than {ARROW_MAX_NESTING}")
         counter = pa.MockOutputStream()  # fails where writing the stream would
         _write_to(counter, arrow)
         self.tables.append((kind, arrow, counter.size()))
@@ -431,6 +516,14 @@ def _numpy_columns(value: pa.Table | pa.RecordBatch) -> dict[str, Any]:
     if len(set(names)) != len(names):
         raise SerializationError("[arrow] the numpy form needs distinct column names: a dict would lose columns")
     return {name: value.column(i).to_numpy(zero_copy_only=False) for i, name in enumerate(names)}
+
+
+def _type_depth(arrow_type: pa.DataType) -> int:
+    """How many fields deep a type nests in an IPC schema: 1 for a flat type (a dictionary's is its values')."""
+    if isinstance(arrow_type, pa.DictionaryType):
+        arrow_type = arrow_type.value_type
+    children = [arrow_type.field(i).type for i in range(arrow_type.num_fields)]
+    return 1 + max((_type_depth(child) for child in children), default=0)
 
 
 # --- helpers --------------------------------------------------------------------

@@ -81,3 +81,14 @@ def short_repr(obj: object, limit: int = 120) -> str | None:
 
 #: Largest integer a JavaScript number holds exactly.
 MAX_SAFE_INTEGER = 2**53 - 1
+
+#: How many containers (lists, tuples, dicts, sets) deep a value may be nested, in every
+#: serializer and on both sides (``MAX_NESTING_DEPTH`` in ``@snakebridge/core``): encoders
+#: refuse a deeper value and decoders refuse bytes that would build one, with a
+#: SerializationError rather than a RecursionError. ``[[1]]`` is 2 deep. 256 so that every
+#: decoder here handles it within Python's default recursion limit (1,000, shared with the
+#: caller's own frames and with the json module's C code), below msgpack's packer limit (511).
+MAX_NESTING_DEPTH = 256
+
+#: The message of every refusal of a value nested deeper than MAX_NESTING_DEPTH.
+NESTING_REFUSAL = f"the value is nested more than {MAX_NESTING_DEPTH} levels deep"

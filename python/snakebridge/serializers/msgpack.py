@@ -19,6 +19,7 @@ numpy is only imported when an ndarray arrives (see ndarray.py).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import struct
 import threading
 from collections.abc import Callable, Iterable
@@ -28,8 +29,8 @@ from typing import Any, NoReturn
 import msgpack
 
 from ..errors import BridgeError, SerializationError
-from .base import CallbackRef, FromCallback, FromHandle, ToHandle
-from .ndarray import DTYPES, decode_ndarray, describe_ndarray, is_ndarray, numpy_scalar_value
+from .base import MAX_NESTING_DEPTH, NESTING_REFUSAL, CallbackRef, FromCallback, FromHandle, ToHandle
+from .ndarray import DTYPES, ITEM_SIZES, decode_ndarray, describe_ndarray, is_ndarray, numpy_scalar_value
 
 EXT_BIGINT = 80
 EXT_SET = 81
@@ -82,7 +83,14 @@ class MsgpackSerializer:
                 f"[msgpack] at {_path_to(value, exc.obj)}: cannot send a {what} by value"
             ) from None
         except BridgeError:
-            raise  # from to_handle: too many handles in the session
+            raise  # ours, or from to_handle: too many handles in the session
+        except RecursionError:
+            raise SerializationError(f"[msgpack] {NESTING_REFUSAL}") from None
+        except ValueError as exc:
+            if "recursion limit" not in str(exc):
+                raise SerializationError(f"[msgpack] {exc}") from exc
+            # msgpack's packer stops at 511 levels; the decoders on the other side at MAX_NESTING_DEPTH.
+            raise SerializationError(f"[msgpack] {NESTING_REFUSAL}") from None
         except Exception as exc:  # msgpack's own errors, and those of an extension's encoder
             raise SerializationError(f"[msgpack] {exc}") from exc
         finally:
@@ -102,10 +110,19 @@ class MsgpackSerializer:
     def decode(
         self, data: bytes | memoryview, from_handle: FromHandle | None = None, from_callback: FromCallback | None = None
     ) -> Any:
+        """Decodes one msgpack value. Anything malformed is a SerializationError naming what is wrong:
+        msgpack's own errors (lengths beyond the input, extra bytes, bad timestamps), our extension
+        payloads, and Sets and Maps nested more than MAX_NESTING_DEPTH deep (arrays and maps stop at
+        msgpack's own 1,024 levels). msgpack sizes nothing from a declared count beyond the input's
+        length. A HandleError from ``from_handle`` keeps its code."""
         try:
             return _Decoder(self._extensions, from_handle, from_callback).unpack(data)
         except BridgeError:
-            raise  # a HandleError from from_handle keeps its code
+            raise  # ours, or a HandleError from from_handle, which keeps its code
+        except msgpack.StackError:
+            raise SerializationError("[msgpack] the value is nested deeper than msgpack reads (1,024 levels)") from None
+        except RecursionError:
+            raise SerializationError(f"[msgpack] {NESTING_REFUSAL}") from None
         except Exception as exc:
             raise SerializationError(f"[msgpack] not valid msgpack: {str(exc) or type(exc).__name__}") from exc
 
@@ -154,7 +171,9 @@ class _Encoder:
         return self._packer.pack(value)
 
     def _payload(self, value: Any) -> bytes:
-        """``value`` packed on its own, as the payload of an extension."""
+        """``value`` packed on its own, as the payload of an extension (a level deeper, for a set)."""
+        if self._nesting >= MAX_NESTING_DEPTH:
+            raise SerializationError(f"[msgpack] {NESTING_REFUSAL}")
         self._nesting += 1
         try:
             return self._new_packer().pack(value)
@@ -303,7 +322,11 @@ def _dict_step(path: str, key: Any) -> str:
 
 
 class _Decoder:
-    """One decode: msgpack's C unpacker does the work, and calls ``_ext_hook`` for extension types."""
+    """One decode: msgpack's C unpacker does the work, and calls ``_ext_hook`` for extension types.
+
+    The C unpacker is iterative and refuses more than 1,024 levels itself; Python recursion
+    only happens through the payloads of sets and Maps, which ``depth`` counts.
+    """
 
     def __init__(
         self,
@@ -314,6 +337,8 @@ class _Decoder:
         self._extensions = extensions
         self._from_handle = from_handle
         self._from_callback = from_callback
+        #: Set and Map payloads being unpacked, one inside the other.
+        self.depth = 0
 
     def unpack(self, data: bytes | memoryview, *, any_keys: bool = False) -> Any:
         try:
@@ -336,30 +361,73 @@ class _Decoder:
             object_pairs_hook=_dict_of_pairs if any_keys else None,
         )
 
+    def _nested(self, data: bytes, *, any_keys: bool = False) -> Any:
+        """The payload of a set or Map: a level of nesting."""
+        if self.depth >= MAX_NESTING_DEPTH:
+            _malformed(NESTING_REFUSAL)
+        self.depth += 1
+        try:
+            if self.depth <= _UNPACKB_LEVELS:
+                return self.unpack(data, any_keys=any_keys)
+            return self._unpack_on_heap(data, any_keys)
+        finally:
+            self.depth -= 1
+
+    def _unpack_on_heap(self, data: bytes, any_keys: bool) -> Any:
+        """``data`` unpacked by an Unpacker, whose state lives in the object rather than on the C stack.
+
+        ``unpackb`` keeps tens of kilobytes of state on the C stack, once per nested call: sets
+        nested a hundred deep would overflow a thread's stack (a segfault, not an exception)
+        before any recursion limit is reached.
+        """
+        for keys in (any_keys, True):
+            unpacker = msgpack.Unpacker(
+                ext_hook=self._ext_hook,
+                raw=False,
+                use_list=True,
+                strict_map_key=False,
+                timestamp=3,
+                object_pairs_hook=_dict_of_pairs if keys else None,
+                max_buffer_size=max(1, len(data)),
+            )
+            unpacker.feed(data)
+            try:
+                value = unpacker.unpack()
+            except TypeError as exc:
+                if keys or "unhashable" not in str(exc):
+                    raise
+                continue  # a list as a dict key: read again with keys made hashable, as unpack() does
+            if unpacker.tell() != len(data):
+                _malformed("extra data after the value in an extension payload")
+            return value
+        raise AssertionError("unreachable: the second pass has hashable keys")
+
     def _ext_hook(self, code: int, data: bytes) -> Any:
         if code == EXT_BIGINT:
             if not data:
                 _malformed("an empty bigint payload")
             return int.from_bytes(data, "big", signed=True)
         if code == EXT_SET:
-            return {_hashable(item) for item in self._expect(self.unpack(data), list, "set")}
+            return {_hashable(item) for item in self._expect(self._nested(data), list, "set")}
         if code == EXT_MAP:
             # Only keys need this slower path: a JavaScript Map may have arrays for keys, which become tuples.
-            return self._expect(self.unpack(data, any_keys=True), dict, "map")
+            return self._expect(self._nested(data, any_keys=True), dict, "map")
         if code == EXT_NDARRAY:
             return _decode_ndarray(data)
         if code == EXT_HANDLE:
-            return self._handle(self._expect(self.unpack(data), list, "handle"))
+            return self._handle(self._expect(_unpack_scalars(data), list, "handle"))
         if code == EXT_CALLBACK:
-            return self._callback(self.unpack(data))
+            return self._callback(_unpack_scalars(data))
         extension = self._extensions.get(code)
         if extension is None:
             _malformed(f"extension type {code} is not known")
         return extension.decode(data)
 
     def _handle(self, fields: list[Any]) -> object:
-        if not fields or not isinstance(fields[0], int):
-            _malformed("a handle needs [id, type, repr?]")
+        if not 2 <= len(fields) <= 3 or type(fields[0]) is not int or not 1 <= fields[0] <= 0xFFFFFFFF:
+            _malformed("a handle needs [id, type, repr?] with an id from 1 to 2^32-1")
+        if not all(isinstance(text, str) for text in fields[1:]):
+            _malformed("a handle's type and repr are strings")
         if self._from_handle is None:
             raise SerializationError("[msgpack] a handle arrived where no handles can be resolved")
         return self._from_handle(fields[0])
@@ -376,6 +444,20 @@ class _Decoder:
         return value
 
 
+#: Set and Map payloads nested this deep are unpacked with ``unpackb`` (faster); deeper, on the heap.
+_UNPACKB_LEVELS = 8
+
+
+def _unpack_scalars(data: bytes) -> Any:
+    """The payload of a handle or callback reference: scalars (in a list), never another extension,
+    so it adds no level of nesting."""
+    return msgpack.unpackb(data, ext_hook=_no_extensions, raw=False, use_list=True)
+
+
+def _no_extensions(code: int, _data: bytes) -> NoReturn:
+    _malformed(f"a handle or callback reference holds only scalars, not extension type {code}")
+
+
 def _decode_ndarray(payload: bytes) -> Any:
     if len(payload) < _NDARRAY_HEAD.size:
         _malformed("an ndarray header is cut short")
@@ -385,6 +467,9 @@ def _decode_ndarray(payload: bytes) -> Any:
     if not _NDARRAY_HEAD.size + 4 * ndim <= offset <= len(payload):
         _malformed("an ndarray header does not fit its payload")
     shape = list(struct.unpack_from(f"<{ndim}I", payload, _NDARRAY_HEAD.size))
+    elements = len(payload) - offset
+    if math.prod(shape) * ITEM_SIZES[DTYPES[code]] != elements:
+        _malformed(f"an ndarray of shape {shape} cannot hold {elements} bytes of {DTYPES[code]}")
     return decode_ndarray(DTYPES[code], shape, memoryview(payload)[offset:])
 
 

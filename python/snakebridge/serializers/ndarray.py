@@ -15,6 +15,8 @@ from ..errors import SerializationError
 
 #: dtypes that map to JavaScript typed arrays.
 DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64")
+#: Bytes per element of each dtype, for checking a shape against its bytes before numpy sees them.
+ITEM_SIZES = {name: int("".join(filter(str.isdigit, name))) // 8 for name in DTYPES}
 
 
 def _numpy() -> Any:

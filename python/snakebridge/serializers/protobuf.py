@@ -44,7 +44,7 @@ from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescript
 from google.protobuf.message import DecodeError, EncodeError, Message
 
 from ..errors import BridgeError, SerializationError
-from .base import FromCallback, FromHandle, ToHandle
+from .base import MAX_NESTING_DEPTH, NESTING_REFUSAL, FromCallback, FromHandle, ToHandle
 from .ndarray import decode_ndarray, describe_ndarray, is_ndarray, numpy_scalar_value
 
 #: Pins the worker to the host schema with this sha256.
@@ -189,6 +189,8 @@ _T3_LEN = _tag(3, 2)
 _T1_VARINT = _tag(1, 0)
 _T2_VARINT = _tag(2, 0)
 _DOUBLE = struct.Struct("<d")
+#: Value kinds that hold other values: list, struct, map, set.
+_CONTAINER_KINDS = frozenset({8, 9, 10, 11})
 
 
 # Encoding appends chunks to a list and returns how many bytes it added; a nested
@@ -507,7 +509,7 @@ class ProtobufSerializer:
         except SerializationError:
             raise
         except RecursionError as exc:
-            raise SerializationError("[protobuf] the value is nested too deeply") from exc
+            raise SerializationError(f"[protobuf] {NESTING_REFUSAL}") from exc
         except (TypeError, ValueError, OverflowError, EncodeError) as exc:
             raise SerializationError(f"[protobuf] {exc}") from exc
         return b"".join(out)
@@ -535,15 +537,15 @@ class ProtobufSerializer:
         if not len(buf):
             raise SerializationError("[protobuf] no bytes to decode: an encoded Value is never empty")
         try:
-            return self._read_value(buf, 0, len(buf), from_handle)
-        except SerializationError:
-            raise
+            return self._read_value(buf, 0, len(buf), from_handle, 0)
+        except BridgeError:
+            raise  # ours, or a HandleError from from_handle, which keeps its code
         except _Malformed as exc:
             raise SerializationError(f"[protobuf] not a valid encoding: {exc}") from exc
         except RecursionError as exc:
-            raise SerializationError("[protobuf] the value is nested too deeply") from exc
-        except (IndexError, TypeError, ValueError, OverflowError, struct.error, DecodeError) as exc:
-            raise SerializationError(f"[protobuf] not a valid encoding: {exc}") from exc
+            raise SerializationError(f"[protobuf] {NESTING_REFUSAL}") from exc
+        except Exception as exc:  # DecodeError from a message's parser, or a gap in the checks: still typed
+            raise SerializationError(f"[protobuf] not a valid encoding: {type(exc).__name__}: {exc}") from exc
 
     # --- public helpers --------------------------------------------------------------------------
 
@@ -562,23 +564,33 @@ class ProtobufSerializer:
         Enums become their value names, Timestamps aware datetimes, nested
         messages dicts, and snakebridge.Value fields the value they hold.
         """
+        try:
+            return self._to_python(message, from_handle, 0)
+        except _Malformed as exc:
+            raise SerializationError(f"[protobuf] {exc}") from None
+
+    def _to_python(self, message: Message, from_handle: FromHandle | None, depth: int) -> dict[str, Any]:
+        """to_python for a message inside ``depth`` containers: the dict it becomes is one level deeper."""
+        if depth >= MAX_NESTING_DEPTH:
+            raise _Malformed(NESTING_REFUSAL)
+        depth += 1
         descriptor = message.DESCRIPTOR
         result: dict[str, Any] = {}
         for field in descriptor.fields:
             if _is_map(field):
                 value_field = field.message_type.fields_by_name["value"]
                 result[field.name] = {
-                    key: self._field_to_python(value_field, item, from_handle)
+                    key: self._field_to_python(value_field, item, from_handle, depth)
                     for key, item in getattr(message, field.name).items()
                 }
             elif _is_repeated(field):
                 result[field.name] = [
-                    self._field_to_python(field, item, from_handle) for item in getattr(message, field.name)
+                    self._field_to_python(field, item, from_handle, depth) for item in getattr(message, field.name)
                 ]
             elif field.has_presence and not message.HasField(field.name):
                 continue
             else:
-                result[field.name] = self._field_to_python(field, getattr(message, field.name), from_handle)
+                result[field.name] = self._field_to_python(field, getattr(message, field.name), from_handle, depth)
         return result
 
     # --- encoding the dynamic value --------------------------------------------------------------
@@ -605,6 +617,9 @@ class ProtobufSerializer:
         if isinstance(value, (list, tuple, dict, set, frozenset)):
             if id(value) in seen:
                 raise _refuse("the value contains a cycle, which protobuf cannot represent", path)
+            # ``seen`` holds the containers around this one: its size is the depth.
+            if len(seen) >= MAX_NESTING_DEPTH:
+                raise _refuse(NESTING_REFUSAL, path)
             seen.add(id(value))
             try:
                 return self._container(out, value, to_handle, path, seen)
@@ -845,7 +860,8 @@ class ProtobufSerializer:
 
     # --- decoding ---------------------------------------------------------------------------------
 
-    def _read_value(self, buf: memoryview, pos: int, end: int, from_handle: FromHandle | None) -> Any:
+    def _read_value(self, buf: memoryview, pos: int, end: int, from_handle: FromHandle | None, depth: int) -> Any:
+        """The Value in ``buf[pos:end]``, inside ``depth`` containers."""
         if pos >= end:
             raise _Malformed("a Value with no kind set")
         # Fast paths for the commonest kinds, written in their shortest form.
@@ -886,12 +902,12 @@ class ProtobufSerializer:
         else:
             _expect(wire_type, 2, f"Value field {kind}")
             start, pos = _read_length(buf, pos, end)
-            result = self._read_kind(kind, buf, start, pos, from_handle)
+            result = self._read_kind(kind, buf, start, pos, from_handle, depth)
         if pos != end:
             raise _Malformed("a Value has more than one kind set")
         return result
 
-    def _read_items(self, buf: Any, start: int, end: int, from_handle: FromHandle | None) -> list[Any]:
+    def _read_items(self, buf: Any, start: int, end: int, from_handle: FromHandle | None, depth: int) -> list[Any]:
         """The values of a ListValue, small ints read inline: lists of numbers are common and long."""
         items: list[Any] = []
         append = items.append
@@ -909,18 +925,25 @@ class ProtobufSerializer:
                         raise _Malformed("a Value has more than one kind set")
                     append((n >> 1) ^ -(n & 1))
                 else:
-                    append(read(buf, s, pos, from_handle))
+                    append(read(buf, s, pos, from_handle, depth))
                 continue
             key, pos = _read_varint(buf, pos, end)
             if key >> 3 == 1:
                 _expect(key & 7, 2, "a list item")
                 s, pos = _read_length(buf, pos, end)
-                append(read(buf, s, pos, from_handle))
+                append(read(buf, s, pos, from_handle, depth))
             else:
                 pos = _skip(buf, pos, end, key & 7)
         return items
 
-    def _read_kind(self, kind: int, buf: memoryview, start: int, end: int, from_handle: FromHandle | None) -> Any:
+    def _read_kind(
+        self, kind: int, buf: memoryview, start: int, end: int, from_handle: FromHandle | None, depth: int
+    ) -> Any:
+        if kind in _CONTAINER_KINDS:
+            # Lists, structs, maps and sets are a level each; what they hold is one deeper.
+            if depth >= MAX_NESTING_DEPTH:
+                raise _Malformed(NESTING_REFUSAL)
+            depth += 1
         if kind == 5:
             return _string(buf, start, end)
         if kind == 6:
@@ -930,14 +953,14 @@ class ProtobufSerializer:
                 raise _Malformed("an empty bigint_value")
             return int.from_bytes(buf[start:end], "big", signed=True)
         if kind in (8, 11):
-            items = self._read_items(buf, start, end, from_handle)
+            items = self._read_items(buf, start, end, from_handle, depth)
             return items if kind == 8 else {_hashable(item) for item in items}
         if kind == 9:
             result: dict[Any, Any] = {}
             for s, e in _repeated(buf, start, end, 1):
                 key_start, key_end, value_start, value_end = _struct_entry(buf, s, e)
                 key = _string(buf, key_start, key_end) if key_start < key_end else ""
-                result[key] = self._read_value(buf, value_start, value_end, from_handle)
+                result[key] = self._read_value(buf, value_start, value_end, from_handle, depth)
             return result
         if kind == 10:
             result = {}
@@ -945,8 +968,8 @@ class ProtobufSerializer:
                 fields = _fields(buf, s, e)
                 if 1 not in fields or 2 not in fields:
                     raise _Malformed("a map entry lacks its key or its value")
-                key = _hashable(self._read_value(buf, *fields[1], from_handle))
-                result[key] = self._read_value(buf, *fields[2], from_handle)
+                key = _hashable(self._read_value(buf, *fields[1], from_handle, depth))
+                result[key] = self._read_value(buf, *fields[2], from_handle, depth)
             return result
         if kind == 12:
             return _read_timestamp(buf, start, end)
@@ -963,10 +986,10 @@ class ProtobufSerializer:
                 raise _Malformed("a Message without a type name")
             name = _string(buf, *fields[1])
             data = bytes(buf[slice(*fields[2])]) if 2 in fields else b""
-            return self._read_message(name, data, kind == 16, from_handle)
+            return self._read_message(name, data, kind == 16, from_handle, depth)
         raise _Malformed(f"unknown kind of Value (field {kind})")
 
-    def _read_message(self, name: str, data: bytes, request: bool, from_handle: FromHandle | None) -> Any:
+    def _read_message(self, name: str, data: bytes, request: bool, from_handle: FromHandle | None, depth: int) -> Any:
         try:
             cls = self.message_class(name)
         except KeyError:
@@ -975,20 +998,20 @@ class ProtobufSerializer:
             ) from None
         message = cls.FromString(data)
         if name == _VALUE:
-            return self._read_value(memoryview(data), 0, len(data), from_handle)
+            return self._read_value(memoryview(data), 0, len(data), from_handle, depth)
         if request:
-            return [], self.to_python(message, from_handle)
+            return [], self._to_python(message, from_handle, depth)
         return message
 
-    def _field_to_python(self, field: FieldDescriptor, value: Any, from_handle: FromHandle | None) -> Any:
+    def _field_to_python(self, field: FieldDescriptor, value: Any, from_handle: FromHandle | None, depth: int) -> Any:
         if field.message_type is not None:
             name = field.message_type.full_name
             if name == _VALUE:
                 data = value.SerializeToString()
-                return self._read_value(memoryview(data), 0, len(data), from_handle)
+                return self._read_value(memoryview(data), 0, len(data), from_handle, depth)
             if name == _TIMESTAMP:
                 return _datetime(value.seconds, value.nanos)
-            return self.to_python(value, from_handle)
+            return self._to_python(value, from_handle, depth)
         if field.enum_type is not None:
             named = field.enum_type.values_by_number.get(value)
             return named.name if named is not None else value

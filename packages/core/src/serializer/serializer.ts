@@ -115,6 +115,25 @@ export interface Serializer {
   decode(bytes: Uint8Array, context?: DecodeContext): unknown;
 }
 
+/**
+ * How many containers (arrays, objects, Maps, Sets) deep a value may be
+ * nested, on both sides and in every serializer: encoders refuse a deeper
+ * value, decoders refuse bytes that would build one, each with a
+ * SerializationError, never a stack overflow. `[[1]]` is 2 deep.
+ *
+ * 256 rather than more because the Python side must decode whatever is
+ * accepted here without raising its recursion limit: Python's json module
+ * counts every level against that limit (1,000 by default, shared with the
+ * caller's own frames), msgpack-python's packer stops at 511 levels, and a
+ * JSON Map takes three JSON levels per level of the value. 256 leaves that
+ * headroom, and is still twice the default limit of serde_json.
+ * python/snakebridge/serializers/base.py has the same number.
+ */
+export const MAX_NESTING_DEPTH = 256;
+
+/** The message of every refusal of a value nested deeper than {@link MAX_NESTING_DEPTH}. */
+export const NESTING_REFUSAL = `the value is nested more than ${MAX_NESTING_DEPTH} levels deep`;
+
 /** Wire ids of the first-party serializers; 0 marks a control body that no serializer made. */
 export const SerializerWireId = {
   control: 0,
