@@ -8,8 +8,11 @@ import pytest
 from values import VECTORS
 
 from snakebridge.protocol import CallMeta, Frame, FrameReader, FrameTooLarge, Op, decode_call, encode_call, encode_frame
+from snakebridge.protocol.frames import FrameError
 
-FRAMES = json.loads((VECTORS / "protocol" / "frames.json").read_text(encoding="utf-8"))["vectors"]
+DOCUMENT = json.loads((VECTORS / "protocol" / "frames.json").read_text(encoding="utf-8"))
+FRAMES = DOCUMENT["vectors"]
+INVALID = DOCUMENT["invalid"]
 OPS = {op.name.lower(): int(op) for op in Op}
 
 
@@ -59,35 +62,43 @@ def test_call_meta_round_trips(vector):
 
 
 def test_skips_an_oversized_frame_and_stays_in_step():
-    big = encode_frame(0x11, 7, b"x" * 100)
-    small = encode_frame(0x11, 8, b"ok")
+    big = encode_frame(0x11, 7, b"x" * 100, 1)
+    small = encode_frame(0x11, 8, b"ok", 1)
     reader = FrameReader(max_frame_bytes=50)
     frames = []
     data = big + small
     for start in range(0, len(data), 7):
         reader.feed(data[start : start + 7])
         frames += reader.frames()
-    assert frames == [FrameTooLarge(0x11, 7, 100), Frame(0x11, 8, b"ok")]
+    assert frames == [FrameTooLarge(0x11, 7, 100), Frame(0x11, 8, b"ok", 1)]
 
 
 def test_fills_a_large_body_in_place():
     body = bytes(range(256)) * 1024
-    data = encode_frame(0x10, 1, body)
+    data = encode_frame(0x10, 1, body, 1)
     reader = FrameReader(max_frame_bytes=1 << 20)
     reader.feed(data[:1000])
     assert reader.frames() == []
     while reader.wants():
-        target = reader.buffer_for_body()
         start = len(data) - reader.wants()
         chunk = data[start : start + 4096]
-        target[: len(chunk)] = chunk
+        with reader.buffer_for_body() as target:
+            target[: len(chunk)] = chunk
         reader.filled(len(chunk))
     (frame,) = reader.frames()
     assert bytes(frame.body) == body
 
 
-def test_refuses_a_malformed_header():
-    reader = FrameReader(max_frame_bytes=1 << 20)
-    reader.feed(b"\x05\x00\x00\x00\x99" + b"\x00" * 11)
-    with pytest.raises(ValueError, match="malformed"):
-        reader.frames()
+@pytest.mark.parametrize("vector", INVALID, ids=[v["name"] for v in INVALID])
+def test_refuses_each_invalid_vector_naming_the_rule_it_breaks(vector):
+    data = bytes.fromhex(vector["hex"])
+    for size in (1, 7, len(data)):
+        reader = FrameReader(max_frame_bytes=1 << 20)
+        frames = []
+        with pytest.raises(FrameError) as info:
+            for start in range(0, len(data), size):
+                reader.feed(data[start : start + size])
+                frames += reader.frames()
+        assert info.value.fault == vector["fault"]
+        assert "malformed frame" in str(info.value)
+        assert len(frames) + len(info.value.frames) == vector["before"]

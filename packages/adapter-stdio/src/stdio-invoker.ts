@@ -18,6 +18,7 @@ import {
   type Invoker,
   type InvokerStats,
   JsonSerializer,
+  type Lease,
   type Logger,
   PoolExhaustedError,
   type ResolvedConfig,
@@ -165,6 +166,7 @@ export class StdioInvoker implements Invoker {
         idempotent: options.idempotent,
         signal: options.signal,
         timeoutMs: deadline === 0 ? undefined : Math.min(timeoutMs, this.#config.pool.acquireTimeoutMs || timeoutMs),
+        description: wire.description,
       });
     } catch (error) {
       // Waiting for a worker used up the call's own deadline: that is a timeout, not an exhausted pool.
@@ -181,7 +183,7 @@ export class StdioInvoker implements Invoker {
     const window = options.window ?? this.#config.streams.window;
     const { wire, workerId } = await this.#prepare(call, options, window);
     this.#counts.started();
-    const lease = await this.pool.acquire({ workerId, signal: options.signal }).catch((error: unknown) => {
+    const lease = await this.#leaseAccepting(wire, workerId, options).catch((error: unknown) => {
       this.#counts.failed();
       this.#counts.finished();
       throw error;
@@ -196,6 +198,25 @@ export class StdioInvoker implements Invoker {
       this.#counts.finished();
       lease.release();
     }
+  }
+
+  /**
+   * A lease on a worker that can take the stream now. One that stopped taking
+   * calls between the lease and now (it broke, or died) is given back and
+   * another taken, unless the stream must run on that one.
+   */
+  async #leaseAccepting(
+    wire: WireCall,
+    workerId: string | undefined,
+    options: StreamOptions,
+  ): Promise<Lease<StdioWorker>> {
+    const acquire = () => this.pool.acquire({ workerId, signal: options.signal, description: wire.description });
+    let lease = await acquire();
+    for (let tries = 0; !lease.worker.accepting && workerId === undefined && tries < this.#config.pool.max; tries++) {
+      lease.release();
+      lease = await acquire();
+    }
+    return lease;
   }
 
   /**

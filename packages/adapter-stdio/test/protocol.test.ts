@@ -1,6 +1,7 @@
 // The TypeScript frame codec against the golden vectors shared with Python.
 
-import type { CallOp } from '@snakebridge/core';
+import { readFileSync } from 'node:fs';
+import { type CallOp, ProtocolError } from '@snakebridge/core';
 import { loadVectors } from '@snakebridge/vectors';
 import { describe, expect, it } from 'vitest';
 import {
@@ -9,8 +10,10 @@ import {
   encodeFrame,
   type Frame,
   FrameDecoder,
-  type OversizedFrame,
+  HEADER_SIZE,
+  MalformedFrameError,
 } from '../src/index.js';
+import { writeHeader } from '../src/protocol/frames.js';
 
 interface FrameVector {
   name: string;
@@ -32,12 +35,24 @@ interface FrameVector {
   };
 }
 
+/** Byte streams both readers must refuse, with the rule they break and the whole frames before it. */
+interface InvalidVector {
+  name: string;
+  hex: string;
+  fault: string;
+  before: number;
+}
+
 const frames = loadVectors<FrameVector>('protocol/frames.json');
+const invalid = (
+  JSON.parse(readFileSync(new URL('../../../vectors/protocol/frames.json', import.meta.url), 'utf8')) as {
+    invalid: InvalidVector[];
+  }
+).invalid;
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
-function decodeAll(data: Buffer, chunk: number, maxFrameBytes = 1 << 20): (Frame | OversizedFrame)[] {
+function decodeAll(data: Buffer, chunk: number, maxFrameBytes = 1 << 20, out: Frame[] = []): Frame[] {
   const decoder = new FrameDecoder(maxFrameBytes);
-  const out: (Frame | OversizedFrame)[] = [];
   for (let start = 0; start < data.length; start += chunk) {
     decoder.push(data.subarray(start, start + chunk), (frame) => out.push(frame));
   }
@@ -81,24 +96,61 @@ describe('frame golden vectors', () => {
   });
 });
 
+describe('invalid frame vectors', () => {
+  it.each(invalid.map((v) => [v.name, v] as const))('refuses %s, naming the rule it breaks', (_name, v) => {
+    const data = Buffer.from(v.hex, 'hex');
+    for (const chunk of [1, 7, data.length]) {
+      const out: Frame[] = [];
+      let error: unknown;
+      try {
+        decodeAll(data, chunk, 1 << 20, out);
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(MalformedFrameError.is(error), `${v.name}: ${String(error)}`).toBe(true);
+      expect(ProtocolError.is(error)).toBe(true);
+      expect((error as MalformedFrameError).fault).toBe(v.fault);
+      expect(out).toHaveLength(v.before);
+    }
+  });
+});
+
 describe('FrameDecoder', () => {
-  it('skips an oversized frame without buffering it, and stays in step', () => {
-    const big = encodeFrame({ kind: 0x11, id: 7 }, Buffer.alloc(100, 1));
-    const small = encodeFrame({ kind: 0x11, id: 8 }, Buffer.from('ok'));
-    const out = decodeAll(Buffer.concat([big, small]), 7, 50);
-    expect(out[0]).toMatchObject({ kind: 0x11, id: 7, oversized: true, size: 100 });
-    expect(out[1]).toMatchObject({ kind: 0x11, id: 8 });
-    expect(Buffer.from((out[1] as Frame).body).toString()).toBe('ok');
+  it('refuses an oversized frame at its length field, before the rest of it arrives', () => {
+    const big = encodeFrame({ kind: 0x11, id: 7, serializer: 1 }, Buffer.alloc(100, 1));
+    const decoder = new FrameDecoder(50);
+    const error = (() => {
+      try {
+        decoder.push(big.subarray(0, 8), () => {});
+      } catch (thrown) {
+        return thrown as MalformedFrameError;
+      }
+      return undefined;
+    })();
+    expect(error?.fault).toBe('oversized');
+    expect(error?.message).toMatch(/RESULT of 100 bytes, more than protocol.maxFrameBytes \(50\)/);
+    expect(decoder.bufferedBytes).toBe(0);
   });
 
-  it('reassembles a large body split across many chunks', () => {
+  it('reassembles a large body split across many chunks, holding only what arrived', () => {
     const body = Buffer.alloc(1 << 20);
     for (let i = 0; i < body.length; i++) body[i] = i % 251;
-    const [frame] = decodeAll(encodeFrame({ kind: 0x11, id: 1 }, body), 65_536, 2 << 20);
-    expect(Buffer.compare(Buffer.from((frame as Frame).body), body)).toBe(0);
+    const data = encodeFrame({ kind: 0x11, id: 1, serializer: 1 }, body);
+    const decoder = new FrameDecoder(2 << 20);
+    const out: Frame[] = [];
+    for (let start = 0; start < data.length; start += 65_536) {
+      decoder.push(data.subarray(start, start + 65_536), (frame) => out.push(frame));
+      if (out.length === 0) expect(decoder.bufferedBytes).toBe(Math.min(start + 65_536, data.length) - HEADER_SIZE);
+    }
+    expect(Buffer.compare(Buffer.from((out[0] as Frame).body), body)).toBe(0);
+    expect(decoder.bufferedBytes).toBe(0);
   });
 
-  it('refuses a header that makes no sense', () => {
-    expect(() => decodeAll(Buffer.from('0500000099000000000000000000000000', 'hex'), 64)).toThrow(/malformed/);
+  it('allocates nothing for what a header announces: it holds only the bytes that arrived', () => {
+    const header = Buffer.alloc(HEADER_SIZE);
+    writeHeader(header, 0, { kind: 0x11, flags: 0, serializer: 1, id: 1, aux: 0 }, 200 * 1024 * 1024);
+    const decoder = new FrameDecoder(256 * 1024 * 1024);
+    decoder.push(Buffer.concat([header, Buffer.from('x')]), () => {});
+    expect(decoder.bufferedBytes).toBe(1);
   });
 });

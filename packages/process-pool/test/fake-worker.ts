@@ -15,6 +15,8 @@ export class FakeWorker implements SupervisedWorker {
   stopDelayMs = 0;
   stopped = false;
   killedFor: string | undefined;
+  /** What the pool gave its factory: tests call `paused`, `resumed` and `failed` through it, as a real worker would. */
+  hooks: StartHooks | undefined;
   #exit!: (exit: WorkerExit) => void;
 
   constructor(id: string) {
@@ -68,6 +70,7 @@ export function fakeFactory() {
       if (state.failing) throw new Error(`worker ${id} could not start`);
       const worker = new FakeWorker(id);
       worker.stopDelayMs = state.stopDelayMs;
+      worker.hooks = hooks;
       hooks.spawned(worker.pid);
       state.workers.push(worker);
       return worker;

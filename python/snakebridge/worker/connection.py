@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from ..protocol import Frame, FrameReader, FrameTooLarge, frame_parts
+from ..protocol import Frame, FrameReader, FrameTooLarge, Kind, frame_parts
 
 #: Most buffers handed to one writev call (IOV_MAX is 1024 on Linux).
 _MAX_IOV = 512
@@ -30,20 +30,27 @@ _FLUSH_BYTES = 256 * 1024
 #: Deferred frames are written out after at most about this long, whatever the thread that sent them does next.
 _FLUSH_LATENCY_SECONDS = 0.002
 _READ_CHUNK = 1 << 16
-#: Longest slice of a large body read in one call.
-_MAX_READ = 1 << 24
 
 Received = Frame | FrameTooLarge
 
+#: What the host sends on the data channel once HELLO is done; any other kind there is fatal.
+DATA_KINDS = frozenset({Kind.CALL, Kind.CREDIT, Kind.CANCEL, Kind.RELEASE})
+#: What the host sends on the control channel.
+CONTROL_KINDS = frozenset({Kind.PING, Kind.PONG, Kind.CANCEL, Kind.CREDIT, Kind.CALLBACK_RESULT, Kind.CALLBACK_ERROR})
+
 
 class MalformedFrame(ValueError):
-    """A frame header that makes no sense (unknown kind, impossible length).
+    """A frame header that breaks the protocol (docs/protocol.md, "Validation").
 
-    Raised by ``FrameSource.read``: the byte stream is out of step and cannot
-    be resynchronised, so the connection is done for. A ValueError, as the
-    reader raised before, so code that catches ValueError still sees it;
-    catch this class to tell a broken stream from other ValueErrors.
+    Raised by ``FrameSource.read``: the byte stream is out of step, or the
+    host sent what it never may, so the connection is done for and the worker
+    leaves. A ValueError, as the reader raised before, so code that catches
+    ValueError still sees it; ``fault`` names the broken rule.
     """
+
+    def __init__(self, message: str, fault: str = "unexpected-kind") -> None:
+        super().__init__(message)
+        self.fault = fault
 
 
 #: Socket buffer asked for on the worker's output (the kernel caps it at net.core.wmem_max).
@@ -192,18 +199,19 @@ class FrameSource:
     def max_frame_bytes(self, value: int) -> None:
         self._frames.max_frame_bytes = value
 
+    def accept(self, kinds: frozenset[int]) -> None:
+        """From now on, a frame of any other kind is malformed (checked at its header, before its body)."""
+        self._frames.accept = kinds
+
     def read(self) -> list[Received]:
         """Blocks until at least one byte arrives; returns the frames it completed (maybe none).
 
-        Raises ``MalformedFrame`` if a header makes no sense.
+        Raises ``MalformedFrame`` if a header breaks the protocol.
         """
         frames = self._frames
-        wanted = frames.wants()
         try:
-            if wanted:
-                # A large body is read straight into its own buffer: no copy.
-                count = self._file.readinto(frames.buffer_for_body()[: min(wanted, _MAX_READ)]) or 0
-                frames.filled(count)
+            if frames.wants():
+                count = self._read_body(frames)
             else:
                 count = self._file.readinto(self._view) or 0
                 frames.feed(self._view[:count])
@@ -214,8 +222,19 @@ class FrameSource:
             return []
         try:
             return frames.frames()
-        except ValueError as exc:  # FrameReader's only error: a header it cannot parse
-            raise MalformedFrame(str(exc)) from exc
+        except ValueError as exc:  # FrameReader's only error (FrameError): a header that breaks the protocol
+            raise MalformedFrame(str(exc), getattr(exc, "fault", "unexpected-kind")) from exc
+
+    def _read_body(self, frames: FrameReader) -> int:
+        """Reads part of a large body straight into room at the end of the reader's buffer: no copy, and
+        no more room than one step beyond what has arrived (a header cannot make the worker allocate)."""
+        count = 0
+        try:
+            with frames.buffer_for_body() as room:
+                count = self._file.readinto(room) or 0
+        finally:
+            frames.filled(count)
+        return count
 
     def read_ready(self) -> list[Received]:
         """Reads only if bytes are waiting; never blocks."""
@@ -235,6 +254,7 @@ class ControlReader:
         on_malformed: Callable[[Exception], None],
     ) -> None:
         self._source = source
+        source.accept(CONTROL_KINDS)
         self._dispatch = dispatch
         self._on_eof = on_eof
         self._on_malformed = on_malformed

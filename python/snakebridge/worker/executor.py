@@ -29,9 +29,10 @@ from ..calls import Dispatcher
 from ..calls.interrupt import raise_in_thread
 from ..errors import Cancelled, ProtocolError
 from ..protocol import FLAG_STREAM, Frame, FrameTooLarge, Kind, Op, decode_call
+from ..protocol.frames import kind_name
 from ..serializers.base import Serializer
 from .async_runner import AsyncRunner
-from .connection import FrameSource
+from .connection import DATA_KINDS, FrameSource, MalformedFrame
 from .outcomes import Outcomes, bridge_error
 from .state import CallState
 
@@ -226,8 +227,10 @@ class Executor:
         """Reads frames from the data channel and acts on them until it ends or ``stop()`` is called.
 
         Sync streams that have credit take turns between reads; while there
-        are any, reading does not block.
+        are any, reading does not block. A frame the host never sends on this
+        channel raises ``MalformedFrame``, which ends the worker.
         """
+        source.accept(DATA_KINDS)
         while not self._stopping:
             if self._runnable:
                 self._turn()
@@ -260,7 +263,8 @@ class Executor:
         elif kind == Kind.RELEASE:
             self._release(frame.body)
         else:
-            self._outcomes.error_payload(frame.id, bridge_error("PROTOCOL", f"unexpected frame kind {kind:#x}"))
+            # Only frames read with HELLO get here unchecked: the reader refuses the others at their header.
+            raise MalformedFrame(f"malformed frame: {kind_name(kind)} frames do not come on the data channel")
 
     def _read(self, source: FrameSource, block: bool) -> list[Frame | FrameTooLarge]:
         """The frames that have arrived, waiting for some if ``block``.

@@ -1,7 +1,8 @@
 // One Python worker process and its frame channel (fds 3 and 4): the
 // handshake, calls correlated by request id, streams with credit, pings,
 // cancellation with a grace period, and failing every call in flight at once
-// when the process dies.
+// when the process dies or breaks the protocol. It tells its pool when it can
+// take no new calls, for now (a cancelled call has not stopped) or for good.
 
 import {
   CancelledError,
@@ -16,6 +17,7 @@ import {
   type ResolvedConfig,
   type Serializer,
   TimeoutError,
+  UnavailableError,
   WorkerCrashedError,
   type WorkerExit,
   WorkerStartError,
@@ -36,14 +38,20 @@ import {
   FLAG_STREAM,
   type Frame,
   FrameDecoder,
+  type FrameFault,
+  type FrameHeader,
   HEADER_SIZE,
   Kind,
-  type OversizedFrame,
+  kindName,
+  MalformedFrameError,
   writeHeader,
 } from '../protocol/frames.js';
 import { StreamReceiver } from './stream-receiver.js';
 
-/** The stdio protocol version this host speaks; HELLO refuses a worker speaking another (docs/protocol.md). */
+/**
+ * The bridge protocol version this host speaks, sent in HELLO's aux; the worker refuses another
+ * (docs/protocol.md). The frame format has a version of its own in every header (FRAME_VERSION).
+ */
 export const PROTOCOL_VERSION = 1;
 /** Host to worker: calls, and everything that must stay in order with them. */
 const FD_DATA = 3;
@@ -54,6 +62,11 @@ const FD_CONTROL = 5;
 const JSON_WIRE_ID = 1;
 /** Payloads smaller than this are copied into the header's buffer: one write instead of two. */
 const COPY_BELOW = 16 * 1024;
+/**
+ * How long a worker whose pipe broke or closed may take to exit by itself before it is killed. Its
+ * own exit says more (the signal that killed it, and so the hint) than the host's kill would.
+ */
+const LINGER_MS = 200;
 
 /** What a StdioWorker is started with. */
 export interface StdioWorkerOptions {
@@ -114,6 +127,12 @@ export class StdioWorker implements SupervisedWorker {
   #killReason: string | undefined;
   #ready: { resolve: () => void; reject: (failure: string) => void } | undefined;
   #stopping = false;
+  /** Why it can take no calls any more, once it cannot: it broke the protocol, a pipe broke, it died. */
+  #unusable: string | undefined;
+  /** Nothing it sends is read any more: it broke the protocol, or its calls have been failed at its exit. */
+  #deaf = false;
+  /** Cancelled calls whose stop it has not confirmed: until it has, it takes no new calls. */
+  #unconfirmedCancels = 0;
 
   /** Spawns a worker and resolves once it has answered the handshake. */
   static async start(options: StdioWorkerOptions): Promise<StdioWorker> {
@@ -126,7 +145,7 @@ export class StdioWorker implements SupervisedWorker {
   private constructor(options: StdioWorkerOptions) {
     this.id = options.workerId;
     this.#options = options;
-    this.#decoder = new FrameDecoder(options.config.protocol.maxFrameBytes);
+    this.#decoder = new FrameDecoder(options.config.protocol.maxFrameBytes, (header) => this.#checkHeader(header));
     this.#process = new PythonProcess({
       executable: options.python.executable,
       args: ['-m', 'snakebridge'],
@@ -136,15 +155,13 @@ export class StdioWorker implements SupervisedWorker {
       extraPipes: 3,
     });
     const output = this.#process.pipe(FD_OUT);
-    // A pipe error means the worker is gone; its exit is handled below. Never let it throw in the host.
-    this.#process.pipe(FD_DATA).on('error', () => this.kill('its data pipe broke'));
-    this.#process.pipe(FD_CONTROL).on('error', () => this.kill('its control pipe broke'));
-    output.on('error', () => this.kill('its output pipe broke'));
+    // A pipe error most often means the worker is gone; its exit is handled below. Never let it throw in the host.
+    this.#process.pipe(FD_DATA).on('error', () => this.#pipeBroke('its data pipe broke'));
+    this.#process.pipe(FD_CONTROL).on('error', () => this.#pipeBroke('its control pipe broke'));
+    output.on('error', () => this.#pipeBroke('its output pipe broke'));
     output.on('data', (chunk: Buffer) => this.#receive(chunk));
-    // The frame channel closed under a live process (user code closed fd 4?): no answer can come any more.
-    output.on('end', () => {
-      setTimeout(() => this.kill('it closed its frame channel (fd 4)'), 200).unref();
-    });
+    // The frame channel closed (it died, or user code closed fd 4): no answer can come any more.
+    output.on('end', () => this.#pipeBroke('it closed its frame channel (fd 4)'));
     this.exited = this.#process.exited.then((exit) => this.#onExit(exit));
   }
 
@@ -155,6 +172,15 @@ export class StdioWorker implements SupervisedWorker {
   /** Calls (and streams) in flight, including cancelled ones still stopping. */
   get inFlight(): number {
     return this.#pending.size;
+  }
+
+  /**
+   * True while a new call may be sent to it: it is alive, not stopping, has
+   * not failed, and every cancelled call has confirmed its stop. The pool
+   * hears of each change through its hooks and routes accordingly.
+   */
+  get accepting(): boolean {
+    return this.#process.alive && !this.#stopping && this.#unusable === undefined && this.#unconfirmedCancels === 0;
   }
 
   // --- calls ---------------------------------------------------------------------------
@@ -205,10 +231,15 @@ export class StdioWorker implements SupervisedWorker {
     this.#write(encodeFrame({ kind: Kind.RELEASE, serializer: JSON_WIRE_ID }, body));
   }
 
-  /** Registers a call; returns its id, or 0 if it was refused at once (already aborted, worker gone). */
+  /**
+   * Registers a call; returns its id, or 0 if it was refused at once (already aborted, worker gone). A
+   * call refused because the worker can take none never reached Python: it fails with an
+   * UnavailableError naming this worker, which the pool takes as leave to run it on another.
+   */
   #register(call: WireCall, settle: NonNullable<Pending['settle']>, stream?: StreamReceiver<unknown>): number {
-    if (!this.#process.alive || this.#stopping) {
-      settle(new WorkerCrashedError(call.description, this.#exitInfo()));
+    const refusal = this.#unusable ?? (this.#process.alive && !this.#stopping ? undefined : 'it is stopping');
+    if (refusal !== undefined) {
+      settle(new UnavailableError(`Python worker ${this.id} cannot take '${call.description}': ${refusal}.`, this.id));
       return 0;
     }
     if (call.signal?.aborted) {
@@ -287,6 +318,21 @@ export class StdioWorker implements SupervisedWorker {
     pending.graceTimer = setTimeout(() => {
       this.kill(`'${pending.call.description}' did not stop within ${graceMs} ms of being cancelled`);
     }, graceMs);
+    // Until it confirms the stop, its thread may be stuck (in C code): a new call would wait behind it,
+    // then die with it, though it never started. The pool sends new calls elsewhere meanwhile.
+    this.#unconfirmedCancels += 1;
+    if (this.#unconfirmedCancels === 1) {
+      this.#options.hooks?.paused(`'${pending.call.description}' was cancelled and has not stopped yet`);
+    }
+  }
+
+  /** A cancelled call has stopped (its final frame came): the worker may take calls again once none is left. */
+  #cancelConfirmed(pending: Pending): void {
+    if (pending.graceTimer === undefined) return;
+    clearTimeout(pending.graceTimer);
+    pending.graceTimer = undefined;
+    this.#unconfirmedCancels -= 1;
+    if (this.#unconfirmedCancels === 0 && this.#unusable === undefined) this.#options.hooks?.resumed();
   }
 
   /** Settles the caller once, and stops listening for its deadline and signal. */
@@ -310,7 +356,7 @@ export class StdioWorker implements SupervisedWorker {
     const pending = this.#pending.get(id);
     if (pending === undefined) return;
     this.#pending.delete(id);
-    clearTimeout(pending.graceTimer);
+    this.#cancelConfirmed(pending);
     this.#answer(pending, error, body);
   }
 
@@ -350,24 +396,110 @@ export class StdioWorker implements SupervisedWorker {
     this.#killReason ??= reason;
     this.#options.logger.warn(`killing worker ${this.id}: ${reason}`, { workerId: this.id, pid: this.pid });
     this.#process.signal('SIGKILL');
+    this.#fail(`it was killed (${reason})`);
+  }
+
+  /**
+   * It can never take a call again: routed around from now on, and the pool
+   * starts its replacement at once rather than when its exit is processed.
+   * (Not for a stop the pool asked for: the pool knows about that one.)
+   */
+  #fail(reason: string): void {
+    if (this.#unusable !== undefined) return;
+    this.#unusable = reason;
+    if (!this.#stopping) this.#options.hooks?.failed(reason);
+  }
+
+  /** A pipe broke or closed: no call can be sent or answered any more. Killed unless it exits by itself first. */
+  #pipeBroke(what: string): void {
+    this.#fail(what);
+    if (this.#stopping) return;
+    setTimeout(() => this.kill(what), LINGER_MS).unref();
   }
 
   // --- frames from the worker ------------------------------------------------------------------
 
   #receive(chunk: Buffer): void {
+    if (this.#deaf) return;
     try {
       this.#decoder.push(chunk, (frame) => this.#onFrame(frame));
     } catch (error) {
-      // Out of step with the worker: nothing it sends can be trusted any more.
-      this.kill(`it sent a malformed frame (${(error as Error).message})`);
+      // Out of step with the worker, or told what cannot be: nothing it sends can be trusted any more.
+      this.#violation(
+        MalformedFrameError.is(error)
+          ? error
+          : new MalformedFrameError('body', `a frame the host could not read (${(error as Error).message})`),
+      );
     }
   }
 
-  #onFrame(frame: Frame | OversizedFrame): void {
-    if ('oversized' in frame) {
-      this.#oversized(frame);
-      return;
+  /**
+   * The worker broke the protocol: it is killed and replaced at once, whatever
+   * the ping settings, and its calls fail with a ProtocolError saying what it did.
+   */
+  #violation(error: MalformedFrameError): void {
+    this.#deaf = true;
+    const what = error.message;
+    this.#options.logger.error(`worker ${this.id} broke the stdio protocol: ${what}`, {
+      workerId: this.id,
+      pid: this.pid,
+      fault: error.fault,
+    });
+    this.#ready?.reject(`it broke the stdio protocol: ${what}`);
+    this.kill(`it broke the stdio protocol (${what})`);
+    this.#failPending(
+      (call) =>
+        new ProtocolError(
+          `Python worker ${this.id}${this.pid === undefined ? '' : ` (pid ${this.pid})`} broke the stdio protocol ` +
+            `while '${call.description}' was in flight: ${what}. It was killed and is being replaced; ` +
+            'the call may have partly run.',
+          { cause: error },
+        ),
+    );
+  }
+
+  /**
+   * Checks a frame's header against what this connection knows, before its
+   * body is waited for: a worker only answers calls the host sent, in the
+   * serializer they agreed on.
+   */
+  #checkHeader(header: FrameHeader): void {
+    const fault = this.#headerFault(header);
+    if (fault !== undefined) throw new MalformedFrameError(fault[0], fault[1]);
+  }
+
+  #headerFault({ kind, id, serializer }: FrameHeader): readonly [FrameFault, string] | undefined {
+    switch (kind) {
+      case Kind.RESULT:
+      case Kind.ITEM:
+      case Kind.END:
+        return this.#pending.has(id) ? this.#serializerFault(kind, serializer) : unknownCall(kind, id);
+      case Kind.ERROR:
+        return id === 0 || this.#pending.has(id) ? undefined : unknownCall(kind, id);
+      case Kind.CALLBACK:
+        // Its aux may name a call that has ended: that is answered as expired, not refused.
+        return this.#serializerFault(kind, serializer);
+      case Kind.PING:
+      case Kind.PONG:
+        return undefined;
+      case Kind.READY:
+        return this.#ready === undefined ? ['unexpected-kind', 'a second READY, after the handshake'] : undefined;
+      default:
+        return ['unexpected-kind', `${kindName(kind)} frames go from the host to a worker, never back`];
     }
+  }
+
+  /** Values travel in the serializer agreed in HELLO (END has none: the decoder checked that). */
+  #serializerFault(kind: number, serializer: number): readonly [FrameFault, string] | undefined {
+    const agreed = this.#options.serializer.wireId;
+    if (kind === Kind.END || serializer === agreed) return undefined;
+    return [
+      'wrong-serializer',
+      `${kindName(kind)} in serializer ${serializer}, but this worker was started with ${agreed}`,
+    ];
+  }
+
+  #onFrame(frame: Frame): void {
     switch (frame.kind) {
       case Kind.RESULT:
         this.#settle(frame.id, undefined, frame.body);
@@ -393,13 +525,11 @@ export class StdioWorker implements SupervisedWorker {
       case Kind.READY:
         this.#ready?.resolve();
         return;
-      default:
-        this.kill(`it sent an unexpected frame (kind 0x${frame.kind.toString(16)})`);
     }
   }
 
   #onError(frame: Frame): void {
-    const payload = JSON.parse(Buffer.from(frame.body).toString('utf8')) as PythonErrorPayload;
+    const payload = errorPayload(frame.body);
     if (frame.id === 0) {
       // About the connection: a failed start, or the worker refusing the host.
       // The worker's own refusals speak for themselves; an exception from user code (a preload) shows its type.
@@ -411,21 +541,6 @@ export class StdioWorker implements SupervisedWorker {
     const pending = this.#pending.get(frame.id);
     if (pending === undefined) return;
     this.#settle(frame.id, errorFromPayload(payload, pending.call.description));
-  }
-
-  #oversized(frame: OversizedFrame): void {
-    const pending = this.#pending.get(frame.id);
-    if (pending === undefined) return;
-    const error = new ProtocolError(
-      `The answer to '${pending.call.description}' is ${frame.size} bytes, more than protocol.maxFrameBytes ` +
-        `(${this.#options.config.protocol.maxFrameBytes}); it was discarded. Raise the limit, or return a handle.`,
-    );
-    if (frame.kind === Kind.ITEM && pending.stream !== undefined) {
-      pending.stream.fail(error);
-      this.#cancel(frame.id);
-      return;
-    }
-    this.#settle(frame.id, error);
   }
 
   /**
@@ -584,17 +699,26 @@ export class StdioWorker implements SupervisedWorker {
   }
 
   async #onExit(exit: ProcessExit): Promise<WorkerExit> {
+    // First of all, before its calls fail and their slots free up: no call may be routed to it now.
+    this.#fail(describeExit(exit));
     await this.#process.stderrSettled();
     const info = this.#exitInfo(exit);
+    this.#failPending((call) => new WorkerCrashedError(call.description, info));
+    for (const [id] of this.#pings) this.#pings.delete(id);
+    return info;
+  }
+
+  /** Fails every call in flight with the error `why` gives it, and reads no more frames. */
+  #failPending(why: (call: WireCall) => Error): void {
+    this.#deaf = true;
     for (const [id, pending] of this.#pending) {
       this.#pending.delete(id);
       clearTimeout(pending.graceTimer);
-      const error = new WorkerCrashedError(pending.call.description, info);
+      const error = why(pending.call);
       pending.stream?.fail(error);
       this.#answer(pending, error);
     }
-    for (const [id] of this.#pings) this.#pings.delete(id);
-    return info;
+    this.#unconfirmedCancels = 0;
   }
 
   #exitInfo(exit?: ProcessExit): WorkerExit {
@@ -639,6 +763,33 @@ function callbackErrorBody(error: unknown): Buffer {
       JSON.stringify({ name: 'Error', message: 'the callback threw a value that cannot be described' }),
     );
   }
+}
+
+/** A RESULT-like frame for a call the host never sent, or has had the final frame of. */
+function unknownCall(kind: number, id: number): readonly [FrameFault, string] {
+  return ['unknown-call', `${kindName(kind)} for call ${id}, which the host does not know`];
+}
+
+/** An ERROR body: a JSON object (PythonErrorPayload); anything else breaks the protocol. */
+function errorPayload(body: Uint8Array): PythonErrorPayload {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(Buffer.from(body).toString('utf8'));
+  } catch (error) {
+    throw new MalformedFrameError('body', `an ERROR whose body is not JSON (${(error as Error).message})`);
+  }
+  const fields = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
+  if (!['type', 'module', 'message'].every((field) => typeof fields[field] === 'string')) {
+    throw new MalformedFrameError('body', 'an ERROR whose body is not an error payload (type, module, message)');
+  }
+  return payload as PythonErrorPayload;
+}
+
+/** How a process ended, in a few words, for the reason it can take no calls. */
+function describeExit(exit: ProcessExit): string {
+  if (exit.spawnError) return `it could not be spawned (${exit.spawnError.message})`;
+  if (exit.signal) return `it was killed by ${exit.signal}`;
+  return `it exited with code ${exit.exitCode}`;
 }
 
 function describeEarlyExit(exit: ProcessExit): string {

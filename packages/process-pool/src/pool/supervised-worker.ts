@@ -1,4 +1,5 @@
-// What the pool needs from a worker it supervises, beyond the port's PoolWorker.
+// What the pool needs from a worker it supervises, beyond the port's PoolWorker,
+// and how a worker tells its pool whether it can take calls.
 
 import type { PoolWorker, WorkerExit } from '@snakebridge/core';
 
@@ -25,10 +26,28 @@ export interface SupervisedWorker extends PoolWorker {
   kill(reason: string): void;
 }
 
-/** Lets a factory report progress while it starts a worker. */
+/**
+ * How a worker reports to its pool: that its process exists while it starts,
+ * then, for its whole life, whether it can take calls. A worker that never
+ * calls the availability hooks is routed to until it exits, as before.
+ */
 export interface StartHooks {
   /** The process exists (before its handshake): the pool emits a `spawn` event. */
   spawned(pid: number | undefined): void;
+  /**
+   * It can take no new call for now (a cancelled call has not confirmed its
+   * stop, and may be stuck in C code): the pool routes new calls to other
+   * workers until `resumed()`, and keeps those that must run on it waiting.
+   */
+  paused(reason: string): void;
+  /** It can take calls again. */
+  resumed(): void;
+  /**
+   * It can never take a call again (it broke the protocol, a pipe broke, it is
+   * being killed, it exited): the pool stops routing to it and starts its
+   * replacement now, without waiting for its exit to be processed.
+   */
+  failed(reason: string): void;
 }
 
 /** Starts a worker and resolves once it is ready for calls; rejects with WorkerStartError. */

@@ -1,7 +1,8 @@
 // The ProcessPool: keeps between `min` and `max` workers running, spreads
-// work to the least-loaded one, queues what does not fit, replaces workers
-// that crash or stop answering pings (with backoff, behind a circuit breaker),
-// recycles old or bloated ones, and shuts everything down on close.
+// work to the least-loaded one that can take it, queues what does not fit,
+// replaces workers that crash, break or stop answering pings (with backoff,
+// behind a circuit breaker), recycles old or bloated ones, and shuts
+// everything down on close.
 
 import {
   type AcquireOptions,
@@ -24,7 +25,7 @@ import {
   type WorkerExit,
   type WorkerState,
 } from '@snakebridge/core';
-import type { SupervisedWorker, WorkerFactory } from './supervised-worker.js';
+import type { StartHooks, SupervisedWorker, WorkerFactory } from './supervised-worker.js';
 
 /**
  * What a WorkerPool is built from: how to start a worker, the pool settings
@@ -46,6 +47,12 @@ export interface WorkerPoolOptions<W extends SupervisedWorker> {
 
 type RecycleReason = 'max-calls' | 'max-rss' | 'ttl' | 'idle';
 
+/** What a call says about itself when it asks for a worker, for the errors that name it. */
+export interface CallDescription {
+  /** The call, as errors name it (`numpy.linalg.norm(…)`): a call cancelled while it waits says so. */
+  readonly description?: string | undefined;
+}
+
 interface Slot<W extends SupervisedWorker> {
   readonly worker: W;
   state: WorkerState;
@@ -58,6 +65,10 @@ interface Slot<W extends SupervisedWorker> {
   pinging: boolean;
   /** Why the pool is stopping it, if it is; an exit without one is a crash. */
   stopReason: string | undefined;
+  /** Why it takes no new call for now (a cancelled call has not stopped), if it does not. */
+  paused: string | undefined;
+  /** Why it can never take a call again (it reported itself failed), if it cannot: it is being replaced. */
+  failed: string | undefined;
   readonly restarts: number;
   readonly startedAt: number;
   lastActive: number;
@@ -123,19 +134,32 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     });
   }
 
-  acquire(options: AcquireOptions = {}): Promise<Lease<W>> {
+  acquire(options: AcquireOptions & CallDescription = {}): Promise<Lease<W>> {
     return this.#acquireSlot(options).then((slot) => this.#lease(slot));
   }
 
-  async run<T>(task: (worker: W) => Promise<T>, options: RunOptions = {}): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
+  /**
+   * Runs `task` on a leased worker. A task its worker refused before starting
+   * it (an UnavailableError naming that worker: it broke or died between the
+   * lease and the send) runs on another worker, idempotent or not, since it
+   * never reached Python. Idempotent tasks are also retried after a crash.
+   */
+  async run<T>(task: (worker: W) => Promise<T>, options: RunOptions & CallDescription = {}): Promise<T> {
+    let retries = 0;
+    let reroutes = 0;
+    for (;;) {
       const lease = await this.acquire(options);
       try {
         return await task(lease.worker);
       } catch (error) {
-        if (!this.#shouldRetry(error, options, attempt)) throw error;
+        if (reroutes < this.#settings.max && this.#neverStarted(error, lease.worker, options)) {
+          reroutes += 1;
+          continue;
+        }
+        if (!this.#shouldRetry(error, options, retries)) throw error;
+        retries += 1;
         this.#logger.debug(`retrying an idempotent call after its worker failed: ${(error as Error).message}`);
-        await delay(this.#backoff(attempt + 1));
+        await delay(this.#backoff(retries));
       } finally {
         lease.release();
       }
@@ -144,7 +168,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
 
   worker(id: string): W | undefined {
     const slot = this.#slots.get(id);
-    return slot === undefined || slot.state === 'exited' ? undefined : slot.worker;
+    return slot === undefined || slot.state === 'exited' || slot.failed !== undefined ? undefined : slot.worker;
   }
 
   async pinSession(): Promise<W> {
@@ -217,8 +241,8 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
 
   // --- leasing ---------------------------------------------------------------------
 
-  #refusal(options: AcquireOptions): Error | undefined {
-    if (options.signal?.aborted) return new CancelledError('acquire', options.signal.reason);
+  #refusal(options: AcquireOptions & CallDescription): Error | undefined {
+    if (options.signal?.aborted) return new CancelledError(options.description ?? 'acquire', options.signal.reason);
     if (this.#state === 'draining' || this.#state === 'closed') return new ClosedError(`The ${this.#name}`);
     if (this.#state === 'circuit-open') {
       return new CircuitOpenError(
@@ -235,14 +259,14 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
   }
 
   /** Takes a slot on a worker, waiting in the queue if none is free; the caller must give it back. */
-  #acquireSlot(options: AcquireOptions): Promise<Slot<W>> {
+  #acquireSlot(options: AcquireOptions & CallDescription): Promise<Slot<W>> {
     const refusal = this.#refusal(options);
     if (refusal !== undefined) return Promise.reject(refusal);
     this.#ensureRunning();
     const slot = this.#take(options.workerId);
     if (slot !== undefined) {
       // Every worker is now busy: start another (up to max) for the calls to come.
-      if (options.workerId === undefined && this.#slots.size + this.#starting < this.#settings.max && this.#allBusy()) {
+      if (options.workerId === undefined && this.#occupied() < this.#settings.max && this.#allBusy()) {
         this.#scheduleLaunches();
       }
       return Promise.resolve(slot);
@@ -260,10 +284,11 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     return waiting;
   }
 
-  /** Takes a slot on the least-loaded ready worker (or on `workerId`), if one is free now. */
+  /** Takes a slot on the least-loaded worker that can take calls (or on `workerId`), if one is free now. */
   #take(workerId: string | undefined): Slot<W> | undefined {
     const slot = workerId === undefined ? this.#leastLoaded() : this.#slots.get(workerId);
-    if (slot === undefined || slot.leases >= this.#settings.maxConcurrency) return undefined;
+    if (slot === undefined || slot.leases >= this.#settings.maxConcurrency || slot.paused !== undefined)
+      return undefined;
     if (slot.state !== 'ready' && !(workerId !== undefined && slot.state === 'draining')) return undefined;
     slot.leases += 1;
     slot.lastActive = Date.now();
@@ -284,14 +309,14 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
   }
 
   #allBusy(): boolean {
-    for (const slot of this.#slots.values()) if (slot.state === 'ready' && slot.leases === 0) return false;
+    for (const slot of this.#slots.values()) if (takesCalls(slot) && slot.leases === 0) return false;
     return true;
   }
 
   #leastLoaded(): Slot<W> | undefined {
     let best: Slot<W> | undefined;
     for (const slot of this.#slots.values()) {
-      if (slot.state !== 'ready' || slot.leases >= this.#settings.maxConcurrency) continue;
+      if (!takesCalls(slot) || slot.leases >= this.#settings.maxConcurrency) continue;
       if (best === undefined || slot.leases < best.leases) best = slot;
     }
     return best;
@@ -314,7 +339,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     this.#dispatch();
   }
 
-  #enqueue(options: AcquireOptions): Promise<Slot<W>> {
+  #enqueue(options: AcquireOptions & CallDescription): Promise<Slot<W>> {
     return new Promise<Slot<W>>((resolve, reject) => {
       const waiter: Waiter<W> = { workerId: options.workerId, resolve, reject, cleanup: () => {} };
       const timeoutMs = options.timeoutMs ?? this.#settings.acquireTimeoutMs;
@@ -332,7 +357,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
           : undefined;
       const onAbort = (): void => {
         this.#removeWaiter(waiter);
-        reject(new CancelledError('acquire', options.signal?.reason));
+        reject(new CancelledError(options.description ?? 'acquire', options.signal?.reason));
       };
       options.signal?.addEventListener('abort', onAbort, { once: true });
       waiter.cleanup = () => {
@@ -371,6 +396,16 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     }
   }
 
+  /** The task's own worker refused it before sending it anywhere: it can run on another, if it may. */
+  #neverStarted(error: unknown, worker: W, options: RunOptions): boolean {
+    return (
+      options.workerId === undefined &&
+      UnavailableError.is(error) &&
+      error.endpoint === worker.id &&
+      (this.#state === 'running' || this.#state === 'starting')
+    );
+  }
+
   #shouldRetry(error: unknown, options: RunOptions, attempt: number): boolean {
     return (
       options.idempotent === true &&
@@ -390,8 +425,16 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     this.#scheduleLaunches();
   }
 
+  /** Workers that can take a call now (ready, and not paused). */
   #readySlots(): Slot<W>[] {
-    return [...this.#slots.values()].filter((slot) => slot.state === 'ready');
+    return [...this.#slots.values()].filter(takesCalls);
+  }
+
+  /** Workers that count towards `max`: those starting, and those up that have not failed. */
+  #occupied(): number {
+    let count = this.#starting;
+    for (const slot of this.#slots.values()) if (slot.failed === undefined) count += 1;
+    return count;
   }
 
   /** The ready worker with the fewest sessions, then the fewest calls running. */
@@ -399,10 +442,10 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     return this.#readySlots().sort((a, b) => a.sessions - b.sessions || a.leases - b.leases)[0];
   }
 
-  /** Workers that are, or will soon be, able to take calls. */
+  /** Workers that are, or will soon be, able to take calls (a paused one may never be again). */
   #capacity(): number {
     let count = this.#starting;
-    for (const slot of this.#slots.values()) if (slot.state === 'ready') count += 1;
+    for (const slot of this.#slots.values()) if (takesCalls(slot)) count += 1;
     return count;
   }
 
@@ -429,7 +472,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     let demand = this.#waiters.filter((w) => w.workerId === undefined).length;
     for (const slot of this.#slots.values()) demand += slot.leases;
     const wanted = Math.min(max, Math.max(min, 1, demand));
-    let total = this.#slots.size + this.#starting;
+    let total = this.#occupied();
     // After a failure start one at a time, so a broken environment is not hammered.
     const burst = this.#consecutiveFailures > 0 ? 1 : Number.POSITIVE_INFINITY;
     for (let launched = 0; this.#capacity() < wanted && total < max && launched < burst; launched++, total++) {
@@ -452,7 +495,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     const startedAt = Date.now();
     let worker: W;
     try {
-      worker = await this.#factory(id, { spawned: (pid) => this.#emit({ type: 'spawn', workerId: id, pid }) });
+      worker = await this.#factory(id, this.#hooks(id));
     } catch (error) {
       this.#starting -= 1;
       this.#startFailed(id, error as Error);
@@ -477,6 +520,8 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
       missedPings: 0,
       pinging: false,
       stopReason: undefined,
+      paused: undefined,
+      failed: undefined,
       restarts: replacing === undefined ? 0 : replacing.restarts + 1,
       startedAt: Date.now(),
       lastActive: Date.now(),
@@ -488,6 +533,50 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     this.#checkReady(undefined);
     this.#dispatch();
     return true;
+  }
+
+  /** What worker `id` reports through: its spawn, then whether it can take calls. */
+  #hooks(id: string): StartHooks {
+    return {
+      spawned: (pid) => this.#emit({ type: 'spawn', workerId: id, pid }),
+      paused: (reason) => this.#paused(id, reason),
+      resumed: () => this.#resumed(id),
+      failed: (reason) => this.#failed(id, reason),
+    };
+  }
+
+  /** Worker `id` takes no new call for now; calls that need it wait, others go elsewhere. */
+  #paused(id: string, reason: string): void {
+    const slot = this.#slots.get(id);
+    if (slot === undefined) return;
+    slot.paused = reason;
+    this.#logger.debug(`worker ${id} of the ${this.#name} takes no new calls for now: ${reason}`, { workerId: id });
+  }
+
+  #resumed(id: string): void {
+    const slot = this.#slots.get(id);
+    if (slot === undefined || slot.paused === undefined) return;
+    slot.paused = undefined;
+    this.#dispatch();
+  }
+
+  /**
+   * Worker `id` can never take a call again: nothing more is routed to it,
+   * calls that must run on it fail now, and its replacement starts at once
+   * (after the backoff only if workers have been failing): its exit, which
+   * counts the failure, may come later.
+   */
+  #failed(id: string, reason: string): void {
+    const slot = this.#slots.get(id);
+    if (slot === undefined || slot.failed !== undefined || slot.state === 'exited') return;
+    slot.failed = reason;
+    slot.paused = undefined;
+    if (slot.state === 'ready' || slot.state === 'draining') slot.state = 'unhealthy';
+    this.#rejectWaiters(
+      () => new UnavailableError(`Worker ${id} of the ${this.#name} is gone: ${reason}.`, id),
+      (waiter) => waiter.workerId === id,
+    );
+    this.#replace(slot);
   }
 
   /** Settles `start()` calls: resolved once enough workers are ready, rejected by a failure. */
@@ -571,10 +660,16 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     const needed = this.#capacity() < Math.max(this.#settings.min, 1) || this.#waiters.length > 0;
     if (!needed) return;
     const wait = this.#consecutiveFailures === 0 ? 0 : this.#backoff(this.#consecutiveFailures);
-    const timer = setTimeout(() => {
-      if (this.#state === 'running' && this.#slots.size + this.#starting < this.#settings.max) void this.#launch(slot);
-    }, wait);
-    timer.unref();
+    // No backoff owed: start it now, not on a timer, so a broken worker is replaced on the event that broke it.
+    if (wait === 0) {
+      this.#launchReplacement(slot);
+      return;
+    }
+    setTimeout(() => this.#launchReplacement(slot), wait).unref();
+  }
+
+  #launchReplacement(slot: Slot<W>): void {
+    if (this.#state === 'running' && this.#occupied() < this.#settings.max) void this.#launch(slot);
   }
 
   /** Records a failure; opens the circuit (returning true) when there were too many in the window. */
@@ -753,6 +848,11 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
       }
     }
   }
+}
+
+/** A worker that can take a call now: ready, and not waiting for a cancelled call to stop. */
+function takesCalls(slot: { readonly state: WorkerState; readonly paused: string | undefined }): boolean {
+  return slot.state === 'ready' && slot.paused === undefined;
 }
 
 function delay(ms: number): Promise<void> {
