@@ -131,3 +131,17 @@ def test_refuses_a_host_speaking_another_protocol_version():
 
 def test_exits_when_its_input_closes(worker):
     assert worker.close() == 0
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [{"a": 1}, [1, 2, 3], [{"not": "a list"}, {}], [[], ["not", "a dict"]]],
+    ids=["an object", "three items", "args not a list", "kwargs not a dict"],
+)
+def test_arguments_that_are_not_args_and_kwargs_fail_the_call_as_a_protocol_error(worker, arguments):
+    call_id = worker.send_encoded_call("builtins.dict", JSON.encode(arguments))
+    kind, payload = worker.outcome(call_id)
+    assert kind == "error"
+    assert payload["code"] == "PROTOCOL"
+    # The worker goes on serving.
+    assert worker.call("len", [1, 2]) == ("result", 2)

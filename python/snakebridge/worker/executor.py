@@ -335,7 +335,15 @@ class Executor:
         if serializer is None:
             raise ProtocolError(f"the arguments are encoded with serializer {wire_id}, which this worker does not use")
         self._decoding_call, self._decoding_session = call_id, session
-        args, kwargs = serializer.decode(payload, self._dispatcher.handles.get, self._from_callback)
+        decoded = serializer.decode(payload, self._dispatcher.handles.get, self._from_callback)
+        # The host sends [args, kwargs]; anything else is a host that does not speak this protocol.
+        if not (isinstance(decoded, (list, tuple)) and len(decoded) == 2):
+            raise ProtocolError(f"the arguments of a call must be [args, kwargs], not a {type(decoded).__name__}")
+        args, kwargs = decoded
+        if not isinstance(args, (list, tuple)) or not isinstance(kwargs, (dict, type(None))):
+            raise ProtocolError("the arguments of a call must be [a list, a dict of keyword arguments]")
+        if kwargs and not all(isinstance(key, str) for key in kwargs):
+            raise ProtocolError("keyword argument names must be strings")
         return list(args), dict(kwargs or {})
 
     def _callback_in_arguments(self, index: int) -> HostCallback:
