@@ -14,6 +14,8 @@ export class FakeWorker implements SupervisedWorker {
   /** How long stop() takes before the process exits. */
   stopDelayMs = 0;
   stopped = false;
+  /** The process has exited: stopped, killed or crashed. */
+  hasExited = false;
   killedFor: string | undefined;
   /** What the pool gave its factory: tests call `paused`, `resumed` and `failed` through it, as a real worker would. */
   hooks: StartHooks | undefined;
@@ -22,7 +24,10 @@ export class FakeWorker implements SupervisedWorker {
   constructor(id: string) {
     this.id = id;
     this.exited = new Promise((resolve) => {
-      this.#exit = resolve;
+      this.#exit = (exit) => {
+        this.hasExited = true;
+        resolve(exit);
+      };
     });
   }
 

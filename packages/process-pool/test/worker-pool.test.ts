@@ -9,7 +9,7 @@ import {
   silentLogger,
   WorkerCrashedError,
 } from '@snakebridge/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WorkerPool } from '../src/index.js';
 import { type FakeWorker, fakeFactory } from './fake-worker.js';
 
@@ -34,13 +34,42 @@ function makePool(pool: SnakeBridgeSettings['pool'] = {}) {
   return { pool: instance, factory, events };
 }
 
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** What `promise` settles with, or 'still pending' after `ms`: a hang fails the test instead of timing it out. */
-const settled = (promise: Promise<unknown>, ms = 500) =>
-  Promise.race([promise.catch((e: unknown) => e), delay(ms).then(() => 'still pending')]);
+/** Lets the event loop go round a few times (real timers only): what is due now happens; no clock is read. */
+async function turns(times = 10): Promise<void> {
+  for (let i = 0; i < times; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+/** What `promise` has settled with, or 'still pending' once the event loop has gone round: a hang fails the test. */
+const settled = (promise: Promise<unknown>) =>
+  Promise.race([promise.catch((e: unknown) => e), turns().then(() => 'still pending')]);
 const crashed = () => new WorkerCrashedError('m.f', { workerId: 'w?', signal: 'SIGKILL' });
 
+/** The `n`th next event of `pool` that `matches`: subscribe before doing what causes it. */
+function nextEvent(pool: Pool, matches: (event: PoolEvent) => boolean, n = 1): Promise<PoolEvent> {
+  let seen = 0;
+  return new Promise((resolve) => {
+    const off = pool.on((event) => {
+      if (!matches(event) || ++seen < n) return;
+      off();
+      resolve(event);
+    });
+  });
+}
+const readyEvent = (pool: Pool, workerId: string) =>
+  nextEvent(pool, (event) => event.type === 'ready' && event.workerId === workerId);
+const exitEvent = (pool: Pool, workerId: string) =>
+  nextEvent(pool, (event) => event.type === 'exit' && event.workerId === workerId);
+
+/** Fake timers, and backoff delays without jitter, so each is exactly `backoffMs` doubled per failure in a row. */
+function fakeClock(): void {
+  vi.useFakeTimers();
+  vi.spyOn(Math, 'random').mockReturnValue(1);
+}
+/** Moves the fake clock on by `ms`, running the timers that fall due and the promise callbacks they lead to. */
+const tick = (ms = 0) => vi.advanceTimersByTimeAsync(ms);
+
 afterEach(async () => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
   await Promise.all(pools.splice(0).map((pool) => pool.close()));
 });
 
@@ -65,11 +94,12 @@ describe('sizing and dispatch', () => {
   it('starts another worker when calls double up, and sends the next call to the least-loaded one', async () => {
     const { pool } = makePool({ min: 1, max: 2 });
     await pool.start();
+    const started = readyEvent(pool, 'w2');
     const first = await pool.acquire();
     // A second call in flight does not wait for a new worker: it doubles up, and one is started.
     const second = await pool.acquire();
     expect(second.worker).toBe(first.worker);
-    await delay(10);
+    await started;
     const third = await pool.acquire();
     expect(third.worker.id).not.toBe(first.worker.id);
     for (const lease of [first, second, third]) lease.release();
@@ -130,7 +160,7 @@ describe('sizing and dispatch', () => {
     const { pool, factory } = makePool({ min: 1, max: 1, maxCallsPerWorker: 1 });
     await pool.start();
     const worker = await pool.pinSession();
-    await delay(10);
+    await turns();
     expect(worker).toBe(factory.workers[0]);
     expect(worker.stopped).toBe(false);
     expect(pool.stats().callsServed).toBe(0);
@@ -146,13 +176,59 @@ describe('restarts and the circuit breaker', () => {
   it('replaces a worker that crashes and counts the restart', async () => {
     const { pool, factory, events } = makePool({ min: 1, max: 1 });
     await pool.start();
+    const replaced = readyEvent(pool, 'w2');
     factory.workers[0]?.crash('SIGKILL');
-    await delay(300);
+    await replaced;
     expect(pool.stats().workers).toHaveLength(1);
     expect(pool.stats().workers[0]?.id).toBe('w2');
     expect(pool.stats().workers[0]?.restarts).toBe(1);
     expect(pool.stats().restarts).toBe(1);
     expect(events.map((e) => e.type)).toContain('restart');
+  });
+
+  it('waits for the backoff before replacing a crashed worker, and says how long in its restart event', async () => {
+    fakeClock();
+    const { pool, factory, events } = makePool({ min: 1, max: 1, restart: { backoffMs: 100 } });
+    const started = pool.start();
+    await tick();
+    await started;
+    factory.workers[0]?.crash('SIGKILL');
+    await tick();
+    expect(events).toContainEqual({ type: 'restart', workerId: 'w1', attempt: 1, delayMs: 100 });
+    await tick(99);
+    expect(factory.workers).toHaveLength(1);
+    await tick(1);
+    expect(pool.stats().workers.map((w) => w.id)).toEqual(['w2']);
+  });
+
+  it('waits longer before each start while starts keep failing, up to maxBackoffMs, and no longer once one starts', async () => {
+    fakeClock();
+    const { pool, factory, events } = makePool({
+      min: 1,
+      max: 1,
+      restart: { maxRestarts: 100, windowMs: 60_000, backoffMs: 100, maxBackoffMs: 400 },
+    });
+    const failedStarts: number[] = [];
+    pool.on((event) => {
+      if (event.type === 'exit' && event.reason?.startsWith('start failed')) failedStarts.push(Date.now());
+    });
+    factory.failing = true;
+    const started = pool.start().catch((e: unknown) => e);
+    await tick();
+    await started;
+    await tick(100 + 200 + 400 + 400);
+    const gaps = failedStarts.slice(1).map((time, i) => time - (failedStarts[i] as number));
+    expect(gaps).toEqual([100, 200, 400, 400]);
+
+    // A worker that starts cleanly ends the run: the next crash waits the first delay again.
+    factory.failing = false;
+    await tick(400);
+    expect(pool.stats().workers).toHaveLength(1);
+    factory.workers[0]?.crash('SIGKILL');
+    await tick();
+    expect(events.filter((e) => e.type === 'restart')).toEqual([
+      { type: 'restart', workerId: factory.workers[0]?.id, attempt: 1, delayMs: 100 },
+    ]);
   });
 
   it('opens the circuit after too many failed starts, refuses calls fast, and closes it after a probe', async () => {
@@ -162,16 +238,18 @@ describe('restarts and the circuit breaker', () => {
       restart: { maxRestarts: 2, windowMs: 10_000, backoffMs: 5, maxBackoffMs: 10, probeAfterMs: 200 },
     });
     factory.failing = true;
+    const opened = nextEvent(pool, (e) => e.type === 'circuit-open');
     const first = await pool.acquire().catch((e: unknown) => e);
     expect((first as Error).message).toMatch(/could not start/);
-    await delay(100);
+    await opened;
     const refused = await pool.acquire().catch((e: unknown) => e);
     expect(CircuitOpenError.is(refused)).toBe(true);
     expect((refused as Error).message).toMatch(/could not start/);
     expect(pool.health().healthy).toBe(false);
     expect(events.some((e) => e.type === 'circuit-open')).toBe(true);
+    const closed = nextEvent(pool, (e) => e.type === 'circuit-close');
     factory.failing = false;
-    await delay(300);
+    await closed;
     expect(events.some((e) => e.type === 'circuit-close')).toBe(true);
     const lease = await pool.acquire();
     lease.release();
@@ -185,8 +263,9 @@ describe('restarts and the circuit breaker', () => {
       restart: { maxRestarts: 1, windowMs: 10_000, backoffMs: 5, maxBackoffMs: 10, probeAfterMs: 100 },
     });
     factory.failing = true;
+    const reopened = nextEvent(pool, (e) => e.type === 'circuit-open', 2);
     await pool.acquire().catch(() => undefined);
-    await delay(400);
+    await reopened;
     expect(events.filter((e) => e.type === 'circuit-open').length).toBeGreaterThanOrEqual(2);
     expect(pool.stats().state).toBe('circuit-open');
   });
@@ -203,8 +282,9 @@ describe('health and recycling', () => {
     });
     await pool.start();
     const hung = factory.workers[0] as FakeWorker;
+    const replaced = readyEvent(pool, 'w2');
     hung.health = undefined;
-    await delay(400);
+    await replaced;
     expect(hung.killedFor).toMatch(/missed 2 pings/);
     expect(events.some((e) => e.type === 'unhealthy')).toBe(true);
     expect(pool.stats().workers.map((w) => w.id)).toEqual(['w2']);
@@ -213,7 +293,7 @@ describe('health and recycling', () => {
   it('recycles a worker after maxCallsPerWorker calls, gracefully', async () => {
     const { pool, factory, events } = makePool({ min: 1, max: 1, maxCallsPerWorker: 3 });
     for (let i = 0; i < 3; i++) (await pool.acquire()).release();
-    await delay(20);
+    await turns();
     expect(factory.workers[0]?.stopped).toBe(true);
     expect(events).toContainEqual({ type: 'recycle', workerId: 'w1', reason: 'max-calls' });
     const lease = await pool.acquire();
@@ -224,28 +304,56 @@ describe('health and recycling', () => {
   it('recycles a worker whose Python process grows past maxRssBytes', async () => {
     const { pool, factory, events } = makePool({ min: 1, max: 1, pingIntervalMs: 20, maxRssBytes: 5_000 });
     await pool.start();
+    const replaced = Promise.all([exitEvent(pool, 'w1'), readyEvent(pool, 'w2')]);
     (factory.workers[0] as FakeWorker).health = { rssBytes: 10_000 };
-    await delay(150);
+    await replaced;
     expect(events).toContainEqual({ type: 'recycle', workerId: 'w1', reason: 'max-rss' });
     expect(pool.stats().workers[0]?.id).toBe('w2');
   });
 
-  it('does not recycle for age a worker that holds a session', async () => {
-    const { pool, factory } = makePool({ min: 1, max: 1, pingIntervalMs: 20, ttlMs: 30 });
-    await pool.pinSession();
-    await delay(150);
+  it('recycles a worker once it has lived ttlMs, letting its running call finish first', async () => {
+    fakeClock();
+    const { pool, factory, events } = makePool({ min: 1, max: 1, ttlMs: 2_500 });
+    const leased = pool.acquire();
+    await tick();
+    const running = await leased;
+    // Pings are off: the age check runs every second, so the first one past 2.5 s is at 3 s.
+    await tick(2_999);
+    expect(events.some((e) => e.type === 'recycle')).toBe(false);
+    await tick(1);
+    expect(events).toContainEqual({ type: 'recycle', workerId: 'w1', reason: 'ttl' });
     expect(factory.workers[0]?.stopped).toBe(false);
+    const next = await pool.acquire();
+    expect(next.worker.id).toBe('w2');
+    running.release();
+    await tick();
+    expect(factory.workers[0]?.stopped).toBe(true);
+    expect(pool.stats().workers.map((w) => w.id)).toEqual(['w2']);
+    next.release();
+  });
+
+  it('does not recycle for age a worker that holds a session', async () => {
+    fakeClock();
+    const { pool, factory, events } = makePool({ min: 1, max: 1, pingIntervalMs: 20, ttlMs: 30 });
+    const pinned = pool.pinSession();
+    await tick();
+    await pinned;
+    await tick(150);
+    expect(factory.workers[0]?.stopped).toBe(false);
+    expect(events.some((e) => e.type === 'recycle')).toBe(false);
   });
 
   it('stops idle workers down to min', async () => {
     const { pool, events } = makePool({ min: 1, max: 2, pingIntervalMs: 20, idleTimeoutMs: 50 });
     await pool.start();
+    const started = readyEvent(pool, 'w2');
     const a = await pool.acquire();
     const b = await pool.acquire();
-    await delay(20);
+    await started;
+    const stopped = nextEvent(pool, (e) => e.type === 'exit');
     a.release();
     b.release();
-    await delay(300);
+    await stopped;
     expect(pool.stats().workers).toHaveLength(1);
     expect(events.some((e) => e.type === 'recycle' && e.reason === 'idle')).toBe(true);
   });
@@ -304,7 +412,7 @@ describe('shutdown', () => {
     const closing = pool.close();
     expect(ClosedError.is(await queued)).toBe(true);
     expect(ClosedError.is(await pool.acquire().catch((e: unknown) => e))).toBe(true);
-    await delay(20);
+    expect(await settled(closing)).toBe('still pending');
     for (const lease of running) lease.release();
     await closing;
     expect(factory.workers.every((w) => w.stopped)).toBe(true);
@@ -332,7 +440,7 @@ describe('shutdown', () => {
     factory.startDelayMs = 50;
     factory.stopDelayMs = 50;
     const starting = pool.start().catch((e: unknown) => e); // handled now: it rejects before close() resolves
-    await delay(10);
+    await turns();
     await pool.close();
     expect(factory.workers).toHaveLength(1);
     expect(factory.workers[0]?.stopped).toBe(true);
@@ -341,6 +449,7 @@ describe('shutdown', () => {
   });
 
   it('does not open its circuit, nor start a probe worker, when a start fails during close()', async () => {
+    fakeClock();
     const { pool, factory, events } = makePool({
       min: 1,
       max: 1,
@@ -349,13 +458,15 @@ describe('shutdown', () => {
     factory.failing = true;
     factory.startDelayMs = 50;
     const starting = pool.start().catch((e: unknown) => e); // handled now: it rejects before close() resolves
-    await pool.close();
+    const closing = pool.close();
+    await tick(50);
+    await closing;
     factory.failing = false;
-    await delay(200);
+    await tick(200);
     expect(pool.stats().state).toBe('closed');
     expect(events.some((e) => e.type === 'circuit-open')).toBe(false);
     expect(factory.workers).toHaveLength(0);
-    expect(ClosedError.is(await settled(starting))).toBe(true);
+    expect(ClosedError.is(await starting)).toBe(true);
   });
 
   it('does not start a replacement for a worker recycled while the pool drains', async () => {

@@ -10,7 +10,6 @@ export interface PoolWorker {
 
 /** Where a worker is in its life. */
 export type WorkerState =
-  | 'starting'
   | 'ready'
   /** Finishing its calls before being replaced (recycled) or stopped; takes no new calls. */
   | 'draining'
@@ -22,7 +21,6 @@ export type WorkerState =
 /** Where the pool as a whole is in its life. */
 export type PoolState =
   | 'idle'
-  | 'starting'
   | 'running'
   /** Too many restarts in the window: calls are refused with CircuitOpenError until a probe succeeds. */
   | 'circuit-open'
@@ -93,8 +91,7 @@ export type PoolEvent =
     }
   | { readonly type: 'unhealthy'; readonly workerId: string; readonly missedPings: number }
   | { readonly type: 'circuit-open'; readonly failures: number; readonly retryAt: number }
-  | { readonly type: 'circuit-close' }
-  | { readonly type: 'scale'; readonly size: number };
+  | { readonly type: 'circuit-close' };
 
 /** A slot on one worker, held while a call runs. */
 export interface Lease<W extends PoolWorker> {
@@ -170,6 +167,3 @@ export interface ProcessPool<W extends PoolWorker = PoolWorker> {
   /** Drains, then stops every worker (SIGTERM, then SIGKILL after the grace period). Idempotent. */
   close(): Promise<void>;
 }
-
-/** Container token of the ProcessPool, for adapters that expose theirs. */
-export const PROCESS_POOL = Symbol.for('@snakebridge/core/ProcessPool');

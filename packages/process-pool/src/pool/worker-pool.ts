@@ -3,16 +3,20 @@
 // replaces workers that crash, break or stop answering pings (with backoff,
 // behind a circuit breaker), recycles old or bloated ones, and shuts
 // everything down on close.
+//
+// This class holds the pool's state and decides what happens on each event.
+// The parts it composes each keep one concern: WorkerSlots (the live workers
+// and routing), WaitingQueue (calls waiting for one), RestartBackoff,
+// CircuitBreaker, HealthMonitor (pings), RecyclePolicy, StartWaiters (start()
+// calls) and PoolEvents (listeners).
 
 import {
   type AcquireOptions,
   CancelledError,
-  CircuitOpenError,
   ClosedError,
   type Lease,
   type Logger,
   type PoolEvent,
-  PoolExhaustedError,
   type PoolHealth,
   type PoolSettings,
   type PoolState,
@@ -23,9 +27,16 @@ import {
   UnavailableError,
   WorkerCrashedError,
   type WorkerExit,
-  type WorkerState,
 } from '@snakebridge/core';
+import { CircuitBreaker } from './circuit-breaker.js';
+import { HealthMonitor } from './health-monitor.js';
+import { PoolEvents } from './pool-events.js';
+import { RecyclePolicy, type RecycleReason } from './recycle-policy.js';
+import { RestartBackoff } from './restart-backoff.js';
+import { StartWaiters } from './start-waiters.js';
 import type { StartHooks, SupervisedWorker, WorkerFactory } from './supervised-worker.js';
+import { WaitingQueue } from './waiting-queue.js';
+import { readySlot, type Slot, WorkerSlots } from './worker-slots.js';
 
 /**
  * What a WorkerPool is built from: how to start a worker, the pool settings
@@ -45,41 +56,10 @@ export interface WorkerPoolOptions<W extends SupervisedWorker> {
   readonly name?: string | undefined;
 }
 
-type RecycleReason = 'max-calls' | 'max-rss' | 'ttl' | 'idle';
-
 /** What a call says about itself when it asks for a worker, for the errors that name it. */
 export interface CallDescription {
   /** The call, as errors name it (`numpy.linalg.norm(…)`): a call cancelled while it waits says so. */
   readonly description?: string | undefined;
-}
-
-interface Slot<W extends SupervisedWorker> {
-  readonly worker: W;
-  state: WorkerState;
-  leases: number;
-  served: number;
-  sessions: number;
-  handles: number;
-  rssBytes: number | undefined;
-  missedPings: number;
-  pinging: boolean;
-  /** Why the pool is stopping it, if it is; an exit without one is a crash. */
-  stopReason: string | undefined;
-  /** Why it takes no new call for now (a cancelled call has not stopped), if it does not. */
-  paused: string | undefined;
-  /** Why it can never take a call again (it reported itself failed), if it cannot: it is being replaced. */
-  failed: string | undefined;
-  readonly restarts: number;
-  readonly startedAt: number;
-  lastActive: number;
-}
-
-interface Waiter<W extends SupervisedWorker> {
-  readonly workerId: string | undefined;
-  /** Called with a slot already taken on its behalf. */
-  readonly resolve: (slot: Slot<W>) => void;
-  readonly reject: (error: Error) => void;
-  cleanup: () => void;
 }
 
 /** A supervised pool of workers; see the ProcessPool port for the contract. */
@@ -89,36 +69,54 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
   readonly #shutdownGraceMs: number;
   readonly #logger: Logger;
   readonly #name: string;
-  readonly #slots = new Map<string, Slot<W>>();
-  readonly #waiters: Waiter<W>[] = [];
-  readonly #listeners = new Set<(event: PoolEvent) => void>();
+  readonly #events: PoolEvents;
+  readonly #slots: WorkerSlots<W>;
+  readonly #queue: WaitingQueue<Slot<W>>;
+  readonly #backoff: RestartBackoff;
+  readonly #breaker: CircuitBreaker;
+  readonly #health: HealthMonitor<W>;
+  readonly #recycling: RecyclePolicy;
   #state: PoolState = 'idle';
-  #starting = 0;
   /** Workers being started, until they are in a slot or stopped again: close() waits for them. */
   readonly #launches = new Set<Promise<boolean>>();
   #nextId = 0;
   #restarts = 0;
   #served = 0;
-  /** Times of recent unplanned exits and failed starts, for the circuit breaker. */
-  #failures: number[] = [];
-  #consecutiveFailures = 0;
   #lastFailure: Error | undefined;
-  #retryAt = 0;
-  #launchTimer: NodeJS.Timeout | undefined;
-  #healthTimer: NodeJS.Timeout | undefined;
-  #probeTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
-  /** A probe worker is starting while the circuit is half-open. */
-  #probing = false;
-  /** `start()` calls waiting for enough ready workers. */
-  readonly #readyWaiters: { count: number; resolve: () => void; reject: (error: Error) => void }[] = [];
+  readonly #startWaiters = new StartWaiters();
 
   constructor(options: WorkerPoolOptions<W>) {
+    const settings = options.settings;
     this.#factory = options.factory;
-    this.#settings = options.settings;
+    this.#settings = settings;
     this.#shutdownGraceMs = options.shutdownGraceMs;
     this.#logger = options.logger;
     this.#name = options.name ?? 'pool';
+    this.#events = new PoolEvents(options.logger);
+    this.#slots = new WorkerSlots(settings.maxConcurrency);
+    this.#queue = new WaitingQueue({
+      name: this.#name,
+      capacity: settings.queueSize,
+      timeoutMs: settings.acquireTimeoutMs,
+      workers: () => this.#slots.size,
+    });
+    this.#backoff = new RestartBackoff(settings.restart);
+    this.#breaker = new CircuitBreaker({
+      settings: settings.restart,
+      name: this.#name,
+      logger: options.logger,
+      events: this.#events,
+      probe: () => void this.#probe(),
+    });
+    this.#recycling = new RecyclePolicy(settings);
+    this.#health = new HealthMonitor({
+      settings,
+      events: this.#events,
+      slots: () => this.#slots,
+      checked: (slot, now) => this.#recycleIf(slot, this.#recycling.onCheck(slot, now, this.#slots.ready().length)),
+      measured: (slot) => this.#recycleIf(slot, this.#recycling.afterPing(slot)),
+    });
   }
 
   // --- the port ------------------------------------------------------------------
@@ -128,10 +126,9 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     if (refusal !== undefined) return Promise.reject(refusal);
     this.#ensureRunning();
     // Wait for `min` workers; the first failure fails start() itself, so a broken environment shows at once.
-    return new Promise<void>((resolve, reject) => {
-      this.#readyWaiters.push({ count: Math.max(1, this.#settings.min), resolve, reject });
-      this.#checkReady(undefined);
-    });
+    const started = this.#startWaiters.wait(Math.max(1, this.#settings.min));
+    this.#checkReady(undefined);
+    return started;
   }
 
   acquire(options: AcquireOptions & CallDescription = {}): Promise<Lease<W>> {
@@ -159,7 +156,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
         if (!this.#shouldRetry(error, options, retries)) throw error;
         retries += 1;
         this.#logger.debug(`retrying an idempotent call after its worker failed: ${(error as Error).message}`);
-        await delay(this.#backoff(retries));
+        await delay(this.#backoff.delayFor(retries));
       } finally {
         lease.release();
       }
@@ -177,7 +174,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
       const held = await this.#acquireSlot({});
       // No call ran on it: giving it back must not count as one, which could recycle the worker.
       this.#giveBack(held);
-      const slot = this.#fewestSessions();
+      const slot = this.#slots.fewestSessions();
       if (slot === undefined) continue; // it went away before we got here: wait for another
       slot.sessions += 1;
       return slot.worker;
@@ -193,10 +190,10 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     const now = Date.now();
     return {
       state: this.#state,
-      queueDepth: this.#waiters.length,
+      queueDepth: this.#queue.length,
       restarts: this.#restarts,
       callsServed: this.#served,
-      workers: [...this.#slots.values()].map((slot) => ({
+      workers: [...this.#slots].map((slot) => ({
         id: slot.worker.id,
         pid: slot.worker.pid,
         state: slot.state,
@@ -211,10 +208,10 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
   }
 
   health(): PoolHealth {
-    const readyWorkers = this.#readySlots().length;
-    const usable = this.#state === 'running' || this.#state === 'idle' || this.#state === 'starting';
+    const readyWorkers = this.#slots.ready().length;
+    const usable = this.#state === 'running' || this.#state === 'idle';
     return {
-      healthy: usable && (readyWorkers > 0 || this.#state === 'idle' || this.#starting > 0),
+      healthy: usable && (readyWorkers > 0 || this.#state === 'idle' || this.#slots.starting > 0),
       state: this.#state,
       readyWorkers,
       lastFailure: this.#lastFailure?.message,
@@ -222,16 +219,15 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
   }
 
   on(listener: (event: PoolEvent) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#events.on(listener);
   }
 
   async drain(): Promise<void> {
     if (this.#state !== 'closed') this.#state = 'draining';
     // No worker is added from here on, so calls and start() calls still waiting would wait forever.
-    this.#rejectWaiters(() => new ClosedError(`The ${this.#name}`));
+    this.#queue.reject(() => new ClosedError(`The ${this.#name}`));
     this.#checkReady(new ClosedError(`The ${this.#name}`));
-    await this.#leasesReturned(this.#shutdownGraceMs);
+    await this.#slots.whenUnleased(this.#shutdownGraceMs);
   }
 
   close(): Promise<void> {
@@ -244,14 +240,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
   #refusal(options: AcquireOptions & CallDescription): Error | undefined {
     if (options.signal?.aborted) return new CancelledError(options.description ?? 'acquire', options.signal.reason);
     if (this.#state === 'draining' || this.#state === 'closed') return new ClosedError(`The ${this.#name}`);
-    if (this.#state === 'circuit-open') {
-      return new CircuitOpenError(
-        `Workers of the ${this.#name} failed ${this.#failures.length} times within ${this.#settings.restart.windowMs} ms` +
-          `${this.#lastFailure ? ` (last: ${this.#lastFailure.message})` : ''}.`,
-        this.#retryAt,
-        { cause: this.#lastFailure },
-      );
-    }
+    if (this.#state === 'circuit-open') return this.#breaker.refusal(this.#lastFailure);
     if (options.workerId !== undefined && this.worker(options.workerId) === undefined) {
       return new UnavailableError(`Worker ${options.workerId} of the ${this.#name} is gone.`, options.workerId);
     }
@@ -263,36 +252,19 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     const refusal = this.#refusal(options);
     if (refusal !== undefined) return Promise.reject(refusal);
     this.#ensureRunning();
-    const slot = this.#take(options.workerId);
+    const slot = this.#slots.take(options.workerId);
     if (slot !== undefined) {
       // Every worker is now busy: start another (up to max) for the calls to come.
-      if (options.workerId === undefined && this.#occupied() < this.#settings.max && this.#allBusy()) {
+      if (options.workerId === undefined && this.#slots.occupied() < this.#settings.max && this.#slots.allBusy()) {
         this.#scheduleLaunches();
       }
       return Promise.resolve(slot);
     }
-    if (options.workerId === undefined && this.#waiters.length >= this.#settings.queueSize) {
-      return Promise.reject(
-        new PoolExhaustedError(
-          `All ${this.#slots.size} workers of the ${this.#name} are busy and ${this.#waiters.length} calls are already waiting (pool.queueSize).`,
-          this.#waiters.length,
-        ),
-      );
-    }
-    const waiting = this.#enqueue(options);
+    const full = this.#queue.refusal(options);
+    if (full !== undefined) return Promise.reject(full);
+    const waiting = this.#queue.wait(options);
     this.#scheduleLaunches();
     return waiting;
-  }
-
-  /** Takes a slot on the least-loaded worker that can take calls (or on `workerId`), if one is free now. */
-  #take(workerId: string | undefined): Slot<W> | undefined {
-    const slot = workerId === undefined ? this.#leastLoaded() : this.#slots.get(workerId);
-    if (slot === undefined || slot.leases >= this.#settings.maxConcurrency || slot.paused !== undefined)
-      return undefined;
-    if (slot.state !== 'ready' && !(workerId !== undefined && slot.state === 'draining')) return undefined;
-    slot.leases += 1;
-    slot.lastActive = Date.now();
-    return slot;
   }
 
   /** Hands a taken slot to a caller; releasing it counts one call served. */
@@ -308,92 +280,24 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     };
   }
 
-  #allBusy(): boolean {
-    for (const slot of this.#slots.values()) if (takesCalls(slot) && slot.leases === 0) return false;
-    return true;
-  }
-
-  #leastLoaded(): Slot<W> | undefined {
-    let best: Slot<W> | undefined;
-    for (const slot of this.#slots.values()) {
-      if (!takesCalls(slot) || slot.leases >= this.#settings.maxConcurrency) continue;
-      if (best === undefined || slot.leases < best.leases) best = slot;
-    }
-    return best;
-  }
-
   /** A call is over: count it, recycle a worker that has served its share, and free its slot. */
   #returned(slot: Slot<W>): void {
     slot.served += 1;
     this.#served += 1;
-    const { maxCallsPerWorker } = this.#settings;
-    if (maxCallsPerWorker > 0 && slot.served >= maxCallsPerWorker) this.#recycle(slot, 'max-calls');
+    this.#recycleIf(slot, this.#recycling.afterCall(slot));
     this.#giveBack(slot);
   }
 
   /** Frees a slot for the next caller; a draining worker stops once its last slot is back. */
   #giveBack(slot: Slot<W>): void {
-    slot.leases -= 1;
-    slot.lastActive = Date.now();
+    this.#slots.giveBack(slot);
     if (slot.state === 'draining' && slot.leases === 0) this.#stopSlot(slot);
     this.#dispatch();
   }
 
-  #enqueue(options: AcquireOptions & CallDescription): Promise<Slot<W>> {
-    return new Promise<Slot<W>>((resolve, reject) => {
-      const waiter: Waiter<W> = { workerId: options.workerId, resolve, reject, cleanup: () => {} };
-      const timeoutMs = options.timeoutMs ?? this.#settings.acquireTimeoutMs;
-      const timer =
-        timeoutMs > 0
-          ? setTimeout(() => {
-              this.#removeWaiter(waiter);
-              reject(
-                new PoolExhaustedError(
-                  `No worker of the ${this.#name} was free within ${timeoutMs} ms (pool.acquireTimeoutMs).`,
-                  this.#waiters.length,
-                ),
-              );
-            }, timeoutMs)
-          : undefined;
-      const onAbort = (): void => {
-        this.#removeWaiter(waiter);
-        reject(new CancelledError(options.description ?? 'acquire', options.signal?.reason));
-      };
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      waiter.cleanup = () => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
-      };
-      this.#waiters.push(waiter);
-    });
-  }
-
-  #removeWaiter(waiter: Waiter<W>): void {
-    const index = this.#waiters.indexOf(waiter);
-    if (index !== -1) this.#waiters.splice(index, 1);
-    waiter.cleanup();
-  }
-
+  /** Hands free slots to the calls waiting for them, oldest first. */
   #dispatch(): void {
-    for (let i = 0; i < this.#waiters.length; ) {
-      const waiter = this.#waiters[i] as Waiter<W>;
-      const slot = this.#take(waiter.workerId);
-      if (slot === undefined) {
-        i++;
-        continue;
-      }
-      this.#waiters.splice(i, 1);
-      waiter.cleanup();
-      waiter.resolve(slot);
-    }
-  }
-
-  #rejectWaiters(error: () => Error, which: (waiter: Waiter<W>) => boolean = () => true): void {
-    for (const waiter of [...this.#waiters]) {
-      if (!which(waiter)) continue;
-      this.#removeWaiter(waiter);
-      waiter.reject(error());
-    }
+    this.#queue.serve((workerId) => this.#slots.take(workerId));
   }
 
   /** The task's own worker refused it before sending it anywhere: it can run on another, if it may. */
@@ -402,7 +306,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
       options.workerId === undefined &&
       UnavailableError.is(error) &&
       error.endpoint === worker.id &&
-      (this.#state === 'running' || this.#state === 'starting')
+      this.#state === 'running'
     );
   }
 
@@ -412,7 +316,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
       options.workerId === undefined &&
       attempt < this.#settings.retries &&
       WorkerCrashedError.is(error) &&
-      (this.#state === 'running' || this.#state === 'starting')
+      this.#state === 'running'
     );
   }
 
@@ -421,47 +325,14 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
   #ensureRunning(): void {
     if (this.#state !== 'idle') return;
     this.#state = 'running';
-    this.#startHealthChecks();
+    this.#health.start();
     this.#scheduleLaunches();
-  }
-
-  /** Workers that can take a call now (ready, and not paused). */
-  #readySlots(): Slot<W>[] {
-    return [...this.#slots.values()].filter(takesCalls);
-  }
-
-  /** Workers that count towards `max`: those starting, and those up that have not failed. */
-  #occupied(): number {
-    let count = this.#starting;
-    for (const slot of this.#slots.values()) if (slot.failed === undefined) count += 1;
-    return count;
-  }
-
-  /** The ready worker with the fewest sessions, then the fewest calls running. */
-  #fewestSessions(): Slot<W> | undefined {
-    return this.#readySlots().sort((a, b) => a.sessions - b.sessions || a.leases - b.leases)[0];
-  }
-
-  /** Workers that are, or will soon be, able to take calls (a paused one may never be again). */
-  #capacity(): number {
-    let count = this.#starting;
-    for (const slot of this.#slots.values()) if (takesCalls(slot)) count += 1;
-    return count;
   }
 
   /** Starts workers up to `min`, and more (up to `max`) while calls wait; after the backoff if starts have failed. */
   #scheduleLaunches(): void {
-    if (this.#state !== 'running' || this.#launchTimer !== undefined) return;
-    const wait = this.#consecutiveFailures === 0 ? 0 : this.#backoff(this.#consecutiveFailures);
-    if (wait === 0) {
-      this.#launchNeeded();
-      return;
-    }
-    this.#launchTimer = setTimeout(() => {
-      this.#launchTimer = undefined;
-      this.#launchNeeded();
-    }, wait);
-    this.#launchTimer.unref();
+    if (this.#state !== 'running') return;
+    this.#backoff.schedule(() => this.#launchNeeded());
   }
 
   #launchNeeded(): void {
@@ -469,13 +340,12 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     const { min, max } = this.#settings;
     // One worker per call in flight, up to `max`: a Python worker runs one sync call at a
     // time, so spreading calls is what makes them parallel. Idle ones are stopped later.
-    let demand = this.#waiters.filter((w) => w.workerId === undefined).length;
-    for (const slot of this.#slots.values()) demand += slot.leases;
+    const demand = this.#queue.unpinned() + this.#slots.leases();
     const wanted = Math.min(max, Math.max(min, 1, demand));
-    let total = this.#occupied();
+    let total = this.#slots.occupied();
     // After a failure start one at a time, so a broken environment is not hammered.
-    const burst = this.#consecutiveFailures > 0 ? 1 : Number.POSITIVE_INFINITY;
-    for (let launched = 0; this.#capacity() < wanted && total < max && launched < burst; launched++, total++) {
+    const burst = this.#backoff.failing ? 1 : Number.POSITIVE_INFINITY;
+    for (let launched = 0; this.#slots.capacity() < wanted && total < max && launched < burst; launched++, total++) {
       void this.#launch(undefined);
     }
   }
@@ -491,17 +361,17 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
 
   async #startWorker(replacing: Slot<W> | undefined): Promise<boolean> {
     const id = `w${++this.#nextId}`;
-    this.#starting += 1;
+    this.#slots.starting += 1;
     const startedAt = Date.now();
     let worker: W;
     try {
       worker = await this.#factory(id, this.#hooks(id));
     } catch (error) {
-      this.#starting -= 1;
+      this.#slots.starting -= 1;
       this.#startFailed(id, error as Error);
       return false;
     }
-    this.#starting -= 1;
+    this.#slots.starting -= 1;
     if (this.#state === 'closed' || this.#state === 'draining') {
       // The pool closed while it was starting. close() waits for this stop, so the process does not outlive it.
       await this.#stopUnused(worker);
@@ -509,26 +379,10 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
       this.#checkReady(new ClosedError(`The ${this.#name}`));
       return false;
     }
-    const slot: Slot<W> = {
-      worker,
-      state: 'ready',
-      leases: 0,
-      served: 0,
-      sessions: 0,
-      handles: 0,
-      rssBytes: undefined,
-      missedPings: 0,
-      pinging: false,
-      stopReason: undefined,
-      paused: undefined,
-      failed: undefined,
-      restarts: replacing === undefined ? 0 : replacing.restarts + 1,
-      startedAt: Date.now(),
-      lastActive: Date.now(),
-    };
-    this.#slots.set(id, slot);
-    this.#consecutiveFailures = 0;
-    this.#emit({ type: 'ready', workerId: id, pid: worker.pid, startupMs: Date.now() - startedAt });
+    const slot = readySlot(worker, replacing === undefined ? 0 : replacing.restarts + 1);
+    this.#slots.add(slot);
+    this.#backoff.reset();
+    this.#events.emit({ type: 'ready', workerId: id, pid: worker.pid, startupMs: Date.now() - startedAt });
     void worker.exited.then((exit) => this.#exited(slot, exit));
     this.#checkReady(undefined);
     this.#dispatch();
@@ -538,7 +392,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
   /** What worker `id` reports through: its spawn, then whether it can take calls. */
   #hooks(id: string): StartHooks {
     return {
-      spawned: (pid) => this.#emit({ type: 'spawn', workerId: id, pid }),
+      spawned: (pid) => this.#events.emit({ type: 'spawn', workerId: id, pid }),
       paused: (reason) => this.#paused(id, reason),
       resumed: () => this.#resumed(id),
       failed: (reason) => this.#failed(id, reason),
@@ -572,29 +426,23 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     slot.failed = reason;
     slot.paused = undefined;
     if (slot.state === 'ready' || slot.state === 'draining') slot.state = 'unhealthy';
-    this.#rejectWaiters(
+    this.#queue.reject(
       () => new UnavailableError(`Worker ${id} of the ${this.#name} is gone: ${reason}.`, id),
-      (waiter) => waiter.workerId === id,
+      (workerId) => workerId === id,
     );
-    this.#replace(slot);
+    this.#replace(slot, this.#backoff.wait());
   }
 
   /** Settles `start()` calls: resolved once enough workers are ready, rejected by a failure. */
   #checkReady(failure: Error | undefined): void {
-    const ready = this.#readySlots().length;
-    for (const waiter of [...this.#readyWaiters]) {
-      if (failure === undefined && ready < waiter.count) continue;
-      this.#readyWaiters.splice(this.#readyWaiters.indexOf(waiter), 1);
-      if (failure === undefined) waiter.resolve();
-      else waiter.reject(failure);
-    }
+    this.#startWaiters.settle(this.#slots.ready().length, failure);
   }
 
   #startFailed(id: string, error: Error): void {
     this.#logger.error(`worker ${id} of the ${this.#name} failed to start: ${error.message}`, { workerId: id });
     this.#lastFailure = error;
-    this.#consecutiveFailures += 1;
-    this.#emit({
+    this.#backoff.failed();
+    this.#events.emit({
       type: 'exit',
       workerId: id,
       pid: undefined,
@@ -606,18 +454,16 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     // A pool shutting down neither retries nor opens its circuit: the probe would start a worker after close().
     if (this.#state === 'draining' || this.#state === 'closed') return;
     // Nobody can serve the waiting calls: give them the reason now rather than a timeout later.
-    if (this.#readySlots().length === 0 && this.#starting === 0) {
-      this.#rejectWaiters(
+    if (this.#slots.ready().length === 0 && this.#slots.starting === 0) {
+      this.#queue.reject(
         () => error,
-        (waiter) => waiter.workerId === undefined,
+        (workerId) => workerId === undefined,
       );
     }
-    if (this.#probing) {
-      this.#probing = false;
+    if (this.#breaker.recordStartFailure()) {
       this.#openCircuit();
       return;
     }
-    if (this.#recordFailure()) return;
     this.#scheduleLaunches();
   }
 
@@ -626,8 +472,8 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
   #exited(slot: Slot<W>, exit: WorkerExit): void {
     const planned = slot.stopReason !== undefined;
     slot.state = 'exited';
-    this.#slots.delete(slot.worker.id);
-    this.#emit({
+    this.#slots.delete(slot);
+    this.#events.emit({
       type: 'exit',
       workerId: slot.worker.id,
       pid: slot.worker.pid,
@@ -635,152 +481,76 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
       signal: exit.signal ?? null,
       reason: slot.stopReason ?? exit.reason,
     });
-    this.#rejectWaiters(
+    this.#queue.reject(
       () => new UnavailableError(`Worker ${slot.worker.id} of the ${this.#name} is gone.`, slot.worker.id),
-      (waiter) => waiter.workerId === slot.worker.id,
+      (workerId) => workerId === slot.worker.id,
     );
     if (this.#state !== 'running') return;
-    if (!planned) {
-      this.#lastFailure = new WorkerCrashedError('(no call)', exit);
-      this.#restarts += 1;
-      this.#consecutiveFailures += 1;
-      if (this.#recordFailure()) return;
-      this.#emit({
-        type: 'restart',
-        workerId: slot.worker.id,
-        attempt: this.#consecutiveFailures,
-        delayMs: this.#backoff(this.#consecutiveFailures),
-      });
+    if (planned) {
+      this.#replace(slot, this.#backoff.wait());
+      return;
     }
-    this.#replace(slot);
+    this.#lastFailure = new WorkerCrashedError('(no call)', exit);
+    this.#restarts += 1;
+    this.#backoff.failed();
+    if (this.#breaker.recordFailure()) {
+      this.#openCircuit();
+      return;
+    }
+    const delayMs = this.#backoff.wait();
+    this.#events.emit({ type: 'restart', workerId: slot.worker.id, attempt: this.#backoff.failures, delayMs });
+    this.#replace(slot, delayMs);
   }
 
-  #replace(slot: Slot<W>): void {
+  /** Starts the replacement of `slot` after `waitMs`, if the pool still needs it then. */
+  #replace(slot: Slot<W>, waitMs: number): void {
     if (this.#state !== 'running') return;
-    const needed = this.#capacity() < Math.max(this.#settings.min, 1) || this.#waiters.length > 0;
+    const needed = this.#slots.capacity() < Math.max(this.#settings.min, 1) || this.#queue.length > 0;
     if (!needed) return;
-    const wait = this.#consecutiveFailures === 0 ? 0 : this.#backoff(this.#consecutiveFailures);
     // No backoff owed: start it now, not on a timer, so a broken worker is replaced on the event that broke it.
-    if (wait === 0) {
+    if (waitMs === 0) {
       this.#launchReplacement(slot);
       return;
     }
-    setTimeout(() => this.#launchReplacement(slot), wait).unref();
+    setTimeout(() => this.#launchReplacement(slot), waitMs).unref();
   }
 
   #launchReplacement(slot: Slot<W>): void {
-    if (this.#state === 'running' && this.#occupied() < this.#settings.max) void this.#launch(slot);
+    if (this.#state === 'running' && this.#slots.occupied() < this.#settings.max) void this.#launch(slot);
   }
 
-  /** Records a failure; opens the circuit (returning true) when there were too many in the window. */
-  #recordFailure(): boolean {
-    const now = Date.now();
-    const { maxRestarts, windowMs } = this.#settings.restart;
-    this.#failures = [...this.#failures.filter((t) => now - t < windowMs), now];
-    if (this.#failures.length <= maxRestarts) return false;
-    this.#openCircuit();
-    return true;
-  }
-
+  /** Refuses calls, now and those waiting, until a probe worker starts cleanly. */
   #openCircuit(): void {
-    const { windowMs, probeAfterMs } = this.#settings.restart;
-    const now = Date.now();
     this.#state = 'circuit-open';
-    this.#retryAt = now + probeAfterMs;
-    this.#logger.error(
-      `the ${this.#name} opened its circuit after ${this.#failures.length} failures within ${windowMs} ms; ` +
-        `calls are refused until a probe worker starts (in ${probeAfterMs} ms)`,
-    );
-    this.#emit({ type: 'circuit-open', failures: this.#failures.length, retryAt: this.#retryAt });
+    this.#breaker.open();
     const refusal = this.#refusal({}) as Error;
-    this.#rejectWaiters(() => refusal);
+    this.#queue.reject(() => refusal);
     this.#checkReady(refusal);
-    clearTimeout(this.#probeTimer);
-    this.#probeTimer = setTimeout(() => void this.#probe(), probeAfterMs);
-    this.#probeTimer.unref();
   }
 
   /** Half-open: one worker is started; calls wait for it; if it fails the circuit opens again. */
   async #probe(): Promise<void> {
     if (this.#state !== 'circuit-open') return;
     this.#state = 'running';
-    this.#failures = [];
-    this.#consecutiveFailures = 0;
-    this.#probing = true;
-    const ok = await this.#launch(undefined);
-    this.#probing = false;
+    this.#backoff.reset();
+    const ok = await this.#breaker.halfOpen(() => this.#launch(undefined));
     if (!ok || this.#state !== 'running') return;
-    this.#logger.info(`the ${this.#name} closed its circuit: a probe worker started cleanly`);
-    this.#emit({ type: 'circuit-close' });
+    this.#breaker.close();
     this.#scheduleLaunches();
   }
 
-  #backoff(attempt: number): number {
-    const { backoffMs, maxBackoffMs } = this.#settings.restart;
-    const base = Math.min(maxBackoffMs, backoffMs * 2 ** Math.max(0, attempt - 1));
-    return Math.round(base * (0.5 + Math.random() * 0.5)); // jitter: spread restarts of many pools
-  }
+  // --- recycling and stopping ---------------------------------------------------------
 
-  // --- health, recycling and idling -------------------------------------------------------
-
-  #startHealthChecks(): void {
-    const { pingIntervalMs } = this.#settings;
-    const period = pingIntervalMs > 0 ? pingIntervalMs : 1_000;
-    this.#healthTimer = setInterval(() => this.#checkHealth(), period);
-    this.#healthTimer.unref();
-  }
-
-  #checkHealth(): void {
-    const now = Date.now();
-    const { ttlMs, idleTimeoutMs, min, pingIntervalMs } = this.#settings;
-    for (const slot of [...this.#slots.values()]) {
-      if (slot.state !== 'ready') continue;
-      if (pingIntervalMs > 0) this.#ping(slot);
-      if (ttlMs > 0 && now - slot.startedAt >= ttlMs) this.#recycle(slot, 'ttl');
-      else if (
-        idleTimeoutMs > 0 &&
-        slot.leases === 0 &&
-        now - slot.lastActive >= idleTimeoutMs &&
-        this.#readySlots().length > min
-      ) {
-        this.#recycle(slot, 'idle');
-      }
-    }
-  }
-
-  #ping(slot: Slot<W>): void {
-    if (slot.pinging) return;
-    slot.pinging = true;
-    slot.worker.ping(this.#settings.pingTimeoutMs).then(
-      (health) => {
-        slot.pinging = false;
-        slot.missedPings = 0;
-        slot.rssBytes = health.rssBytes ?? slot.rssBytes;
-        slot.handles = health.handles ?? slot.handles;
-        const { maxRssBytes } = this.#settings;
-        if (maxRssBytes > 0 && (slot.rssBytes ?? 0) > maxRssBytes) this.#recycle(slot, 'max-rss');
-      },
-      () => {
-        slot.pinging = false;
-        if (slot.state !== 'ready') return;
-        slot.missedPings += 1;
-        if (slot.missedPings < this.#settings.maxMissedPings) return;
-        this.#emit({ type: 'unhealthy', workerId: slot.worker.id, missedPings: slot.missedPings });
-        slot.state = 'unhealthy';
-        // Not a planned stop: it counts towards the circuit breaker like a crash.
-        slot.worker.kill(`missed ${slot.missedPings} pings in a row`);
-      },
-    );
+  #recycleIf(slot: Slot<W>, reason: RecycleReason | undefined): void {
+    if (reason !== undefined) this.#recycle(slot, reason);
   }
 
   /** Replaces a worker gracefully: it takes no new calls, finishes its own, then stops. */
   #recycle(slot: Slot<W>, reason: RecycleReason): void {
-    if (slot.state !== 'ready') return;
-    // Sessions and handles live in the worker: only memory pressure justifies losing them.
-    if (reason !== 'max-rss' && (slot.sessions > 0 || slot.handles > 0)) return;
+    if (slot.state !== 'ready' || !this.#recycling.allows(slot, reason)) return;
     slot.state = 'draining';
     slot.stopReason = `recycled (${reason})`;
-    this.#emit({ type: 'recycle', workerId: slot.worker.id, reason });
+    this.#events.emit({ type: 'recycle', workerId: slot.worker.id, reason });
     if (reason !== 'idle') void this.#launch(slot);
     if (slot.leases === 0) this.#stopSlot(slot);
   }
@@ -798,7 +568,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     try {
       await worker.stop(0);
       const exit = await worker.exited;
-      this.#emit({
+      this.#events.emit({
         type: 'exit',
         workerId: worker.id,
         pid: worker.pid,
@@ -816,13 +586,13 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
   async #shutdown(): Promise<void> {
     await this.drain();
     this.#state = 'closed';
-    clearInterval(this.#healthTimer);
-    clearTimeout(this.#launchTimer);
-    clearTimeout(this.#probeTimer);
+    this.#health.stop();
+    this.#backoff.stop();
+    this.#breaker.stop();
     // Workers still starting are stopped as soon as they are up (see #startWorker); no new launch begins now.
     await Promise.all(this.#launches);
     await Promise.all(
-      [...this.#slots.values()].map(async (slot) => {
+      [...this.#slots].map(async (slot) => {
         slot.stopReason ??= 'the pool closed';
         slot.state = 'stopping';
         // Drained already: the worker only needs a moment to exit on its own before SIGTERM.
@@ -831,28 +601,6 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
       }),
     );
   }
-
-  async #leasesReturned(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while ([...this.#slots.values()].some((slot) => slot.leases > 0) && Date.now() < deadline) {
-      await delay(20);
-    }
-  }
-
-  #emit(event: PoolEvent): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.#logger.warn(`a pool event listener threw: ${String(error)}`);
-      }
-    }
-  }
-}
-
-/** A worker that can take a call now: ready, and not waiting for a cancelled call to stop. */
-function takesCalls(slot: { readonly state: WorkerState; readonly paused: string | undefined }): boolean {
-  return slot.state === 'ready' && slot.paused === undefined;
 }
 
 function delay(ms: number): Promise<void> {
