@@ -28,6 +28,7 @@ from __future__ import annotations
 import builtins
 import importlib
 import sys
+from collections.abc import Sequence
 from types import ModuleType
 from typing import Any, NamedTuple
 
@@ -55,7 +56,7 @@ class Resolver:
     def __init__(
         self,
         allow_eval: bool = True,
-        allowed_modules: list[str] | None = None,
+        allowed_modules: Sequence[str] | None = None,
         allow_unsafe_modules: bool = False,
     ) -> None:
         self.allow_eval = allow_eval
@@ -195,9 +196,18 @@ def _import_longest(parts: list[str]) -> tuple[ModuleType, int]:
     """The longest importable module the name starts with, and how many parts it takes."""
     module: Any = importlib.import_module(parts[0])
     index = 1
-    # Import submodules that are not attributes yet (numpy.linalg before it is loaded).
-    while index < len(parts) and not hasattr(module, parts[index]):
+    while index < len(parts):
         name = ".".join(parts[: index + 1])
+        attribute = getattr(module, parts[index], _MISSING)
+        if attribute is not _MISSING:
+            # An attribute that is the submodule of that name is the module (a.b, once imported):
+            # go on below it, so that a.b.c is imported too. Any other attribute is walked, not imported.
+            if sys.modules.get(name) is not attribute:
+                break
+            module = attribute
+            index += 1
+            continue
+        # A submodule that is not an attribute yet (numpy.linalg before it is loaded).
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -206,3 +216,6 @@ def _import_longest(parts: list[str]) -> tuple[ModuleType, int]:
             break
         index += 1
     return module, index
+
+
+_MISSING = object()
