@@ -16,13 +16,13 @@ PROTOCOL_VERSION = 1
 
 TYPE_CHECKING = False  # not typing's: importing typing would double the cost of importing snakebridge
 if TYPE_CHECKING:
+    from .calls.callbacks import HostCallback
     from .errors import HostCallbackError
-    from .worker.callbacks import HostCallback
 
 __all__ = ["PROTOCOL_VERSION", "HostCallback", "HostCallbackError", "__version__"]
 
 #: Imported on first use, so that ``import snakebridge`` stays cheap (PEP 562).
-_LAZY = {"HostCallback": "snakebridge.worker.callbacks", "HostCallbackError": "snakebridge.errors"}
+_LAZY = {"HostCallback": "snakebridge.calls.callbacks", "HostCallbackError": "snakebridge.errors"}
 
 
 def __getattr__(name: str) -> object:

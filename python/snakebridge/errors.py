@@ -18,37 +18,40 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _RUNTIME_DIRS = tuple(os.path.join(_PACKAGE_DIR, name) + os.sep for name in ("worker", "calls", "server"))
 
 
-class BridgeError(Exception):
-    """A refusal by the worker itself rather than by the user's code."""
+class SnakeBridgeError(Exception):
+    """A refusal by the worker itself rather than by the user's code.
+
+    Named as its counterpart in ``@snakebridge/core``; its ``code`` is one of that package's ``ErrorCode``s.
+    """
 
     code = "PROTOCOL"
 
 
-class ForbiddenError(BridgeError):
+class ForbiddenError(SnakeBridgeError):
     """The call is switched off by configuration (eval, a module off the allowlist)."""
 
     code = "FORBIDDEN"
 
 
-class HandleError(BridgeError):
+class HandleError(SnakeBridgeError):
     """A handle id that is unknown, released or expired."""
 
     code = "HANDLE_INVALID"
 
 
-class SessionError(BridgeError):
+class SessionError(SnakeBridgeError):
     """A session that is unknown or closed."""
 
     code = "SESSION_INVALID"
 
 
-class SerializationError(BridgeError):
+class SerializationError(SnakeBridgeError):
     """A value could not be encoded or decoded."""
 
     code = "SERIALIZATION"
 
 
-class ProtocolError(BridgeError):
+class ProtocolError(SnakeBridgeError):
     """A malformed frame or an unsupported protocol feature."""
 
     code = "PROTOCOL"
@@ -62,7 +65,7 @@ class HostCallbackError(Exception):
     call had ended (the host keeps functions only while their call is in
     flight), or the host is gone. The message is the JavaScript one.
 
-    Not a ``BridgeError``: uncaught, it reaches the host as an error of the
+    Not a ``SnakeBridgeError``: uncaught, it reaches the host as an error of the
     user's code, like any other exception.
     """
 
@@ -108,7 +111,7 @@ def exception_payload(exc: BaseException, depth: int = 0) -> dict[str, Any]:
         "context": None,
         "suppressContext": exc.__suppress_context__,
     }
-    if isinstance(exc, BridgeError):
+    if isinstance(exc, SnakeBridgeError):
         payload["code"] = exc.code
     if depth < MAX_CHAIN:
         if exc.__cause__ is not None:

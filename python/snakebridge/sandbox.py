@@ -27,7 +27,7 @@ import struct
 import sys
 from collections.abc import Sequence
 
-from .errors import BridgeError
+from .errors import SnakeBridgeError
 
 # Landlock (linux/landlock.h). The syscall numbers are the same on every architecture.
 _SYS_LANDLOCK_CREATE_RULESET = 444
@@ -101,7 +101,7 @@ _ARCHITECTURES = {
 }
 
 
-class SandboxUnavailable(BridgeError):
+class SandboxUnavailable(SnakeBridgeError):
     """The sandbox was asked for, but this system cannot provide it."""
 
     code = "WORKER_START_FAILED"

@@ -13,17 +13,15 @@ from __future__ import annotations
 import json
 import sys
 from importlib import metadata
-from typing import Literal
 
-from .errors import BridgeError
+from .errors import SnakeBridgeError
+from .options import VersionGuardMode
 
-GuardMode = Literal["off", "warn", "error"]
-MODES: tuple[GuardMode, ...] = ("off", "warn", "error")
 #: The lockfile format this runtime reads (packages/cli/src/typegen/lockfile.ts).
 LOCKFILE_FORMAT = 1
 
 
-class VersionDrift(BridgeError):
+class VersionDrift(SnakeBridgeError):
     """Installed packages differ from the ones the TypeScript declarations were generated from."""
 
     code = "WORKER_START_FAILED"
@@ -70,7 +68,7 @@ def drift(locked: dict[str, str]) -> list[str]:
     return lines
 
 
-def enforce(lockfile: str, mode: GuardMode) -> None:
+def enforce(lockfile: str, mode: VersionGuardMode) -> None:
     """Applies the guard: nothing when off, a warning on stderr, or ``VersionDrift``.
 
     Raises:

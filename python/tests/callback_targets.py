@@ -1,11 +1,13 @@
-"""Functions that call host functions back, for test_worker_callbacks.py.
+"""Functions that call host functions back, for test_worker_callbacks.py and test_server_callbacks.py.
 
-The worker imports this module by name (worker_client.py puts the tests'
-directory on its path); the tests play the host that runs the callbacks.
+The worker and the server import this module by name (worker_client.py and
+server_client.py put the tests' directory on their path); the tests play the
+host that runs the callbacks.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -14,6 +16,19 @@ from snakebridge import HostCallback, HostCallbackError
 
 #: What the functions below observed, by key: lets a later call report it.
 _seen: dict[str, Any] = {}
+#: Set when the final record under a key is made (``_done``), for ``wait_seen``.
+_recorded: dict[str, threading.Event] = {}
+_recorded_lock = threading.Lock()
+
+
+def _event(key: str) -> threading.Event:
+    with _recorded_lock:
+        return _recorded.setdefault(key, threading.Event())
+
+
+def _done(key: str, value: Any) -> None:
+    _seen[key] = value
+    _event(key).set()
 
 
 class Opaque:
@@ -78,11 +93,52 @@ def wait_for_callback(key: str, callback: Callable[[], Any]) -> Any:
     try:
         return callback()
     finally:
-        _seen[key] = "left"
+        _done(key, "left")
+
+
+async def wait_for_callback_async(key: str, callback: HostCallback) -> Any:
+    """Records under ``key`` whether its ``acall`` was cancelled."""
+    _seen[key] = "waiting"
+    try:
+        return await callback.acall()
+    except asyncio.CancelledError:
+        _done(key, "cancelled")
+        raise
+    finally:
+        if _seen[key] == "waiting":
+            _done(key, "left")
 
 
 def seen(key: str) -> Any:
     return _seen.get(key)
+
+
+async def wait_seen(key: str, timeout: float = 10.0) -> Any:
+    """What was recorded under ``key``, once its final record is made (None if none within ``timeout``)."""
+    if not await asyncio.to_thread(_event(key).wait, timeout):
+        return None
+    return _seen.get(key)
+
+
+def leave_a_callback_waiting(key: str, callback: Callable[[str], Any]) -> None:
+    """Returns at once, while a thread of its own calls ``callback``: records how that call ended under ``key``."""
+
+    def run() -> None:
+        try:
+            callback("late")
+        except HostCallbackError as exc:
+            _done(key, f"HostCallbackError: {exc}")
+        except BaseException as exc:
+            _done(key, repr(exc))
+        else:
+            _done(key, "answered")
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+async def call_without_await(callback: HostCallback) -> Any:
+    """Calls a callback as a sync function would, on the event loop."""
+    return callback()
 
 
 def identity(value: Any) -> Any:

@@ -1,12 +1,14 @@
 """A minimal host for testing the gRPC server from Python: it starts
 ``python -m snakebridge.server`` with a ready fd and a lifeline fd, as the
-TypeScript adapter does, and calls it through the generated stubs."""
+TypeScript adapter does, and calls it through the generated stubs: unary
+``Call``s, and ``Exchange``s for streams and host callbacks."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import queue
 import select
 import subprocess
 import sys
@@ -163,14 +165,117 @@ class Client:
         return self.outcome(self.stub.Call(request, metadata=self.metadata, **options))
 
     def stream(self, request: Any, window: int, credits: Iterator[int] | None = None) -> Any:
-        """The reply iterator of a Stream call; ``credits`` yields the grants sent after the call."""
+        """The reply iterator of a streamed Exchange; ``credits`` yields the grants sent after the call,
+        and the host half-closes the RPC once they are all sent."""
+        assert window > 0, "an Exchange with window 0 is a plain call"
 
         def requests() -> Iterator[Any]:
-            yield pb.StreamRequest(call=request, window=window)
+            yield pb.ExchangeRequest(call=request, window=window)
             for count in credits or ():
-                yield pb.StreamRequest(credit=count)
+                yield pb.ExchangeRequest(credit=count)
 
-        return self.stub.Stream(requests(), metadata=self.metadata)
+        return self.stub.Exchange(requests(), metadata=self.metadata)
+
+    def exchange(self, request: Any, window: int = 0, **options: Any) -> Exchange:
+        """An Exchange the test drives message by message (callbacks, credit), open until it closes it."""
+        return Exchange(self, request, window, **options)
+
+
+class Exchange:
+    """One Exchange RPC, as a host drives it: the test reads each reply and sends each answer.
+
+    The request side stays open (the host can still answer callbacks) until
+    ``half_close``; the RPC ends when the server ends it, or on ``cancel``.
+    """
+
+    def __init__(self, client: Client, request: Any, window: int, **options: Any) -> None:
+        self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._requests.put(pb.ExchangeRequest(call=request, window=window))
+        self.replies = client.stub.Exchange(iter(self._requests.get, None), metadata=client.metadata, **options)
+
+    def next(self) -> Any:
+        """The next reply; StopIteration once the server ended the RPC with OK."""
+        return next(self.replies)
+
+    def callback(self) -> tuple[int, int, list[Any]]:
+        """The next reply, which must be a callback request: its id, the function's index, the arguments."""
+        reply = self.next()
+        assert reply.WhichOneof("message") == "callback", reply
+        assert reply.callback.id != 0
+        index, args = decode(reply.callback.payload)
+        return reply.callback.id, index, args
+
+    def answer(self, request_id: int, value: Any) -> None:
+        self._requests.put(
+            pb.ExchangeRequest(callback_result=pb.CallbackResult(id=request_id, result=JSON.encode(value, _to_handle)))
+        )
+
+    def fail(self, request_id: int, name: str, message: str, stack: str = "") -> None:
+        """Answers as a JavaScript function that threw."""
+        body = json.dumps({"name": name, "message": message, "stack": stack}).encode()
+        self._requests.put(pb.ExchangeRequest(callback_result=pb.CallbackResult(id=request_id, error=body)))
+
+    def credit(self, count: int) -> None:
+        self._requests.put(pb.ExchangeRequest(credit=count))
+
+    def half_close(self) -> None:
+        """The host sends nothing more (it can answer no callback from now on)."""
+        self._requests.put(None)
+
+    def cancel(self) -> None:
+        self.replies.cancel()
+        self.half_close()
+
+    def outcome(self) -> tuple[str, Any]:
+        """The call's last reply, ``result`` or ``error``, checked to end the RPC with OK right after."""
+        reply = self.next()
+        kind = reply.WhichOneof("message")
+        assert kind in ("result", "error"), reply
+        with contextlib.suppress(StopIteration):
+            extra = self.next()
+            raise AssertionError(f"a reply after the {kind}: {extra}")
+        assert self.replies.code() == grpc.StatusCode.OK
+        self.half_close()
+        return (kind, decode(reply.result)) if kind == "result" else (kind, json.loads(reply.error))
+
+    def serve(self, functions: dict[int, Any]) -> tuple[str, Any, list[Any], list[tuple[int, list[Any]]]]:
+        """Runs the call's callbacks with ``functions`` until it ends; a function that raises answers as a
+        JavaScript error of the exception's class name.
+
+        Returns the outcome ("result", "error", or "end" for a stream that
+        ended), its value or error payload, the stream's items, and every
+        callback request as (index, args).
+        """
+        items: list[Any] = []
+        requests: list[tuple[int, list[Any]]] = []
+        for reply in self.replies:
+            kind = reply.WhichOneof("message")
+            if kind == "callback":
+                index, args = decode(reply.callback.payload)
+                requests.append((index, args))
+                try:
+                    value = functions[index](*args)
+                except Exception as exc:
+                    self.fail(reply.callback.id, type(exc).__name__, str(exc))
+                else:
+                    self.answer(reply.callback.id, value)
+            elif kind == "item":
+                items.append(decode(reply.item))
+            elif kind == "result":
+                outcome: tuple[str, Any] = ("result", decode(reply.result))
+                break
+            else:
+                assert kind == "error", reply
+                outcome = ("error", json.loads(reply.error))
+                break
+        else:
+            outcome = ("end", None)
+        with contextlib.suppress(StopIteration):
+            extra = next(self.replies)
+            raise AssertionError(f"a reply after the call's outcome: {extra}")
+        assert self.replies.code() == grpc.StatusCode.OK
+        self.half_close()
+        return outcome[0], outcome[1], items, requests
 
 
 def tag() -> str:

@@ -20,7 +20,7 @@ from test_escape_attacks import ATTACKS, OPS, TARGET, Attack, Ref, Refused, gene
 
 from snakebridge.calls import Dispatcher, HandleTable, Resolver
 from snakebridge.calls.restrictions import Restrictions
-from snakebridge.errors import BridgeError, ForbiddenError
+from snakebridge.errors import ForbiddenError, SnakeBridgeError
 from snakebridge.serializers.base import HandleWire
 from snakebridge.serializers.json import JsonSerializer
 
@@ -32,7 +32,7 @@ def _refusals() -> Iterator[None]:
     """Turns the runtime's own errors into ``Refused``, as a host sees them."""
     try:
         yield
-    except BridgeError as error:
+    except SnakeBridgeError as error:
         raise Refused(error.code, str(error)) from error
 
 

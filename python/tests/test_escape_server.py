@@ -15,9 +15,9 @@ import pytest
 from server_client import Client, ServerProcess, pb
 from test_escape_attacks import ATTACKS, OPS, TARGET, Attack, Ref, Refused, widget
 
+from snakebridge.lifecycle import EXIT_START_FAILED
 from snakebridge.serializers.base import HandleWire
 from snakebridge.serializers.json import JsonSerializer
-from snakebridge.worker.lifecycle import EXIT_START_FAILED
 
 JSON = JsonSerializer()
 #: Items a stream may send ahead; the escape streams are short.
@@ -121,6 +121,6 @@ def test_a_server_with_the_flag_starts_with_an_unsafe_module_listed():
 def test_a_hand_started_server_with_an_allowlist_has_eval_off_unless_asked():
     from snakebridge.server.options import parse_options
 
-    assert parse_options(["--allowed-module", "json"], env={}).allow_eval is False
-    assert parse_options(["--allowed-module", "json", "--allow-eval"], env={}).allow_eval is True
-    assert parse_options([], env={}).allow_eval is True
+    assert parse_options(["--allowed-module", "json"], env={}).calls.allow_eval is False
+    assert parse_options(["--allowed-module", "json", "--allow-eval"], env={}).calls.allow_eval is True
+    assert parse_options([], env={}).calls.allow_eval is True

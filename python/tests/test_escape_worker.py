@@ -14,9 +14,9 @@ import pytest
 from test_escape_attacks import ATTACKS, OPS, TARGET, Attack, Ref, Refused, widget
 from worker_client import JSON, WorkerClient
 
+from snakebridge.lifecycle import EXIT_START_FAILED
 from snakebridge.protocol import CallMeta, Frame, Kind, encode_call
 from snakebridge.serializers.base import HandleWire
-from snakebridge.worker.lifecycle import EXIT_START_FAILED
 
 #: Items a stream may send ahead; the escape streams are short.
 WINDOW = 64

@@ -11,10 +11,10 @@ import zlib
 import pytest
 from worker_client import WorkerClient
 
+from snakebridge.lifecycle import EXIT_PROTOCOL
 from snakebridge.protocol import Frame, FrameReader, Kind, encode_frame
 from snakebridge.protocol.frames import BODY_STEP, HEADER, HEADER_SIZE, FrameError, header_fault
-from snakebridge.worker.connection import CONTROL_KINDS, DATA_KINDS, FrameSource, MalformedFrame
-from snakebridge.worker.lifecycle import EXIT_PROTOCOL
+from snakebridge.worker.connection import CONTROL_KINDS, DATA_KINDS, FrameSource, MalformedFrameError
 
 # --- the reader ------------------------------------------------------------------------------------
 
@@ -81,7 +81,7 @@ def test_malformed_frame_keeps_the_rule_it_broke():
     read_fd, write_fd = os.pipe()
     try:
         os.write(write_fd, b"\xff" * HEADER_SIZE)
-        with pytest.raises(MalformedFrame) as info:
+        with pytest.raises(MalformedFrameError) as info:
             FrameSource(read_fd, FrameReader(1 << 20)).read()
         assert info.value.fault == "kind"
     finally:

@@ -20,7 +20,7 @@ from snakebridge.errors import HandleError, ProtocolError, SerializationError
 from snakebridge.protocol import HEADER, FrameReader, Kind, Op, encode_frame
 from snakebridge.serializers.json import JsonSerializer
 from snakebridge.serializers.msgpack import MsgpackSerializer
-from snakebridge.worker.connection import FrameSource, MalformedFrame
+from snakebridge.worker.connection import FrameSource, MalformedFrameError
 from snakebridge.worker.outcomes import Outcomes
 
 LONE = "bad " + chr(0xDCFF)
@@ -338,7 +338,7 @@ def test_a_malformed_header_raises_malformed_frame(header):
     try:
         os.write(write_fd, encode_frame(Kind.PING, 1) + header)
         source = FrameSource(read_fd, FrameReader(1 << 20))
-        with pytest.raises(MalformedFrame) as info:
+        with pytest.raises(MalformedFrameError) as info:
             source.read()
         assert isinstance(info.value, ValueError)  # callers catching ValueError still see it
     finally:

@@ -166,27 +166,28 @@ def test_reports_memory_calls_in_flight_and_handles(client: Client):
     client.stub.Release(pb.ReleaseRequest(handles=[counter]))
 
 
-# --- streams ------------------------------------------------------------------------------------------
+# --- streams: Exchange with a window ----------------------------------------------------------------
 
 
-def test_streams_a_generator_then_ends(client: Client):
+def test_an_exchange_streams_a_generator_then_ends_with_ok(client: Client):
     replies = client.stream(client.request(f"{CONTRACT}.count", [5]), window=64)
     assert [decode(reply.item) for reply in replies] == [0, 1, 2, 3, 4]
+    assert replies.code() == grpc.StatusCode.OK
 
 
-def test_streams_an_async_generator(client: Client):
+def test_an_exchange_streams_an_async_generator(client: Client):
     replies = client.stream(client.request(f"{CONTRACT}.async_count", [4]), window=2, credits=iter([2, 2, 2]))
     assert [decode(reply.item) for reply in replies] == [0, 1, 2, 3]
 
 
-def test_sends_the_items_before_an_exception_then_the_exception(client: Client):
+def test_an_exchange_sends_the_items_before_an_exception_then_the_exception(client: Client):
     replies = list(client.stream(client.request(f"{CONTRACT}.count_then_fail", [3]), window=64))
     assert [decode(reply.item) for reply in replies[:-1]] == [0, 1, 2]
     assert replies[-1].WhichOneof("message") == "error"
     assert b"stream failed" in replies[-1].error
 
 
-def test_never_runs_a_generator_more_than_its_credit_ahead_and_closes_it_when_cancelled(client: Client):
+def test_an_exchange_never_runs_a_generator_more_than_its_credit_ahead_and_closes_it_when_cancelled(client: Client):
     name = tag()
     grants: queue.Queue[int | None] = queue.Queue()
 

@@ -62,12 +62,12 @@ def client(request: pytest.FixtureRequest) -> Iterator[Client]:
 
 
 def stream(client: Client, target: str, args: list[Any], *, timeout: float, window: int = 64) -> Any:
-    """The replies of a Stream call with a deadline, so that a held-back item fails the test, not hangs it."""
+    """The replies of a streamed Exchange with a deadline, so that a held-back item fails the test, not hangs it."""
 
     def requests() -> Iterator[Any]:
-        yield pb.StreamRequest(call=client.request(target, args), window=window)
+        yield pb.ExchangeRequest(call=client.request(target, args), window=window)
 
-    return client.stub.Stream(requests(), timeout=timeout)
+    return client.stub.Exchange(requests(), timeout=timeout)
 
 
 def assert_serves_promptly(client: Client) -> None:

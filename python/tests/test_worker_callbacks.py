@@ -309,7 +309,7 @@ def test_a_callback_returned_as_a_result_is_a_handle_and_expires_with_its_call()
         call = worker.send_call(f"{TARGETS}.identity", [CallbackRef(1)])
         frame = worker.next_frame(kinds=(Kind.RESULT,))
         tagged = json.loads(bytes(frame.body))
-        assert tagged["$sb"] == "handle" and tagged["type"] == "snakebridge.worker.callbacks.HostCallback"
+        assert tagged["$sb"] == "handle" and tagged["type"] == "snakebridge.calls.callbacks.HostCallback"
         assert tagged["repr"] == f"<HostCallback #1 of call {call}>"
         # Called through its handle once its call is over: the host says it expired.
         later = worker.send_call("", ["late"], handle=tagged["id"], op=Op.CALL)

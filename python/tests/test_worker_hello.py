@@ -9,8 +9,8 @@ import pytest
 from worker_client import WorkerClient
 
 from snakebridge import PROTOCOL_VERSION
+from snakebridge.lifecycle import EXIT_PROTOCOL
 from snakebridge.protocol import Kind, encode_frame
-from snakebridge.worker.lifecycle import EXIT_PROTOCOL
 
 
 def _fatal(first_frame: bytes) -> tuple[dict, int]:
@@ -50,3 +50,18 @@ def test_a_malformed_header_before_hello_is_refused() -> None:
     assert payload["code"] == "PROTOCOL"
     assert "malformed frame before HELLO" in payload["message"]
     assert status == EXIT_PROTOCOL
+
+
+def test_a_hello_option_of_the_wrong_type_is_refused_naming_it() -> None:
+    body = json.dumps({"serializer": "json", "threads": "four"}).encode()
+    payload, status = _fatal(encode_frame(Kind.HELLO, 0, body, 1, aux=PROTOCOL_VERSION))
+    assert payload["code"] == "PROTOCOL"
+    assert payload["message"] == "HELLO option threads must be an integer of 0 or more, got 'four' (string)"
+    assert status == EXIT_PROTOCOL
+
+
+def test_a_hello_option_this_worker_does_not_know_is_ignored() -> None:
+    client = WorkerClient(someFutureOption={"on": True}, threads=1)
+    assert client.ready()["serializer"] == "json"
+    assert client.call("len", [1, 2, 3]) == ("result", 3)
+    assert client.close() == 0

@@ -1,17 +1,9 @@
 // Wires the gRPC invoker into a SnakeBridge container (config `invoker: 'grpc'`).
 
-import {
-  CONFIG,
-  INVOKER,
-  type Invoker,
-  LOGGER,
-  type Logger,
-  type ResolvedConfig,
-  SERIALIZER,
-  type Serializer,
-} from '@snakebridge/core';
-import { ContainerModule } from 'inversify';
+import { invokerModule } from '@snakebridge/core';
+import { offloadOptions } from '@snakebridge/offload';
 import { GrpcInvoker, type GrpcInvokerOptions } from './grpc-invoker.js';
+import { grpcOptions } from './options.js';
 
 /** A gRPC invoker, without a container. */
 export function createGrpcInvoker(options: GrpcInvokerOptions): GrpcInvoker {
@@ -19,12 +11,7 @@ export function createGrpcInvoker(options: GrpcInvokerOptions): GrpcInvoker {
 }
 
 /** Binds INVOKER to a GrpcInvoker using the container's CONFIG, SERIALIZER and LOGGER. */
-export const containerModule = new ContainerModule(({ bind }) => {
-  bind<Invoker>(INVOKER).toDynamicValue((context) =>
-    createGrpcInvoker({
-      config: context.get<ResolvedConfig>(CONFIG),
-      serializer: context.get<Serializer>(SERIALIZER),
-      logger: context.get<Logger>(LOGGER),
-    }),
-  );
-});
+export const containerModule = invokerModule((dependencies) => createGrpcInvoker(dependencies));
+
+/** The config sections this adapter reads (`grpc`, `offload`): core validates them when it loads the package. */
+export const options = [grpcOptions, offloadOptions];

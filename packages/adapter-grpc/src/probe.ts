@@ -6,7 +6,8 @@
 // options and connection code as the invoker, so what passes here connects there.
 
 import { status } from '@grpc/grpc-js';
-import { ConfigError, type GrpcSettings, type Logger, type Serializer, silentLogger } from '@snakebridge/core';
+import { ConfigError, type Logger, type Serializer, silentLogger } from '@snakebridge/core';
+import type { GrpcSettings } from './options.js';
 import { BridgeConnection } from './wire/connection.js';
 import { type ChannelSecurity, remoteSecurity } from './wire/credentials.js';
 

@@ -11,7 +11,6 @@ import {
   INVOKER,
   type Invoker,
   PythonError,
-  SerializationError,
   silentLogger,
   WorkerCrashedError,
   WorkerStartError,
@@ -155,13 +154,6 @@ describe('managed servers', () => {
     // Small calls on the same invoker stay on the main thread and still work.
     expect(await invoker.call(fn('snakebridge.testing.contract.echo', [[1, 'two']]))).toEqual([1, 'two']);
   }, 60_000);
-
-  it('refuses a function in the arguments with a SerializationError that points to the stdio invoker', async () => {
-    invoker = testInvoker();
-    const error = await rejection(invoker.call(fn('snakebridge.testing.contract.echo', [{ onDone: () => 1 }])));
-    expect(SerializationError.is(error), String(error)).toBe(true);
-    expect(error.message).toMatch(/at \[0\]\[0\]\.onDone: .*callback, which needs the stdio invoker/);
-  });
 
   it('is what the container binds for invoker: grpc', async () => {
     const container = await createContainer({ invoker: 'grpc' }, { env: {} });

@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { SnakeBridgeSettings } from '@snakebridge/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probeEndpoint, probeSecurity } from '../src/index.js';
+import { grpcOptions, probeEndpoint, probeSecurity } from '../src/index.js';
 import { type Certificates, makeCertificates, startServer, stopServers, testConfig } from './helpers.js';
 
 const TOKEN = 'correct horse battery staple';
@@ -21,7 +21,7 @@ afterAll(async () => {
 
 /** Resolved gRPC settings for remote mode. */
 function grpc(settings: NonNullable<SnakeBridgeSettings['grpc']>) {
-  return testConfig({ grpc: { mode: 'remote', ...settings } }).grpc;
+  return grpcOptions.resolve(testConfig({ grpc: { mode: 'remote', ...settings } }));
 }
 
 /** A port nothing listens on. */

@@ -13,16 +13,28 @@ import {
 import { ContainerModule } from 'inversify';
 import { replayFixtures } from './fixtures.js';
 import { MockInvoker } from './mock-invoker.js';
+import { type MockSettingsInput, mockOptions } from './options.js';
 
-/** Creates the mock the config describes: strictness, recorded fixtures to replay, and the stream window. */
+/**
+ * Creates the mock the config describes: strictness, recorded fixtures to
+ * replay, and the stream window.
+ *
+ * @throws ConfigError for a bad `mock` section.
+ */
 export function createMockInvoker(
-  config: Pick<ResolvedConfig, 'mock'> & Partial<Pick<ResolvedConfig, 'streams'>>,
+  config: { readonly mock?: MockSettingsInput | Readonly<Record<string, unknown>> | undefined } & Partial<
+    Pick<ResolvedConfig, 'streams'>
+  >,
   serializer?: Serializer,
 ): MockInvoker {
-  const mock = new MockInvoker({ strict: config.mock.strict, serializer, streamWindow: config.streams?.window });
-  if (config.mock.fixtures !== undefined) replayFixtures(mock, config.mock.fixtures);
+  const settings = mockOptions.parse(config.mock);
+  const mock = new MockInvoker({ strict: settings.strict, serializer, streamWindow: config.streams?.window });
+  if (settings.fixtures !== undefined) replayFixtures(mock, settings.fixtures);
   return mock;
 }
+
+/** The config section this adapter reads (`mock`): core validates it when it loads the package. */
+export const options = [mockOptions];
 
 /** Binds INVOKER to a MockInvoker; loaded by createBridge when the config says `invoker: 'mock'`. */
 export const containerModule = new ContainerModule(({ bind }) => {

@@ -1,9 +1,10 @@
 // @snakebridge/adapter-mock: an in-memory invoker for unit tests that need no Python.
 
-export { containerModule, createMockInvoker, mockOf } from './container.js';
+export { containerModule, createMockInvoker, mockOf, options } from './container.js';
 export { type FixtureFile, loadFixtures, type RecordedFixture, RecordingInvoker, replayFixtures } from './fixtures.js';
 export { type Fallback, MockInvoker, type MockInvokerOptions, type RecordedCall } from './mock-invoker.js';
 export { pyObject } from './mock-objects.js';
+export { type MockSettings, type MockSettingsInput, mockOptions } from './options.js';
 export { type PythonErrorSpec, pythonError, pythonErrorPayload } from './python-errors.js';
 export {
   type ItemOf,

@@ -1,16 +1,7 @@
 // Wires the stdio invoker into a SnakeBridge container (config `invoker: 'stdio'`).
 
-import {
-  CONFIG,
-  INVOKER,
-  type Invoker,
-  LOGGER,
-  type Logger,
-  type ResolvedConfig,
-  SERIALIZER,
-  type Serializer,
-} from '@snakebridge/core';
-import { ContainerModule } from 'inversify';
+import { invokerModule } from '@snakebridge/core';
+import { offloadOptions } from '@snakebridge/offload';
 import { StdioInvoker, type StdioInvokerOptions } from './stdio-invoker.js';
 
 /** A stdio invoker, without a container. */
@@ -19,12 +10,7 @@ export function createStdioInvoker(options: StdioInvokerOptions): StdioInvoker {
 }
 
 /** Binds INVOKER to a StdioInvoker using the container's CONFIG, SERIALIZER and LOGGER. */
-export const containerModule = new ContainerModule(({ bind }) => {
-  bind<Invoker>(INVOKER).toDynamicValue((context) =>
-    createStdioInvoker({
-      config: context.get<ResolvedConfig>(CONFIG),
-      serializer: context.get<Serializer>(SERIALIZER),
-      logger: context.get<Logger>(LOGGER),
-    }),
-  );
-});
+export const containerModule = invokerModule((dependencies) => createStdioInvoker(dependencies));
+
+/** The config section this adapter reads (`offload`): core validates it when it loads the package. */
+export const options = [offloadOptions];

@@ -1,6 +1,6 @@
 // @snakebridge/adapter-stdio: Python worker processes over pipes.
 
-export { containerModule, createStdioInvoker } from './container.js';
+export { containerModule, createStdioInvoker, options } from './container.js';
 export {
   CALL_META_SIZE,
   type CallMeta,
@@ -14,12 +14,13 @@ export {
   encodeFrame,
   FLAG_STREAM,
   type Frame,
-  FrameDecoder,
   type FrameHeader,
+  FrameReader,
+  type FrameTooLarge,
   HEADER_SIZE,
   Kind,
   MalformedFrameError,
-  type OversizedFrame,
 } from './protocol/frames.js';
 export { StdioInvoker, type StdioInvokerOptions } from './stdio-invoker.js';
-export { PROTOCOL_VERSION, StdioWorker, type StdioWorkerOptions, type WireCall } from './worker/stdio-worker.js';
+export { StdioTransport, type StdioTransportOptions } from './stdio-transport.js';
+export { PROTOCOL_VERSION, StdioWorker, type StdioWorkerOptions } from './worker/stdio-worker.js';

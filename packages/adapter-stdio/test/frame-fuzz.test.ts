@@ -9,7 +9,7 @@
 
 import { loadVectors } from '@snakebridge/vectors';
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, type Frame, FrameDecoder, HEADER_SIZE, MalformedFrameError } from '../src/index.js';
+import { encodeFrame, type Frame, FrameReader, HEADER_SIZE, MalformedFrameError } from '../src/index.js';
 import { writeHeader } from '../src/protocol/frames.js';
 
 const SEED = Number(process.env.FRAME_FUZZ_SEED ?? Math.floor(Math.random() * 0xffffffff));
@@ -114,7 +114,7 @@ interface Outcome {
 
 /** Feeds `data` in random chunks, measuring what the decoder holds and allocates after each push. */
 function decode(data: Buffer, random: Random): Outcome {
-  const decoder = new FrameDecoder(MAX_FRAME_BYTES);
+  const decoder = new FrameReader(MAX_FRAME_BYTES);
   const frames: Frame[] = [];
   let unconsumed = 0;
   let overAllocated = Number.NEGATIVE_INFINITY;

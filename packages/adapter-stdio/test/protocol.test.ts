@@ -9,7 +9,7 @@ import {
   encodeCallMeta,
   encodeFrame,
   type Frame,
-  FrameDecoder,
+  FrameReader,
   HEADER_SIZE,
   MalformedFrameError,
 } from '../src/index.js';
@@ -52,7 +52,7 @@ const invalid = (
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
 function decodeAll(data: Buffer, chunk: number, maxFrameBytes = 1 << 20, out: Frame[] = []): Frame[] {
-  const decoder = new FrameDecoder(maxFrameBytes);
+  const decoder = new FrameReader(maxFrameBytes);
   for (let start = 0; start < data.length; start += chunk) {
     decoder.push(data.subarray(start, start + chunk), (frame) => out.push(frame));
   }
@@ -115,10 +115,10 @@ describe('invalid frame vectors', () => {
   });
 });
 
-describe('FrameDecoder', () => {
+describe('FrameReader', () => {
   it('refuses an oversized frame at its length field, before the rest of it arrives', () => {
     const big = encodeFrame({ kind: 0x11, id: 7, serializer: 1 }, Buffer.alloc(100, 1));
-    const decoder = new FrameDecoder(50);
+    const decoder = new FrameReader(50);
     const error = (() => {
       try {
         decoder.push(big.subarray(0, 8), () => {});
@@ -136,7 +136,7 @@ describe('FrameDecoder', () => {
     const body = Buffer.alloc(1 << 20);
     for (let i = 0; i < body.length; i++) body[i] = i % 251;
     const data = encodeFrame({ kind: 0x11, id: 1, serializer: 1 }, body);
-    const decoder = new FrameDecoder(2 << 20);
+    const decoder = new FrameReader(2 << 20);
     const out: Frame[] = [];
     for (let start = 0; start < data.length; start += 65_536) {
       decoder.push(data.subarray(start, start + 65_536), (frame) => out.push(frame));
@@ -149,7 +149,7 @@ describe('FrameDecoder', () => {
   it('allocates nothing for what a header announces: it holds only the bytes that arrived', () => {
     const header = Buffer.alloc(HEADER_SIZE);
     writeHeader(header, 0, { kind: 0x11, flags: 0, serializer: 1, id: 1, aux: 0 }, 200 * 1024 * 1024);
-    const decoder = new FrameDecoder(256 * 1024 * 1024);
+    const decoder = new FrameReader(256 * 1024 * 1024);
     decoder.push(Buffer.concat([header, Buffer.from('x')]), () => {});
     expect(decoder.bufferedBytes).toBe(1);
   });

@@ -20,6 +20,16 @@ export {
   proxyRefusal,
 } from './callbacks/callback-ref.js';
 export {
+  ADAPTER_SECTIONS,
+  type AdapterOptions,
+  type AdapterOptionsSpec,
+  type AdapterSection,
+  type AdapterSectionSettings,
+  type AdapterSettings,
+  defineAdapterOptions,
+  isAdapterOptions,
+} from './config/adapter-options.js';
+export {
   defineConfig,
   ENV_SETTINGS,
   type ResolveOptions,
@@ -31,6 +41,7 @@ export { INVOKER_NAMES, type InvokerName, SERIALIZER_NAMES, type SerializerName 
 export * from './config/types.js';
 export { CONTAINER_MODULE_EXPORT, INVOKER_PACKAGES, SERIALIZER_PACKAGES } from './container/adapter-packages.js';
 export { type CreateBridgeOptions, createBridge, createContainer } from './container/create-bridge.js';
+export { type InvokerDependencies, invokerModule } from './container/invoker-module.js';
 export { type ImportPackage, importPackage } from './container/load-package.js';
 export * from './errors/index.js';
 export { HANDLE_REF, HandleRef, type HandleWire, toHandleRef } from './handles/handle-ref.js';
@@ -43,6 +54,10 @@ export * from './process-pool/process-pool.js';
 export * from './serializer/ndarray.js';
 export * from './serializer/serializer.js';
 export { createJsonSerializer, JSON_TAG, JsonSerializer } from './serializer-json/json-serializer.js';
+export { EXPIRED_BODY, HostCallbacks, refuseExpired } from './transport/host-callbacks.js';
+export { type StreamChannel, StreamReceiver } from './transport/stream-receiver.js';
+export * from './transport/transport.js';
+export { type PayloadCodec, TransportInvoker, type TransportInvokerOptions } from './transport/transport-invoker.js';
 export type {
   CallableAt,
   CallableName,

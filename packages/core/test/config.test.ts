@@ -103,9 +103,6 @@ describe('config errors', () => {
 
   it('rejects contradictory settings', () => {
     expect(configError(() => resolveConfig({ pool: { min: 4, max: 2 } }, { env: {} })).field).toBe('pool.min');
-    expect(configError(() => resolveConfig({ invoker: 'grpc', grpc: { mode: 'remote' } }, { env: {} })).field).toBe(
-      'grpc.endpoints',
-    );
   });
 
   it('checks the bindings section: module names, the guard mode and the coverage share', () => {

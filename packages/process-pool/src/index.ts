@@ -13,9 +13,11 @@ export {
   type PythonSource,
 } from './python/interpreter.js';
 export {
+  describeEarlyExit,
   type ProcessExit,
   PythonProcess,
   type PythonProcessOptions,
+  type PythonWorkerOptions,
   pythonEnvironment,
 } from './python/python-process.js';
 export { runtimePath } from './python/runtime.js';

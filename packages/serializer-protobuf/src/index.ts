@@ -1,7 +1,8 @@
 // @snakebridge/serializer-protobuf: protobufjs ↔ Python protobuf, with
 // per-callable message schemas checked before a call is sent.
 
-export { containerModule } from './container.js';
+export { containerModule, options } from './container.js';
+export { type ProtobufSettings, type ProtobufSettingsInput, protobufOptions } from './options.js';
 export {
   createProtobufSerializer,
   type ProtobufPythonOptions,

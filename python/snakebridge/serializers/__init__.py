@@ -8,9 +8,10 @@ worker missing one names the package to install.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from typing import Any
 
-from ..errors import BridgeError
+from ..errors import SnakeBridgeError
 from .base import CallbackRef, FromCallback, FromHandle, HandleWire, Serializer, ToHandle
 
 #: serializer id -> (module, class, pip packages it needs)
@@ -22,13 +23,13 @@ REGISTRY: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 
 
-class SerializerUnavailable(BridgeError):
+class SerializerUnavailable(SnakeBridgeError):
     """The serializer is unknown, or a package it needs is not installed."""
 
     code = "WORKER_START_FAILED"
 
 
-def get_serializer(serializer_id: str, options: dict[str, Any] | None = None) -> Serializer:
+def get_serializer(serializer_id: str, options: Mapping[str, Any] | None = None) -> Serializer:
     """The serializer with this id, configured with the host's options."""
     if serializer_id not in REGISTRY:
         raise SerializerUnavailable(f"unknown serializer {serializer_id!r}; known: {', '.join(REGISTRY)}")

@@ -41,7 +41,7 @@ from typing import Any, Literal, NoReturn, TypeVar
 
 import pyarrow as pa
 
-from ..errors import BridgeError, SerializationError
+from ..errors import SerializationError, SnakeBridgeError
 from .base import FromCallback, FromHandle, ToHandle
 from .msgpack import MsgpackExtension, MsgpackSerializer
 
@@ -154,7 +154,7 @@ class ArrowSerializer:
             _check_expansion(value, len(payload))
         try:
             return table_as(value, form)
-        except BridgeError:
+        except SnakeBridgeError:
             raise
         except Exception as exc:
             raise SerializationError(f"[arrow] a table could not be made into the {form} form: {exc}") from exc
@@ -184,7 +184,7 @@ def read_payload(payload: bytes | memoryview) -> tuple[int, int, pa.Table | pa.R
         table = pa.ipc.open_stream(stream).read_all()
         value = table if kind == KIND_TABLE else _only_batch(table)
         value.validate(full=True)
-    except BridgeError:
+    except SnakeBridgeError:
         raise
     except Exception as exc:  # pyarrow's errors (OSError, ArrowInvalid, MemoryError…), and struct's
         _malformed(f"pyarrow cannot read the stream: {exc}")

@@ -14,7 +14,7 @@ import math
 import re
 from typing import Any
 
-from ..errors import BridgeError, SerializationError
+from ..errors import SerializationError, SnakeBridgeError
 from .base import MAX_NESTING_DEPTH, MAX_SAFE_INTEGER, NESTING_REFUSAL, CallbackRef, FromCallback, FromHandle, ToHandle
 from .ndarray import DTYPES, ITEM_SIZES, decode_ndarray, describe_ndarray, is_ndarray, numpy_scalar_value
 
@@ -34,7 +34,7 @@ class JsonSerializer:
         try:
             tree = _to_json(value, to_handle, "", 0)
             return json.dumps(tree, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
-        except BridgeError:
+        except SnakeBridgeError:
             raise  # ours, or a HandleError from to_handle
         except RecursionError as exc:
             raise SerializationError(f"[json] {NESTING_REFUSAL}") from exc
@@ -173,13 +173,13 @@ class _Walk:
 
 def decode_tree(tree: Any, walk: _Walk) -> Any:
     """The value a parsed JSON tree stands for. Anything malformed is a SerializationError naming
-    where it is; a BridgeError from ``from_handle`` passes as it is."""
+    where it is; a SnakeBridgeError from ``from_handle`` passes as it is."""
     try:
         return _from_json(tree, walk)
     except _Malformed as exc:
         path = "".join(reversed(exc.steps)).removeprefix(".")
         raise SerializationError(f"[json] at {path or '(root)'}: {exc}") from None
-    except BridgeError:
+    except SnakeBridgeError:
         raise
     except RecursionError:
         raise SerializationError(f"[json] {NESTING_REFUSAL}") from None

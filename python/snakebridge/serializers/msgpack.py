@@ -28,7 +28,7 @@ from typing import Any, NoReturn
 
 import msgpack
 
-from ..errors import BridgeError, SerializationError
+from ..errors import SerializationError, SnakeBridgeError
 from .base import MAX_NESTING_DEPTH, NESTING_REFUSAL, CallbackRef, FromCallback, FromHandle, ToHandle
 from .ndarray import DTYPES, ITEM_SIZES, decode_ndarray, describe_ndarray, is_ndarray, numpy_scalar_value
 
@@ -82,7 +82,7 @@ class MsgpackSerializer:
             raise SerializationError(
                 f"[msgpack] at {_path_to(value, exc.obj)}: cannot send a {what} by value"
             ) from None
-        except BridgeError:
+        except SnakeBridgeError:
             raise  # ours, or from to_handle: too many handles in the session
         except RecursionError:
             raise SerializationError(f"[msgpack] {NESTING_REFUSAL}") from None
@@ -117,7 +117,7 @@ class MsgpackSerializer:
         length. A HandleError from ``from_handle`` keeps its code."""
         try:
             return _Decoder(self._extensions, from_handle, from_callback).unpack(data)
-        except BridgeError:
+        except SnakeBridgeError:
             raise  # ours, or a HandleError from from_handle, which keeps its code
         except msgpack.StackError:
             raise SerializationError("[msgpack] the value is nested deeper than msgpack reads (1,024 levels)") from None

@@ -43,7 +43,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, EncodeError, Message
 
-from ..errors import BridgeError, SerializationError
+from ..errors import SerializationError, SnakeBridgeError
 from .base import MAX_NESTING_DEPTH, NESTING_REFUSAL, FromCallback, FromHandle, ToHandle
 from .ndarray import decode_ndarray, describe_ndarray, is_ndarray, numpy_scalar_value
 
@@ -61,7 +61,7 @@ _INT64 = (-(1 << 63), (1 << 63) - 1)
 _MASK64 = (1 << 64) - 1
 
 
-class SchemaError(BridgeError):
+class SchemaError(SnakeBridgeError):
     """The worker cannot use the schema it was given; it refuses to start."""
 
     code = "WORKER_START_FAILED"
@@ -538,7 +538,7 @@ class ProtobufSerializer:
             raise SerializationError("[protobuf] no bytes to decode: an encoded Value is never empty")
         try:
             return self._read_value(buf, 0, len(buf), from_handle, 0)
-        except BridgeError:
+        except SnakeBridgeError:
             raise  # ours, or a HandleError from from_handle, which keeps its code
         except _Malformed as exc:
             raise SerializationError(f"[protobuf] not a valid encoding: {exc}") from exc

@@ -32,7 +32,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 
 from ..calls import Dispatcher, HandleTable, Resolver
-from ..worker.lifecycle import EXIT_HOST_GONE, EXIT_OK, EXIT_START_FAILED, EXIT_USAGE, apply_limits, die_with_parent
+from ..lifecycle import EXIT_HOST_GONE, EXIT_OK, EXIT_START_FAILED, EXIT_USAGE, apply_limits, die_with_parent
 from .auth import TokenInterceptor
 from .options import ServerOptions, UsageError, parse_options
 from .proto import bridge_modules
@@ -82,20 +82,21 @@ class ServerProcess:
     def run(self) -> int:
         """Serves until told to stop; returns the exit status."""
         options = self.options
+        calls = options.calls
         try:
-            apply_limits(options.address_space_bytes, options.cpu_seconds)
-            if options.lockfile is not None:
+            apply_limits(calls.limits.address_space_bytes, calls.limits.cpu_seconds)
+            if calls.lockfile is not None:
                 from ..version_guard import enforce  # only then: importlib.metadata costs start-up time
 
-                enforce(options.lockfile, options.version_guard)  # type: ignore[arg-type]
-            for module in options.preload:
+                enforce(calls.lockfile, calls.version_guard)
+            for module in calls.preload:
                 importlib.import_module(module)
             modules = bridge_modules()
         except BaseException:
             log.error("failed to start:\n%s", traceback.format_exc().rstrip())
             return EXIT_START_FAILED
         enter = self._sandbox_entry()
-        self._runner = MainThreadRunner() if options.threads == 0 else ThreadPoolRunner(options.threads, enter)
+        self._runner = MainThreadRunner() if calls.threads == 0 else ThreadPoolRunner(calls.threads, enter)
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
         loop_thread = threading.Thread(target=self._loop_main, args=modules, name="snakebridge-grpc", daemon=True)
@@ -124,12 +125,12 @@ class ServerProcess:
 
     def _sandbox_entry(self) -> Callable[[], None] | None:
         """What puts a thread in the OS sandbox (--sandbox), or None without one."""
-        options = self.options
-        if not options.sandbox:
+        sandbox = self.options.calls.sandbox
+        if sandbox is None:
             return None
         from ..sandbox import enter_sandbox  # only then: it loads libc and builds a filter
 
-        return functools.partial(enter_sandbox, options.sandbox_writable, network=options.sandbox_network)
+        return functools.partial(enter_sandbox, sandbox.writable_paths, network=sandbox.network)
 
     # --- the event loop thread -------------------------------------------------------------
 
@@ -159,8 +160,9 @@ class ServerProcess:
                 ("grpc.keepalive_permit_without_calls", 1),
             ],
         )
-        handles = HandleTable(options.max_handles_per_session, options.handle_ttl_ms / 1000)
-        resolver = Resolver(options.allow_eval, _list(options.allowed_modules), options.allow_unsafe_modules)
+        calls = options.calls
+        handles = HandleTable(calls.max_handles_per_session, calls.handle_ttl_ms / 1000)
+        resolver = Resolver(calls.allow_eval, calls.allowed_modules, calls.allow_unsafe_modules)
         dispatcher = Dispatcher(resolver, handles)
         assert self._runner is not None
         jobs = Jobs(self._runner, asyncio.get_running_loop(), options.cancel_grace_ms)
@@ -275,10 +277,6 @@ class ServerProcess:
                 os.close(options.ready_fd)
             except OSError as exc:
                 log.warning("could not write the ready line to fd %d: %s", options.ready_fd, exc)
-
-
-def _list(values: tuple[str, ...] | None) -> list[str] | None:
-    return None if values is None else list(values)
 
 
 def _exit(status: int) -> None:

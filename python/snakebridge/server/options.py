@@ -1,6 +1,7 @@
 """The server's command line: what it listens on, how it is secured, and the
-options the stdio worker gets in its HELLO (eval, allowed modules, preload,
-handles, limits). Validated here, once, so the rest can trust them."""
+options calls run with, the ``WorkerOptions`` the stdio worker gets from its
+HELLO (eval, allowed modules, preload, handles, limits), with the same
+defaults. Validated here, once, so the rest can trust them."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..options import VERSION_GUARD_MODES, ResourceLimits, SandboxOptions, WorkerOptions
+
 #: Largest message either direction, as `grpc.maxMessageBytes` defaults to in the host.
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 TOKEN_ENV = "SNAKEBRIDGE_TOKEN"
+#: The defaults of the options calls run with, shared with the stdio worker.
+_CALL_DEFAULTS = WorkerOptions()
 
 
 class UsageError(Exception):
@@ -38,28 +43,12 @@ class ServerOptions:
     token: str | None = None
     insecure: bool = False
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
-    #: 0: sync calls run one at a time on the main thread (a cancel interrupts even time.sleep);
-    #: N: on N threads (a cancel takes effect at the next Python bytecode).
-    threads: int = 0
-    allow_eval: bool = True
-    allowed_modules: tuple[str, ...] | None = None
-    preload: tuple[str, ...] = ()
-    #: The lockfile of typed bindings, and what to do when installed packages differ from it.
-    lockfile: str | None = None
-    version_guard: str = "off"
-    #: Let --allowed-module name modules that reach arbitrary objects or code (operator, os, …).
-    allow_unsafe_modules: bool = False
-    #: Enter the OS sandbox once listening (docs/security.md): writable paths, and whether sockets may be opened.
-    sandbox: bool = False
-    sandbox_writable: tuple[str, ...] = ()
-    sandbox_network: bool = False
-    max_handles_per_session: int = 10_000
-    handle_ttl_ms: int = 30 * 60_000
+    #: What calls run with: threads, eval, allowed modules, preload, handles, limits, sandbox, version guard.
+    #: The stdio-only options (serializer, max_frame_bytes, host_timeout_ms) keep their defaults.
+    calls: WorkerOptions = _CALL_DEFAULTS
     #: A cancelled sync call that has not stopped after this long makes the server exit (0: never).
     cancel_grace_ms: int = 0
     shutdown_grace_ms: int = 5_000
-    address_space_bytes: int | None = None
-    cpu_seconds: int | None = None
     log_level: str = "WARNING"
     #: Said once at start: the server is exposed without TLS or a token (--insecure).
     exposure_warning: str | None = None
@@ -117,28 +106,36 @@ def parse_options(argv: list[str] | None = None, env: dict[str, str] | None = No
         token=token,
         insecure=args.insecure,
         max_message_bytes=args.max_message_bytes,
-        threads=args.threads,
-        # Restricted mode turns eval off unless asked: eval would walk around the allowlist.
-        allow_eval=args.allow_eval if args.allow_eval is not None else args.allowed_module is None,
-        allowed_modules=tuple(args.allowed_module) if args.allowed_module is not None else None,
-        preload=tuple(args.preload),
-        max_handles_per_session=args.max_handles_per_session,
-        handle_ttl_ms=args.handle_ttl_ms,
+        calls=_calls(args),
         cancel_grace_ms=args.cancel_grace_ms,
         shutdown_grace_ms=args.shutdown_grace_ms,
-        address_space_bytes=args.limit_address_space_bytes,
-        cpu_seconds=args.limit_cpu_seconds,
         log_level=args.log_level,
+    )
+    return replace(options, exposure_warning=_check_exposure(options))
+
+
+def _calls(args: argparse.Namespace) -> WorkerOptions:
+    """The options calls run with, from the command line; what it leaves out keeps WorkerOptions' default."""
+    if args.version_guard != "off" and args.lockfile is None:
+        raise UsageError(f"--version-guard {args.version_guard} needs --lockfile")
+    allowed_modules = tuple(args.allowed_module) if args.allowed_module is not None else None
+    # Restricted mode turns eval off unless asked: eval would walk around the allowlist.
+    allow_eval = args.allow_eval
+    if allow_eval is None:
+        allow_eval = _CALL_DEFAULTS.allow_eval and allowed_modules is None
+    return WorkerOptions(
+        allow_eval=allow_eval,
+        allowed_modules=allowed_modules,
+        allow_unsafe_modules=args.allow_unsafe_modules,
+        sandbox=SandboxOptions(tuple(args.sandbox_writable), args.sandbox_network) if args.sandbox else None,
+        threads=args.threads,
+        max_handles_per_session=args.max_handles_per_session,
+        handle_ttl_ms=args.handle_ttl_ms,
+        preload=tuple(args.preload),
+        limits=ResourceLimits(args.limit_address_space_bytes, args.limit_cpu_seconds),
         lockfile=args.lockfile,
         version_guard=args.version_guard,
-        allow_unsafe_modules=args.allow_unsafe_modules,
-        sandbox=args.sandbox,
-        sandbox_writable=tuple(args.sandbox_writable),
-        sandbox_network=args.sandbox_network,
     )
-    if options.version_guard != "off" and options.lockfile is None:
-        raise UsageError(f"--version-guard {options.version_guard} needs --lockfile")
-    return replace(options, exposure_warning=_check_exposure(options))
 
 
 def _check_exposure(options: ServerOptions) -> str | None:
@@ -218,11 +215,26 @@ def _parser() -> argparse.ArgumentParser:
     security.add_argument("--sandbox-network", action="store_true", help="let the sandboxed server open sockets")
 
     calls = parser.add_argument_group("calls")
-    calls.add_argument("--threads", type=_non_negative, default=0, help="threads for sync calls (default: 0)")
+    calls.add_argument(
+        "--threads",
+        type=_non_negative,
+        default=_CALL_DEFAULTS.threads,
+        help="threads for sync calls; 0 runs them on the main thread (default: %(default)s)",
+    )
     calls.add_argument("--preload", action="append", default=[], metavar="MODULE", help="import before serving")
     calls.add_argument("--max-message-bytes", type=int, default=DEFAULT_MAX_MESSAGE_BYTES)
-    calls.add_argument("--max-handles-per-session", type=_non_negative, default=10_000)
-    calls.add_argument("--handle-ttl-ms", type=_non_negative, default=30 * 60_000, help="0: never expire")
+    calls.add_argument(
+        "--max-handles-per-session",
+        type=_non_negative,
+        default=_CALL_DEFAULTS.max_handles_per_session,
+        help="(default: %(default)s)",
+    )
+    calls.add_argument(
+        "--handle-ttl-ms",
+        type=_non_negative,
+        default=_CALL_DEFAULTS.handle_ttl_ms,
+        help="0: never expire (default: %(default)s)",
+    )
     calls.add_argument("--cancel-grace-ms", type=_non_negative, default=0, help="exit if a cancelled call runs on")
     calls.add_argument("--shutdown-grace-ms", type=_non_negative, default=5_000, help="on SIGTERM")
     calls.add_argument("--limit-address-space-bytes", type=int, metavar="BYTES", help="RLIMIT_AS")
@@ -230,9 +242,9 @@ def _parser() -> argparse.ArgumentParser:
     calls.add_argument("--lockfile", metavar="PATH", help="the snakebridge.lock.json of typed bindings")
     calls.add_argument(
         "--version-guard",
-        choices=["off", "warn", "error"],
-        default="off",
-        help="at start, warn or refuse when installed packages differ from --lockfile (default: off)",
+        choices=VERSION_GUARD_MODES,
+        default=_CALL_DEFAULTS.version_guard,
+        help="at start, warn or refuse when installed packages differ from --lockfile (default: %(default)s)",
     )
     parser.add_argument("--log-level", default="WARNING", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser

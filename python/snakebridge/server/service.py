@@ -1,12 +1,16 @@
-"""The Bridge service (bridge.proto): Hello, Call, Stream, Release, Stats.
+"""The Bridge service (bridge.proto): Hello, Call, Exchange, Release, Stats.
 
 Calls mean exactly what they mean over the stdio protocol (docs/protocol.md):
 the shared Dispatcher runs them, results the serializer cannot carry become
 handles of the call's session, errors travel as PythonErrorPayload JSON.
 Blocking work goes to the runner (runner.py); coroutines and async
 generators run on this event loop. A cancelled RPC (the client cancelled, or
-its deadline passed) cancels the task, interrupts the sync call, and closes
-a stream's generator.
+its deadline passed) cancels the task, interrupts the sync call (a wait for
+a host callback included), and closes a stream's generator.
+
+``Call`` is a plain call. ``Exchange`` carries what needs both directions
+at once: a stream's items and credit, and the host callbacks of a call's
+arguments (exchange.py), which ``Call`` cannot answer.
 """
 
 from __future__ import annotations
@@ -26,30 +30,32 @@ from grpc import aio
 
 from .. import PROTOCOL_VERSION
 from ..calls import Dispatcher
+from ..calls.callbacks import EXPIRED, ClosedChannel, HostCallback
+from ..calls.payloads import bridge_error, describe, payload_body
 from ..errors import Cancelled, ProtocolError
+from ..lifecycle import resident_bytes
 from ..protocol import Op
 from ..serializers import get_serializer
-from ..serializers.base import Serializer
-from ..worker.lifecycle import resident_bytes
-from ..worker.outcomes import bridge_error, describe, payload_body
+from ..serializers.base import FromCallback, Serializer
+from .exchange import HOST_CLOSED, Encoded, ExchangeChannel
 from .runner import Job, Jobs
 
 #: Request metadata naming the server instance a call's handles or session were made on.
 #: A server that restarted has other objects under the same ids: it refuses rather than mix them up.
 INSTANCE_KEY = "snakebridge-instance"
-DEFAULT_WINDOW = 64
 #: Items a sync generator produces per trip to the runner, credit permitting. Each is sent as soon as
 #: it is made; the turn bounds how long one stream holds the runner before queued calls get their turn.
 STREAM_TURN = 32
 #: Room for the reply message's own framing around the encoded value.
 _ENVELOPE_BYTES = 16
-
-
-class _Encoded(NamedTuple):
-    """A value encoded for the host, and the handles created for it (freed if it is never delivered)."""
-
-    body: bytes
-    handles: list[int]
+#: How long after the host's end of file callbacks fail: a cancel, which reads as end of file too, cancels
+#: the call well within it, so that a callback waiting then ends as cancelled, not as a host that closed.
+_HALF_CLOSE_GRACE = 0.1
+#: What a host function in the arguments of a unary Call does when called: the host cannot answer there.
+_UNARY = ClosedChannel(
+    "this call came by the unary Call RPC, which cannot carry host callbacks: the host must send a call "
+    "that passes functions by Exchange"
+)
 
 
 class _Opened(NamedTuple):
@@ -79,6 +85,8 @@ class BridgeService:
         self._serializers: dict[str, Serializer] = {}
         self._sessions: dict[str, int] = {}
         self._next_session = 0
+        #: Numbers the Exchange calls, for their callbacks' repr.
+        self._next_exchange = 0
         #: Dotted names known to be coroutine functions: called straight from the loop, no thread hop.
         self._async_targets: set[str] = set()
         self._background: set[asyncio.Task[Any]] = set()
@@ -140,6 +148,8 @@ class BridgeService:
 
         Errors (the user's, and refusals) are a reply, not a gRPC status: the
         RPC itself only fails when the host must act (Hello again, cancelled).
+        Host functions in the arguments cannot be answered here: called, they
+        raise HostCallbackError (the host sends such calls by Exchange).
         """
         self.in_flight += 1
         try:
@@ -147,36 +157,36 @@ class BridgeService:
             refusal = self._instance_refusal(request, context)
             if refusal is not None:
                 return self._pb.CallReply(error=self._error_body(refusal))
-            encoded = await self._call(request, serializer)
+            session = self._session(request.session)
+            encoded = await self._call(request, serializer, session, _unanswerable(session))
             return self._pb.CallReply(result=encoded.body)
         except (asyncio.CancelledError, aio.AbortError):
             raise
-        except Cancelled:
-            return self._pb.CallReply(error=self._error_body(bridge_error("CANCELLED", "the call was cancelled")))
         except BaseException as exc:
-            return self._pb.CallReply(error=self._error_body(describe(exc)))
+            return self._pb.CallReply(error=self._error_body(_payload(exc)))
         finally:
             self.in_flight -= 1
 
-    async def _call(self, request: Any, serializer: Serializer) -> _Encoded:
-        session = self._session(request.session)
+    async def _call(self, request: Any, serializer: Serializer, session: int, from_callback: FromCallback) -> Encoded:
         if request.op == Op.CALL and not request.handle and request.target in self._async_targets:
-            args, kwargs = self._decode(serializer, request.payload)
+            args, kwargs = self._decode(serializer, request.payload, from_callback)
             value = await self._dispatcher.lookup(request.target, 0)(*args, **kwargs)
             return self._encode(serializer, value, session)
-        job = self._jobs.start(lambda: self._run_sync(request, serializer, session))
+        job = self._jobs.start(lambda: self._run_sync(request, serializer, session, from_callback))
         try:
             outcome = await self._jobs.result(job, request.target or _OP_NAMES.get(request.op, "call"))
         except asyncio.CancelledError:
             job.future.add_done_callback(self._discard_outcome)
             raise
-        if isinstance(outcome, _Encoded):
+        if isinstance(outcome, Encoded):
             return outcome
         return self._encode(serializer, await outcome, session)  # a coroutine: awaited here, on the loop
 
-    def _run_sync(self, request: Any, serializer: Serializer, session: int) -> _Encoded | Any:
+    def _run_sync(
+        self, request: Any, serializer: Serializer, session: int, from_callback: FromCallback
+    ) -> Encoded | Any:
         """In the runner: decode, run, encode. Returns the encoded result, or a coroutine to await."""
-        args, kwargs = self._decode(serializer, request.payload)
+        args, kwargs = self._decode(serializer, request.payload, from_callback)
         op, target, handle = request.op, request.target, request.handle
         if op == Op.CALL:
             function = self._dispatcher.lookup(target, handle)
@@ -196,51 +206,98 @@ class BridgeService:
         if future.cancelled() or future.exception() is not None:
             return
         outcome = future.result()
-        if isinstance(outcome, _Encoded):
+        if isinstance(outcome, Encoded):
             self._handles.release(outcome.handles)
         elif inspect.iscoroutine(outcome):
             outcome.close()
 
-    # --- Stream -----------------------------------------------------------------------------
+    # --- Exchange ---------------------------------------------------------------------------
 
-    async def Stream(self, request_iterator: Any, context: aio.ServicerContext) -> None:
-        """Iterates what a call returns: the first message is the call, later ones grant credit.
+    async def Exchange(self, request_iterator: Any, context: aio.ServicerContext) -> None:
+        """A call with both directions open: the first message is the call and its window.
 
-        Sends at most the granted number of items ahead, then ends the RPC
-        (or sends one error reply); a cancelled RPC closes the generator.
+        Window 0: a call, whose one ``result`` or ``error`` reply ends the
+        RPC (with OK). More: a stream, which sends at most the granted number
+        of items ahead, then ends the RPC with OK (or sends one ``error``
+        reply, then ends it). Meanwhile the call's host functions send
+        ``callback`` replies, and the host answers each with a
+        ``callback_result``. A cancelled RPC cancels the call and closes the
+        generator; nothing more is sent.
         """
         self.in_flight += 1
+        exchange: ExchangeChannel | None = None
         reader: asyncio.Task[None] | None = None
         try:
             first = await context.read()
             if first is aio.EOF or first.WhichOneof("message") != "call":
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "a stream starts with its call")
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "an exchange starts with its call")
             request = first.call
-            credit = _Credit(first.window or DEFAULT_WINDOW)
-            reader = asyncio.create_task(self._read_credit(context, credit))
             serializer = await self._agreed(request.serializer, context)
             refusal = self._instance_refusal(request, context)
             if refusal is not None:
-                await context.write(self._pb.StreamReply(error=self._error_body(refusal)))
+                await context.write(self._pb.ExchangeReply(error=self._error_body(refusal)))
                 return
             session = self._session(request.session)
-            try:
-                opened = await self._jobs.run(lambda: self._open(request, serializer, session), request.target)
-                if opened.is_async:
-                    await self._pump_async(context, opened.iterator, credit, serializer, session)
-                else:
-                    await self._pump_sync(context, opened.iterator, credit, serializer, session, request.target)
-            except (asyncio.CancelledError, aio.AbortError):
-                raise
-            except BaseException as exc:
-                await context.write(self._pb.StreamReply(error=self._error_body(_payload(exc))))
+            self._next_exchange += 1
+            exchange = ExchangeChannel(
+                context,
+                self._pb,
+                call_id=self._next_exchange,
+                session=session,
+                serializer=serializer,
+                encode=lambda value, in_session: self._encode(serializer, value, in_session),
+                release=self._handles.release,
+                from_handle=self._handles.get,
+            )
+            credit = _Credit(first.window) if first.window else None
+            reader = asyncio.create_task(self._read_exchange(context, exchange, credit))
+            if credit is None:
+                await self._exchange_call(exchange, request, serializer, session)
+            else:
+                await self._exchange_stream(exchange, request, serializer, session, credit)
         finally:
+            if exchange is not None:
+                exchange.close(EXPIRED)
             if reader is not None:
                 reader.cancel()
             self.in_flight -= 1
 
-    def _open(self, request: Any, serializer: Serializer, session: int) -> _Opened:
-        args, kwargs = self._decode(serializer, request.payload)
+    async def _exchange_call(
+        self, exchange: ExchangeChannel, request: Any, serializer: Serializer, session: int
+    ) -> None:
+        """Runs the call, then sends its result or error: the exchange's last reply."""
+        try:
+            encoded = await self._call(request, serializer, session, exchange.callback)
+        except (asyncio.CancelledError, aio.AbortError):
+            raise
+        except BaseException as exc:
+            await exchange.finish(error=self._error_body(_payload(exc)))
+            return
+        try:
+            await exchange.finish(result=encoded.body)
+        except BaseException:
+            self._handles.release(encoded.handles)  # never delivered: the host cannot free them
+            raise
+
+    async def _exchange_stream(
+        self, exchange: ExchangeChannel, request: Any, serializer: Serializer, session: int, credit: _Credit
+    ) -> None:
+        """Iterates what the call returns, credit permitting; an exception is its last reply."""
+        try:
+            opened = await self._jobs.run(
+                lambda: self._open(request, serializer, session, exchange.callback), request.target
+            )
+            if opened.is_async:
+                await self._pump_async(exchange, opened.iterator, credit, serializer, session)
+            else:
+                await self._pump_sync(exchange, opened.iterator, credit, serializer, session, request.target)
+        except (asyncio.CancelledError, aio.AbortError):
+            raise
+        except BaseException as exc:
+            await exchange.finish(error=self._error_body(_payload(exc)))
+
+    def _open(self, request: Any, serializer: Serializer, session: int, from_callback: FromCallback) -> _Opened:
+        args, kwargs = self._decode(serializer, request.payload, from_callback)
         source = self._dispatcher.stream_source(request.op, request.target, request.handle, args, kwargs)
         if hasattr(source, "__aiter__"):
             return _Opened(source.__aiter__(), True)
@@ -248,7 +305,7 @@ class BridgeService:
 
     async def _pump_sync(
         self,
-        context: aio.ServicerContext,
+        exchange: ExchangeChannel,
         iterator: Iterator[Any],
         credit: _Credit,
         serializer: Serializer,
@@ -263,7 +320,7 @@ class BridgeService:
         """
         outbox = _Outbox(asyncio.get_running_loop())
         job: Job | None = None
-        unsent: deque[_Encoded] = deque()
+        unsent: deque[Encoded] = deque()
         try:
             while True:
                 if job is None:
@@ -281,9 +338,9 @@ class BridgeService:
                     if not over and credit.left > 0:
                         job = self._start_turn(iterator, credit, outbox, serializer, session)
                 while unsent:
-                    await context.write(self._pb.StreamReply(item=unsent.popleft().body))
+                    await exchange.write(item=unsent.popleft().body)
                 if error is not None:
-                    await context.write(self._pb.StreamReply(error=self._error_body(_payload(error))))
+                    await exchange.finish(error=self._error_body(_payload(error)))
                     return
                 if over:
                     return
@@ -324,7 +381,7 @@ class BridgeService:
         return False, None
 
     async def _close_sync(
-        self, iterator: Iterator[Any], running: Job | None, target: str, outbox: _Outbox, unsent: deque[_Encoded]
+        self, iterator: Iterator[Any], running: Job | None, target: str, outbox: _Outbox, unsent: deque[Encoded]
     ) -> None:
         if running is not None:
             with contextlib.suppress(BaseException):
@@ -336,7 +393,7 @@ class BridgeService:
 
     async def _pump_async(
         self,
-        context: aio.ServicerContext,
+        exchange: ExchangeChannel,
         iterator: AsyncIterator[Any],
         credit: _Credit,
         serializer: Serializer,
@@ -351,24 +408,40 @@ class BridgeService:
                     return
                 body = self._encode(serializer, value, session).body
                 credit.spend(1)
-                await context.write(self._pb.StreamReply(item=body))
+                await exchange.write(item=body)
         except asyncio.CancelledError:
             self._spawn(_aclose_quietly(iterator))
             raise
         except BaseException as exc:
             await _aclose_quietly(iterator)
-            await context.write(self._pb.StreamReply(error=self._error_body(_payload(exc))))
+            await exchange.finish(error=self._error_body(_payload(exc)))
         else:
             await _aclose_quietly(iterator)
 
     @staticmethod
-    async def _read_credit(context: aio.ServicerContext, credit: _Credit) -> None:
-        while True:
-            message = await context.read()
-            if message is aio.EOF:
-                return
-            if message.WhichOneof("message") == "credit":
-                credit.add(message.credit)
+    async def _read_exchange(context: aio.ServicerContext, exchange: ExchangeChannel, credit: _Credit | None) -> None:
+        """Hands the host's messages after the call on: credit to a stream, answers to callbacks.
+
+        Once the host half-closes the RPC (or it fails), no answer can come: callbacks fail from then on.
+        A cancel reads as end of file too, just before it cancels the call's task and with it this one:
+        callbacks are failed only a moment later, so that a waiting callback sees the cancel.
+        """
+        try:
+            while True:
+                message = await context.read()
+                if message is aio.EOF:
+                    await asyncio.sleep(_HALF_CLOSE_GRACE)
+                    break
+                kind = message.WhichOneof("message")
+                if kind == "callback_result":
+                    exchange.resolve(message.callback_result)
+                elif kind == "credit" and credit is not None:
+                    credit.add(message.credit)
+        except asyncio.CancelledError:
+            raise  # the call is over or cancelled: its handler closes the exchange
+        except Exception:
+            pass  # the RPC failed; the handler hears of it on its own
+        exchange.close(HOST_CLOSED)
 
     # --- shared -------------------------------------------------------------------------------
 
@@ -407,13 +480,15 @@ class BridgeService:
             number = self._sessions[key] = self._next_session
         return number
 
-    def _decode(self, serializer: Serializer, payload: bytes) -> tuple[list[Any], dict[str, Any]]:
+    def _decode(
+        self, serializer: Serializer, payload: bytes, from_callback: FromCallback
+    ) -> tuple[list[Any], dict[str, Any]]:
         if not payload:
             return [], {}
-        args, kwargs = serializer.decode(payload, self._handles.get)
+        args, kwargs = serializer.decode(payload, self._handles.get, from_callback)
         return list(args), dict(kwargs or {})
 
-    def _encode(self, serializer: Serializer, value: Any, session: int) -> _Encoded:
+    def _encode(self, serializer: Serializer, value: Any, session: int) -> Encoded:
         """``value`` for the host; objects the serializer cannot carry become handles of ``session``."""
         created: list[int] = []
 
@@ -434,7 +509,7 @@ class BridgeService:
                 f"({self._max_message_bytes}); raise the limit (and grpc.maxMessageBytes), "
                 "or return a handle and fetch the data in parts"
             )
-        return _Encoded(body, created)
+        return Encoded(body, created)
 
     def _error_body(self, payload: dict[str, Any]) -> bytes:
         """An error reply's JSON, cut to fit the message limit; never raises, so every RPC gets its reply."""
@@ -478,12 +553,12 @@ class _Outbox:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._items: deque[_Encoded] = deque()
+        self._items: deque[Encoded] = deque()
         self._ready = asyncio.Event()
         #: A wake-up is scheduled (or the pump is about to take anyway); reset by take().
         self._waking = False
 
-    def put(self, item: _Encoded) -> None:
+    def put(self, item: Encoded) -> None:
         """In the runner."""
         self._items.append(item)
         if not self._waking:
@@ -500,7 +575,7 @@ class _Outbox:
         await self._ready.wait()
         self._ready.clear()
 
-    def take(self) -> deque[_Encoded]:
+    def take(self) -> deque[Encoded]:
         """On the loop: all items put so far, in order."""
         # Reset first: an item put from here on schedules a wake-up of its own (or is taken now).
         self._waking = False
@@ -518,6 +593,11 @@ def _turn_outcome(turn: asyncio.Future[Any]) -> tuple[bool, BaseException | None
 
 
 _OP_NAMES = {int(op): op.name.lower() for op in Op}
+
+
+def _unanswerable(session: int) -> FromCallback:
+    """The ``from_callback`` of a unary Call: its host functions fail when called."""
+    return lambda index: HostCallback(_UNARY, 0, index, session)
 
 
 def _payload(exc: BaseException) -> dict[str, Any]:

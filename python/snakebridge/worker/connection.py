@@ -39,7 +39,7 @@ DATA_KINDS = frozenset({Kind.CALL, Kind.CREDIT, Kind.CANCEL, Kind.RELEASE})
 CONTROL_KINDS = frozenset({Kind.PING, Kind.PONG, Kind.CANCEL, Kind.CREDIT, Kind.CALLBACK_RESULT, Kind.CALLBACK_ERROR})
 
 
-class MalformedFrame(ValueError):
+class MalformedFrameError(ValueError):
     """A frame header that breaks the protocol (docs/protocol.md, "Validation").
 
     Raised by ``FrameSource.read``: the byte stream is out of step, or the
@@ -206,7 +206,7 @@ class FrameSource:
     def read(self) -> list[Received]:
         """Blocks until at least one byte arrives; returns the frames it completed (maybe none).
 
-        Raises ``MalformedFrame`` if a header breaks the protocol.
+        Raises ``MalformedFrameError`` if a header breaks the protocol.
         """
         frames = self._frames
         try:
@@ -223,7 +223,7 @@ class FrameSource:
         try:
             return frames.frames()
         except ValueError as exc:  # FrameReader's only error (FrameError): a header that breaks the protocol
-            raise MalformedFrame(str(exc), getattr(exc, "fault", "unexpected-kind")) from exc
+            raise MalformedFrameError(str(exc), getattr(exc, "fault", "unexpected-kind")) from exc
 
     def _read_body(self, frames: FrameReader) -> int:
         """Reads part of a large body straight into room at the end of the reader's buffer: no copy, and
@@ -272,5 +272,7 @@ class ControlReader:
                     return
                 for frame in frames:
                     self._dispatch(frame)
-        except ValueError as exc:  # above all MalformedFrame: a header that makes no sense, the stream is out of step
+        except (
+            ValueError
+        ) as exc:  # above all MalformedFrameError: a header that makes no sense, the stream is out of step
             self._on_malformed(exc)

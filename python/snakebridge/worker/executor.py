@@ -27,17 +27,19 @@ from typing import TYPE_CHECKING, Any
 
 from ..calls import Dispatcher
 from ..calls.interrupt import raise_in_thread
+from ..calls.payloads import bridge_error
 from ..errors import Cancelled, ProtocolError
 from ..protocol import FLAG_STREAM, Frame, FrameTooLarge, Kind, Op, decode_call
 from ..protocol.frames import kind_name
 from ..serializers.base import Serializer
 from .async_runner import AsyncRunner
-from .connection import DATA_KINDS, FrameSource, MalformedFrame
-from .outcomes import Outcomes, bridge_error
+from .connection import DATA_KINDS, FrameSource, MalformedFrameError
+from .outcomes import Outcomes
 from .state import CallState
 
 if TYPE_CHECKING:
-    from .callbacks import HostCallback, HostCallbacks
+    from ..calls.callbacks import HostCallback
+    from .callbacks import HostCallbacks
 
 #: The signal that interrupts a sync call on the main thread.
 INTERRUPT_SIGNAL = getattr(signal, "SIGUSR1", None)
@@ -228,7 +230,7 @@ class Executor:
 
         Sync streams that have credit take turns between reads; while there
         are any, reading does not block. A frame the host never sends on this
-        channel raises ``MalformedFrame``, which ends the worker.
+        channel raises ``MalformedFrameError``, which ends the worker.
         """
         source.accept(DATA_KINDS)
         while not self._stopping:
@@ -264,7 +266,7 @@ class Executor:
             self._release(frame.body)
         else:
             # Only frames read with HELLO get here unchecked: the reader refuses the others at their header.
-            raise MalformedFrame(f"malformed frame: {kind_name(kind)} frames do not come on the data channel")
+            raise MalformedFrameError(f"malformed frame: {kind_name(kind)} frames do not come on the data channel")
 
     def _read(self, source: FrameSource, block: bool) -> list[Frame | FrameTooLarge]:
         """The frames that have arrived, waiting for some if ``block``.

@@ -14,28 +14,30 @@ import platform
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from .. import PROTOCOL_VERSION
 from ..calls import Dispatcher, HandleTable, Resolver
+from ..calls.payloads import describe, payload_body
 from ..errors import ProtocolError
-from ..protocol import Frame, FrameReader, FrameTooLarge, Kind
-from ..serializers import get_serializer
-from ..serializers.json import JsonSerializer
-from .callbacks import HostCallbacks
-from .connection import ControlReader, FrameSource, MalformedFrame, Writer, widen_send_buffer
-from .executor import Executor
-from .lifecycle import (
+from ..lifecycle import (
     EXIT_HOST_GONE,
     EXIT_PROTOCOL,
     EXIT_START_FAILED,
     EXIT_USAGE,
-    Watchdog,
     apply_limits,
     die_with_parent,
     resident_bytes,
 )
-from .outcomes import Outcomes, describe, payload_body
+from ..options import WorkerOptions
+from ..protocol import Frame, FrameReader, FrameTooLarge, Kind
+from ..serializers import get_serializer
+from ..serializers.json import JsonSerializer
+from .callbacks import HostCallbacks
+from .connection import ControlReader, FrameSource, MalformedFrameError, Writer, widen_send_buffer
+from .executor import Executor
+from .outcomes import Outcomes
+from .watchdog import Watchdog
 
 FD_DATA = 3
 FD_OUT = 4
@@ -84,7 +86,7 @@ class Worker:
                     "python": platform.python_version(),
                     "implementation": platform.python_implementation(),
                     "executable": sys.executable,
-                    "serializer": options.get("serializer", "json"),
+                    "serializer": options.serializer,
                 }
             ).encode(),
             aux=PROTOCOL_VERSION,
@@ -94,7 +96,7 @@ class Worker:
         with _profiled():
             try:
                 executor.run_forever(data)
-            except MalformedFrame as exc:  # a header that makes no sense: the data channel is out of step
+            except MalformedFrameError as exc:  # a header that makes no sense: the data channel is out of step
                 self._on_malformed(exc)
         self.watchdog.stop()
         self.writer.flush()
@@ -107,12 +109,12 @@ class Worker:
 
     # --- start-up -------------------------------------------------------------------------
 
-    def _read_hello(self, data: FrameSource) -> tuple[dict[str, Any], list[Frame | FrameTooLarge]]:
+    def _read_hello(self, data: FrameSource) -> tuple[WorkerOptions, list[Frame | FrameTooLarge]]:
         """The HELLO options, and any frames that arrived in the same read after it."""
         while True:
             try:
                 received = data.read()
-            except MalformedFrame as exc:
+            except MalformedFrameError as exc:
                 self._fatal(ProtocolError(f"malformed frame before HELLO: {exc}"))
             if data.eof:
                 sys.exit(EXIT_HOST_GONE)
@@ -128,53 +130,46 @@ class Worker:
                     )
                 return self._hello_options(frame), received[1:]
 
-    def _hello_options(self, frame: Frame) -> dict[str, Any]:
+    def _hello_options(self, frame: Frame) -> WorkerOptions:
         try:
-            options = json.loads(bytes(frame.body))
+            hello = json.loads(bytes(frame.body))
         except ValueError as exc:
             self._fatal(ProtocolError(f"the HELLO body is not JSON ({exc}); the host must send its options as JSON"))
-        if not isinstance(options, dict):
-            self._fatal(ProtocolError(f"the HELLO body is JSON {type(options).__name__}, not an object of options"))
-        return options
+        try:
+            return WorkerOptions.from_hello(hello)
+        except ProtocolError as exc:
+            self._fatal(exc)
 
-    def _start(self, options: dict[str, Any], data: FrameSource) -> Executor:
-        serializer = get_serializer(options.get("serializer", "json"), options.get("serializerOptions"))
-        limits = options.get("limits") or {}
-        apply_limits(limits.get("addressSpaceBytes"), limits.get("cpuSeconds"))
-        sandbox = options.get("sandbox")
-        if sandbox:
+    def _start(self, options: WorkerOptions, data: FrameSource) -> Executor:
+        serializer = get_serializer(options.serializer, options.serializer_options)
+        apply_limits(options.limits.address_space_bytes, options.limits.cpu_seconds)
+        if options.sandbox is not None:
             from ..sandbox import enter_sandbox  # only then: it loads libc and builds a filter
 
-            enter_sandbox(sandbox.get("writablePaths", []), network=bool(sandbox.get("network", False)))
-        max_frame_bytes = int(options.get("maxFrameBytes", 256 * 1024 * 1024))
+            enter_sandbox(options.sandbox.writable_paths, network=options.sandbox.network)
+        max_frame_bytes = options.max_frame_bytes
         data.max_frame_bytes = max_frame_bytes
         handles = HandleTable(
-            max_per_session=int(options.get("maxHandlesPerSession", 10_000)),
-            ttl_seconds=int(options.get("handleTtlMs", 0)) / 1000,
+            max_per_session=options.max_handles_per_session,
+            ttl_seconds=options.handle_ttl_ms / 1000,
         )
-        resolver = Resolver(
-            bool(options.get("allowEval", True)),
-            options.get("allowedModules"),
-            bool(options.get("allowUnsafeModules", False)),
-        )
-        if options.get("lockfile"):
+        resolver = Resolver(options.allow_eval, options.allowed_modules, options.allow_unsafe_modules)
+        if options.lockfile is not None:
             from ..version_guard import enforce  # only then: importlib.metadata costs start-up time
 
-            enforce(str(options["lockfile"]), options.get("versionGuard", "off"))
-        for module in options.get("preload", []):
+            enforce(options.lockfile, options.version_guard)
+        for module in options.preload:
             importlib.import_module(module)
         outcomes = Outcomes(self.writer, serializer, handles, max_frame_bytes)
         # Errors always travel as JSON; arguments in the agreed serializer.
         serializers = {serializer.wire_id: serializer, 1: JsonSerializer()}
         dispatcher = Dispatcher(resolver, handles)
         self.callbacks = HostCallbacks(self.writer, outcomes, serializers, handles.get)
-        self.executor = Executor(
-            serializers, outcomes, dispatcher, self.writer.flush, int(options.get("threads", 0)), self.callbacks
-        )
+        self.executor = Executor(serializers, outcomes, dispatcher, self.writer.flush, options.threads, self.callbacks)
         self.handles = handles
         self.watchdog = Watchdog(
             self.host_pid,
-            int(options.get("hostTimeoutMs", 0)),
+            options.host_timeout_ms,
             send_ping=lambda ping_id: self.writer.send(Kind.PING, ping_id),
             sweep=handles.sweep,
             exit_process=self.leave,

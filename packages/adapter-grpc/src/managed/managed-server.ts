@@ -6,29 +6,30 @@
 // once with WorkerCrashedError.
 
 import {
+  type CallControl,
+  type CallEvents,
   CancelledError,
-  type Logger,
+  type OutboundCall,
   type ResolvedConfig,
-  type Serializer,
   type SnakeBridgeError,
   WorkerCrashedError,
   type WorkerExit,
   WorkerStartError,
 } from '@snakebridge/core';
 import {
+  describeEarlyExit,
   type ProcessExit,
-  type PythonInfo,
   PythonProcess,
-  type StartHooks,
+  type PythonWorkerOptions,
   type SupervisedWorker,
   sandboxOptions,
   versionGuard,
   type WorkerHealth,
 } from '@snakebridge/process-pool';
-import type { Target } from '../target.js';
-import { BridgeConnection, type RpcOptions, type StreamRpcOptions } from '../wire/connection.js';
+import { grpcOptions } from '../options.js';
+import type { GrpcChannel } from '../target.js';
+import { BridgeConnection } from '../wire/connection.js';
 import { localSecurity } from '../wire/credentials.js';
-import type { CallReply, CallRequest } from '../wire/proto.js';
 import { isTransportFailure } from '../wire/status.js';
 
 /** Server to host: one JSON line, `{"port", "pid"}`, once it serves. */
@@ -39,25 +40,13 @@ const FD_LIFELINE = 4;
 const CRASH_CONFIRM_MS = 1_000;
 
 /** What a ManagedServer is started with. */
-export interface ManagedServerOptions {
-  /** The pool's name for the server (`w1`), in logs and errors. */
-  readonly workerId: string;
-  /** The interpreter to run (from `findPython`). */
-  readonly python: PythonInfo;
-  /** The resolved config: grpc, python, limits and timeouts settings apply. */
-  readonly config: ResolvedConfig;
-  /** The serializer the server loads the Python side of. */
-  readonly serializer: Serializer;
-  /** Where the server's output and lifecycle notes go. */
-  readonly logger: Logger;
+export interface ManagedServerOptions extends PythonWorkerOptions {
   /** A secret of this host's: other local users cannot call a server bound to loopback without it. */
   readonly token: string;
-  /** Tells the pool when the process exists, before it serves. */
-  readonly hooks?: StartHooks | undefined;
 }
 
 /** A local `python -m snakebridge.server` process, supervised by the WorkerPool like a stdio worker. */
-export class ManagedServer implements SupervisedWorker, Target {
+export class ManagedServer implements SupervisedWorker, GrpcChannel {
   readonly id: string;
   readonly exited: Promise<WorkerExit>;
   readonly #options: ManagedServerOptions;
@@ -117,27 +106,23 @@ export class ManagedServer implements SupervisedWorker, Target {
 
   // --- calls ------------------------------------------------------------------------------------
 
-  call(request: CallRequest, options: RpcOptions): Promise<CallReply> {
-    const connection = this.#usable();
-    if (connection === undefined) return Promise.reject(this.#crashed(options.description));
-    return connection.call(request, options);
+  /** False once it can take no new call: it is stopping, or its process has exited. */
+  get accepting(): boolean {
+    return this.#usable() !== undefined;
   }
 
-  stream<T>(request: CallRequest, options: StreamRpcOptions): AsyncIterableIterator<T> {
+  send(call: OutboundCall, events: CallEvents): CallControl {
     const connection = this.#usable();
     if (connection === undefined) {
-      const error = this.#crashed(options.description);
-      return (async function* refused(): AsyncGenerator<T> {
-        yield* [];
-        throw error;
-      })();
+      events.fail(this.#crashed(call.description));
+      return { credit: () => {}, cancel: () => {}, answerCallback: () => {} };
     }
-    return connection.stream<T>(request, options);
+    return connection.send(call, events, call.pinned ? connection.instance : undefined);
   }
 
-  release(handles: readonly number[], session: string | undefined): void {
+  release(handles: readonly number[], session?: string): void {
     const connection = this.#usable();
-    connection?.release(handles, session, undefined).catch((error: unknown) => {
+    connection?.release(handles, session, connection.instance).catch((error: unknown) => {
       this.#options.logger.debug(`releasing on server ${this.id} failed: ${String(error)}`, { workerId: this.id });
     });
   }
@@ -154,9 +139,10 @@ export class ManagedServer implements SupervisedWorker, Target {
 
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
-    const deadline = Date.now() + graceMs;
-    while (this.inFlight > 0 && Date.now() < deadline && this.#process.alive) {
-      await delay(20);
+    const connection = this.#connection;
+    if (connection !== undefined && this.#process.alive) {
+      // Calls in flight may finish, within the grace period.
+      await Promise.race([connection.idle(), delay(graceMs), this.exited]);
     }
     // End of file on its lifeline: the server stops at once and exits.
     this.#process.pipe(FD_LIFELINE).end();
@@ -183,8 +169,9 @@ export class ManagedServer implements SupervisedWorker, Target {
       const connection = new BridgeConnection({
         address,
         label: `server ${this.id} (${address})`,
-        security: localSecurity(config.grpc, token),
+        security: localSecurity(grpcOptions.resolve(config), token),
         serializer,
+        maxMessageBytes: grpcOptions.resolve(config).maxMessageBytes,
         onError: (error, description) => this.#translate(error, description),
       });
       this.#connection = connection;
@@ -268,22 +255,17 @@ export class ManagedServer implements SupervisedWorker, Target {
   }
 
   #exitInfo(exit: ProcessExit | undefined): WorkerExit {
-    return {
-      workerId: this.id,
-      pid: this.pid,
-      exitCode: exit?.exitCode,
-      signal: exit?.signal,
-      stderrTail: this.#process.stderrTail(),
-      reason:
-        this.#killReason ??
-        (exit?.spawnError ? `spawn failed: ${exit.spawnError.message}` : this.#stopping ? 'stopping' : undefined),
-    };
+    return this.#process.exitInfo(
+      exit,
+      this.#killReason ?? (this.#stopping && !exit?.spawnError ? 'stopping' : undefined),
+    );
   }
 }
 
 /** The server's command line for this config: what the stdio worker gets in its HELLO. */
 export function serverArguments(config: ResolvedConfig): string[] {
-  const { pool, handles, security, timeouts, grpc } = config;
+  const { pool, handles, security, timeouts } = config;
+  const grpc = grpcOptions.resolve(config);
   const args = [
     '--host',
     '127.0.0.1',
@@ -326,12 +308,6 @@ export function serverArguments(config: ResolvedConfig): string[] {
   const guard = versionGuard(config.bindings);
   if (guard.lockfile !== undefined) args.push('--lockfile', guard.lockfile, '--version-guard', guard.versionGuard);
   return args;
-}
-
-function describeEarlyExit(exit: ProcessExit): string {
-  if (exit.spawnError) return `it could not be spawned (${exit.spawnError.message})`;
-  if (exit.signal) return `it was killed by ${exit.signal} during start-up`;
-  return `it exited with code ${exit.exitCode} during start-up`;
 }
 
 function delay(ms: number): Promise<void> {

@@ -5,6 +5,7 @@
 // endpoint is healthy, calls fail at once with an UnavailableError that names
 // them all. DNS names are expanded into one endpoint per address (sources.ts).
 
+import type { Channels } from '@snakebridge/core';
 import {
   type AcquireOptions,
   CancelledError,
@@ -17,7 +18,7 @@ import {
   type Serializer,
   UnavailableError,
 } from '@snakebridge/core';
-import type { Targets } from '../target.js';
+import { type GrpcSettings, grpcOptions } from '../options.js';
 import type { ChannelSecurity } from '../wire/credentials.js';
 import { neverSent } from '../wire/status.js';
 import { type EndpointStats, RemoteEndpoint } from './endpoint.js';
@@ -55,12 +56,13 @@ const RESOLVE_INTERVAL_MS = 30_000;
 /** How long the first calls wait for more endpoints once one serves. */
 const FIRST_ROUND_GRACE_MS = 250;
 
-export class Balancer implements Targets<RemoteEndpoint> {
+export class Balancer implements Channels<RemoteEndpoint> {
   /** The endpoints in use now: those of every source, in configuration order. */
   #endpoints: RemoteEndpoint[] = [];
   readonly #sources: SourceState[];
   readonly #options: BalancerOptions;
   readonly #config: ResolvedConfig;
+  readonly #grpc: GrpcSettings;
   readonly #logger: Logger;
   readonly #lookup: Lookup;
   readonly #listeners = new Set<(event: EndpointEvent) => void>();
@@ -79,7 +81,8 @@ export class Balancer implements Targets<RemoteEndpoint> {
 
   constructor(options: BalancerOptions) {
     const { config } = options;
-    if (config.grpc.endpoints.length === 0) {
+    this.#grpc = grpcOptions.resolve(config);
+    if (this.#grpc.endpoints.length === 0) {
       throw new ConfigError([
         {
           field: 'grpc.endpoints',
@@ -93,7 +96,7 @@ export class Balancer implements Targets<RemoteEndpoint> {
     this.#config = config;
     this.#logger = options.logger;
     this.#lookup = options.lookup ?? systemLookup;
-    this.#sources = [...new Set(config.grpc.endpoints)].map((configured) => ({
+    this.#sources = [...new Set(this.#grpc.endpoints)].map((configured) => ({
       source: parseSource(configured),
       endpoints: new Map(),
       error: undefined,
@@ -104,7 +107,7 @@ export class Balancer implements Targets<RemoteEndpoint> {
     this.#collect();
   }
 
-  // --- the Targets port ----------------------------------------------------------------------
+  // --- the Channels port ---------------------------------------------------------------------
 
   /**
    * Checks every endpoint once. Resolves when at least one serves and has
@@ -294,7 +297,7 @@ export class Balancer implements Targets<RemoteEndpoint> {
   }
 
   async #check(endpoint: RemoteEndpoint): Promise<void> {
-    const interval = this.#config.grpc.healthCheckIntervalMs;
+    const interval = this.#grpc.healthCheckIntervalMs;
     await endpoint.check(Math.min(CHECK_TIMEOUT_MS, Math.max(interval, 1_000)));
     this.#schedule(endpoint);
   }
@@ -302,7 +305,7 @@ export class Balancer implements Targets<RemoteEndpoint> {
   /** The next check: after the interval while it serves, sooner (with backoff) while it is down. */
   #schedule(endpoint: RemoteEndpoint): void {
     if (this.#closed || endpoint.retired) return;
-    const interval = this.#config.grpc.healthCheckIntervalMs;
+    const interval = this.#grpc.healthCheckIntervalMs;
     const wait =
       endpoint.state === 'serving'
         ? interval
@@ -350,7 +353,7 @@ export class Balancer implements Targets<RemoteEndpoint> {
     clearTimeout(this.#resolveTimer);
     this.#resolveTimer = setTimeout(
       () => void this.#resolve(),
-      empty ? Math.min(interval, this.#config.grpc.healthCheckIntervalMs) : interval,
+      empty ? Math.min(interval, this.#grpc.healthCheckIntervalMs) : interval,
     );
     this.#resolveTimer.unref();
   }
@@ -360,6 +363,7 @@ export class Balancer implements Targets<RemoteEndpoint> {
     const named = address !== undefined && source.name !== undefined;
     return new RemoteEndpoint({
       endpoint: address ?? source.configured,
+      maxMessageBytes: this.#grpc.maxMessageBytes,
       label: named ? `${address} (${source.name})` : undefined,
       // Connecting to an address of a name: the server is still known (and its certificate checked) by the name.
       security: named

@@ -2,11 +2,10 @@
 // and the calls it carries. It leaves rotation when a health check fails or a
 // call finds it unavailable, and comes back when it serves again.
 
-import type { Serializer, SnakeBridgeError } from '@snakebridge/core';
-import type { Target } from '../target.js';
-import { BridgeConnection, type RpcOptions, type StreamRpcOptions } from '../wire/connection.js';
+import type { CallControl, CallEvents, OutboundCall, Serializer, SnakeBridgeError } from '@snakebridge/core';
+import type { GrpcChannel } from '../target.js';
+import { BridgeConnection } from '../wire/connection.js';
 import type { ChannelSecurity } from '../wire/credentials.js';
-import type { CallReply, CallRequest } from '../wire/proto.js';
 import { needsHello } from '../wire/status.js';
 
 /** `unknown` until the first health check; only `serving` endpoints take new calls. */
@@ -33,12 +32,14 @@ export interface EndpointOptions {
   /** How messages name it, when not by its address: `10.0.0.7:50051 (python.svc)`. */
   readonly label?: string | undefined;
   readonly security: ChannelSecurity;
+  /** The largest message the server takes (grpc.maxMessageBytes). */
+  readonly maxMessageBytes?: number | undefined;
   readonly serializer: Serializer;
   /** Called when the endpoint leaves rotation (with the reason), or joins it (`back`: after being out). */
   readonly onChange: (endpoint: RemoteEndpoint, reason: string | undefined, back: boolean) => void;
 }
 
-export class RemoteEndpoint implements Target {
+export class RemoteEndpoint implements GrpcChannel {
   readonly id: string;
   readonly pid = undefined;
   readonly connection: BridgeConnection;
@@ -65,6 +66,7 @@ export class RemoteEndpoint implements Target {
       label: options.label ?? options.endpoint,
       security: options.security,
       serializer: options.serializer,
+      maxMessageBytes: options.maxMessageBytes,
       onError: async (error) => {
         // Unavailable: the server or the path to it is down. Out of rotation until a health check says otherwise.
         if (error.code === 'UNAVAILABLE') this.markUnhealthy(error.message);
@@ -100,16 +102,17 @@ export class RemoteEndpoint implements Target {
 
   // --- calls ---------------------------------------------------------------------------------------
 
-  call(request: CallRequest, options: RpcOptions): Promise<CallReply> {
-    return this.connection.call(request, options);
+  /** Only a serving endpoint takes new calls. */
+  get accepting(): boolean {
+    return this.#state === 'serving' && !this.retired;
   }
 
-  stream<T>(request: CallRequest, options: StreamRpcOptions): AsyncIterableIterator<T> {
-    return this.connection.stream<T>(request, options);
+  send(call: OutboundCall, events: CallEvents): CallControl {
+    return this.connection.send(call, events, call.pinned ? this.connection.instance : undefined);
   }
 
-  release(handles: readonly number[], session: string | undefined, instance: string | undefined): void {
-    this.connection.release(handles, session, instance).catch(() => {
+  release(handles: readonly number[], session?: string): void {
+    this.connection.release(handles, session, this.connection.instance).catch(() => {
       // Unreachable or restarted: the objects are gone with it, or will expire (handles.ttlMs).
     });
   }

@@ -10,15 +10,36 @@ import {
   type Metadata,
   type ServiceError,
 } from '@grpc/grpc-js';
-import { CancelledError, ProtocolError, type Serializer, type SnakeBridgeError } from '@snakebridge/core';
+import {
+  type Call,
+  type CallControl,
+  type CallEvents,
+  CancelledError,
+  type OutboundCall,
+  ProtocolError,
+  type Serializer,
+  type SnakeBridgeError,
+} from '@snakebridge/core';
 import { type ChannelSecurity, tokenMetadata } from './credentials.js';
-import { type CallReply, type CallRequest, type HealthCheckResponse, type HelloReply, services } from './proto.js';
+import { type CallRequest, type HealthCheckResponse, type HelloReply, services, type WireOp } from './proto.js';
+import { RemoteCall } from './remote-call.js';
 import { errorFromStatus, needsHello } from './status.js';
-import { StreamCall } from './stream-call.js';
 
 /** Request metadata naming the server instance a call's handles or session were made on. */
 export const INSTANCE_KEY = 'snakebridge-instance';
 export const PROTOCOL_VERSION = 1;
+/** Room for a CallRequest's own fields around its payload. */
+const ENVELOPE_BYTES = 256;
+const WIRE_OPS: Readonly<Record<Call['op'], WireOp>> = {
+  call: 'OP_CALL',
+  getattr: 'OP_GETATTR',
+  setattr: 'OP_SETATTR',
+  eval: 'OP_EVAL',
+  exec: 'OP_EXEC',
+  iter: 'OP_ITER',
+};
+/** The control of a call refused before it was sent: there is nothing to stop or answer. */
+const NO_CONTROL: CallControl = { credit: () => {}, cancel: () => {}, answerCallback: () => {} };
 
 export interface ConnectionOptions {
   /** `host:port`, `[v6]:port` or `unix:/path`. */
@@ -33,6 +54,8 @@ export interface ConnectionOptions {
    * process is known to have died; a remote endpoint takes itself out of rotation.
    */
   readonly onError?: ((error: SnakeBridgeError, description: string) => Promise<Error>) | undefined;
+  /** The largest message the server takes (grpc.maxMessageBytes): a larger call fails here, typed. */
+  readonly maxMessageBytes?: number | undefined;
 }
 
 /** How one call is sent. */
@@ -47,11 +70,6 @@ export interface RpcOptions {
   readonly instance?: string | undefined;
 }
 
-export interface StreamRpcOptions extends RpcOptions {
-  readonly window: number;
-  readonly decode: (body: Uint8Array) => unknown;
-}
-
 interface InFlight {
   readonly description: string;
   /** Fails the caller now and cancels the RPC. */
@@ -63,7 +81,12 @@ export class BridgeConnection {
   readonly label: string;
   readonly #client: Client;
   readonly #options: ConnectionOptions;
+  /** Its own RPCs in flight (Hello, Release, Stats, Health). */
   readonly #inFlight = new Set<InFlight>();
+  /** Calls and streams in flight. */
+  readonly #calls = new Set<RemoteCall>();
+  /** Resolves `idle()` once the last call in flight is over. */
+  #whenIdle: (() => void) | undefined;
   /** The server instance the last Hello reached (it changes when the server restarts). */
   #instance: string | undefined;
   #hello: Promise<HelloReply> | undefined;
@@ -81,9 +104,21 @@ export class BridgeConnection {
     return this.#instance;
   }
 
-  /** RPCs (calls and streams) in flight. */
+  /** Calls and streams in flight. */
   get inFlight(): number {
-    return this.#inFlight.size;
+    return this.#calls.size;
+  }
+
+  /** Resolves once no call or stream is in flight. */
+  idle(): Promise<void> {
+    if (this.#calls.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const previous = this.#whenIdle;
+      this.#whenIdle = () => {
+        previous?.();
+        resolve();
+      };
+    });
   }
 
   // --- the handshake ---------------------------------------------------------------------
@@ -134,45 +169,94 @@ export class BridgeConnection {
 
   // --- calls -----------------------------------------------------------------------------------
 
-  /** Sends one call and resolves with its reply. A server that forgot our Hello (it restarted) gets another. */
-  async call(request: CallRequest, options: RpcOptions): Promise<CallReply> {
-    try {
-      return await this.#unary(services().call, request, options);
-    } catch (error) {
-      if (!needsHello(error) || options.signal?.aborted) throw error;
-      // Refused before anything ran: safe to send again once the server knows us.
-      await this.hello(Math.max(1_000, options.timeoutMs));
-      return await this.#unary(services().call, request, options);
+  /**
+   * Sends a call: a unary Call, or an Exchange when it streams or passes host
+   * functions. Its result, items, callbacks and errors arrive as `events`.
+   *
+   * @param instance - the server instance the call's handles or session were made on; a restarted server refuses them
+   */
+  send(call: OutboundCall, events: CallEvents, instance: string | undefined): CallControl {
+    const request = this.#request(call);
+    const limit = this.#options.maxMessageBytes;
+    if (limit !== undefined && call.payload.byteLength + Buffer.byteLength(call.target) + ENVELOPE_BYTES > limit) {
+      events.fail(
+        new ProtocolError(
+          `The call to '${call.description}' is ${call.payload.byteLength} bytes, more than grpc.maxMessageBytes ` +
+            `(${limit}). Raise the limit (and the server’s --max-message-bytes), or send the data in parts.`,
+        ),
+      );
+      return NO_CONTROL;
     }
+    const remote = new RemoteCall(call, events, {
+      label: this.label,
+      typed: (error, sent) => this.#typed(error, { description: sent.description, timeoutMs: sent.timeoutMs }),
+      settled: (done) => this.#settled(done),
+    });
+    this.#calls.add(remote);
+    this.#start(remote, request, instance, false);
+    return remote;
   }
 
-  /** Starts a streamed call; its items arrive through the returned iterator. */
-  stream<T>(request: CallRequest, options: StreamRpcOptions): AsyncIterableIterator<T> {
-    const method = services().stream;
-    const metadata = this.#metadata(options.instance);
-    const callOptions: GrpcCallOptions = options.timeoutMs > 0 ? { deadline: Date.now() + options.timeoutMs } : {};
+  /**
+   * Starts the call's RPC. A server that forgot our Hello (it restarted)
+   * refuses before running anything: it is greeted, and the call sent again, once.
+   */
+  #start(remote: RemoteCall, request: CallRequest, instance: string | undefined, greeted: boolean): void {
+    const { call } = remote;
+    const metadata = this.#metadata(instance);
+    const options: GrpcCallOptions = call.timeoutMs > 0 ? { deadline: Date.now() + call.timeoutMs } : {};
+    const greetAndRetry = greeted
+      ? undefined
+      : () =>
+          this.hello(Math.max(1_000, call.timeoutMs)).then(
+            // Cancelled while the server was greeted: it is not sent again.
+            () => (remote.final ? undefined : this.#start(remote, request, instance, true)),
+            (error: unknown) => remote.fail(error as Error),
+          );
+    if (!remote.exchanges) {
+      const method = services().call;
+      remote.unary(
+        (done) =>
+          this.#client.makeUnaryRequest(
+            method.path,
+            method.requestSerialize,
+            method.responseDeserialize,
+            request,
+            metadata,
+            options,
+            done,
+          ),
+        greetAndRetry,
+      );
+      return;
+    }
+    const method = services().exchange;
     const duplex = this.#client.makeBidiStreamRequest(
       method.path,
       method.requestSerialize,
       method.responseDeserialize,
       metadata,
-      callOptions,
+      options,
     );
-    let entry: InFlight | undefined;
-    const stream = new StreamCall<T>(duplex, request, {
-      window: options.window,
-      description: options.description,
-      timeoutMs: options.timeoutMs,
-      signal: options.signal,
-      decode: options.decode,
-      mapError: (error) => this.#typed(error, options),
-      onSettled: () => {
-        if (entry !== undefined) this.#inFlight.delete(entry);
-      },
-    });
-    entry = { description: options.description, fail: (error) => stream.fail(error) };
-    this.#inFlight.add(entry);
-    return stream;
+    remote.exchange(duplex, { call: request, window: call.window }, greetAndRetry);
+  }
+
+  #settled(call: RemoteCall): void {
+    if (!this.#calls.delete(call) || this.#calls.size > 0) return;
+    const idle = this.#whenIdle;
+    this.#whenIdle = undefined;
+    idle?.();
+  }
+
+  #request(call: OutboundCall): CallRequest {
+    return {
+      op: WIRE_OPS[call.op],
+      target: call.target,
+      handle: call.handle,
+      session: call.session ?? '',
+      serializer: this.#options.serializer.id,
+      payload: call.payload,
+    };
   }
 
   /** Frees handles, and with a session everything it holds. Failures are reported, not thrown at callers. */
@@ -196,6 +280,7 @@ export class BridgeConnection {
 
   /** Fails every RPC in flight now, with the error `error` makes for it, and cancels them. */
   failAll(error: (description: string) => Error): void {
+    for (const call of [...this.#calls]) call.fail(error(call.call.description));
     for (const entry of [...this.#inFlight]) {
       this.#inFlight.delete(entry);
       entry.fail(error(entry.description));

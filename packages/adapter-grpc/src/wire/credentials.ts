@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { type ChannelCredentials, type ChannelOptions, credentials, Metadata } from '@grpc/grpc-js';
-import { ConfigError, type GrpcSettings, type Logger } from '@snakebridge/core';
+import { ConfigError, type Logger } from '@snakebridge/core';
+import type { GrpcSettings } from '../options.js';
 
 /** Everything a channel to one server needs besides its address. */
 export interface ChannelSecurity {

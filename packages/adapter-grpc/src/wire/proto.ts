@@ -40,12 +40,26 @@ export interface CallReply {
   readonly error?: Uint8Array | undefined;
 }
 
-export type StreamRequest = { readonly call: CallRequest; readonly window: number } | { readonly credit: number };
+/** What the host sends on an Exchange: the call first, then credit (streams) and callback answers. */
+export type ExchangeRequest =
+  | { readonly call: CallRequest; readonly window: number }
+  | { readonly credit: number }
+  | { readonly callbackResult: CallbackResult };
 
-export interface StreamReply {
-  readonly message?: 'item' | 'error' | undefined;
+/** The host's answer to a callback: the function's encoded return value, or what it threw (JSON). */
+export type CallbackResult = { readonly id: number } & (
+  | { readonly result: Uint8Array }
+  | { readonly error: Uint8Array }
+);
+
+/** What the server sends on an Exchange. */
+export interface ExchangeReply {
+  /** Which of the oneof fields is set. */
+  readonly message?: 'item' | 'error' | 'result' | 'callback' | undefined;
   readonly item?: Uint8Array | undefined;
   readonly error?: Uint8Array | undefined;
+  readonly result?: Uint8Array | undefined;
+  readonly callback?: { readonly id: number; readonly payload: Uint8Array } | undefined;
 }
 
 export interface ReleaseRequest {
@@ -74,7 +88,7 @@ const HEALTH_SERVICE = 'grpc.health.v1.Health';
 export interface Services {
   readonly hello: MethodDefinition<HelloRequest, HelloReply>;
   readonly call: MethodDefinition<CallRequest, CallReply>;
-  readonly stream: MethodDefinition<StreamRequest, StreamReply>;
+  readonly exchange: MethodDefinition<ExchangeRequest, ExchangeReply>;
   readonly release: MethodDefinition<ReleaseRequest, Record<string, never>>;
   readonly stats: MethodDefinition<Record<string, never>, StatsReply>;
   readonly check: MethodDefinition<HealthCheckRequest, HealthCheckResponse>;
@@ -101,7 +115,7 @@ export function services(): Services {
   loaded = {
     hello: bridge.Hello as MethodDefinition<HelloRequest, HelloReply>,
     call: bridge.Call as MethodDefinition<CallRequest, CallReply>,
-    stream: bridge.Stream as MethodDefinition<StreamRequest, StreamReply>,
+    exchange: bridge.Exchange as MethodDefinition<ExchangeRequest, ExchangeReply>,
     release: bridge.Release as MethodDefinition<ReleaseRequest, Record<string, never>>,
     stats: bridge.Stats as MethodDefinition<Record<string, never>, StatsReply>,
     check: health.Check as MethodDefinition<HealthCheckRequest, HealthCheckResponse>,

@@ -104,7 +104,7 @@ export interface Frame extends FrameHeader {
  * @deprecated Never produced since protocol version 2: a frame over the size
  * limit is a protocol violation (MalformedFrameError with fault `oversized`).
  */
-export interface OversizedFrame extends FrameHeader {
+export interface FrameTooLarge extends FrameHeader {
   readonly oversized: true;
   readonly size: number;
 }
@@ -282,7 +282,7 @@ export type HeaderCheck = (header: FrameHeader, size: number) => void;
  * arrive, then by `check`; a bad one throws MalformedFrameError, after which
  * the decoder must not be used again.
  */
-export class FrameDecoder {
+export class FrameReader {
   readonly #maxFrameBytes: number;
   readonly #check: HeaderCheck | undefined;
   /** The first bytes of a header that has not fully arrived. */

@@ -1,32 +1,31 @@
-// One Python worker process and its frame channel (fds 3 and 4): the
-// handshake, calls correlated by request id, streams with credit, pings,
-// cancellation with a grace period, and failing every call in flight at once
-// when the process dies or breaks the protocol. It tells its pool when it can
-// take no new calls, for now (a cancelled call has not stopped) or for good.
+// One Python worker process and its frame channel (fds 3, 4 and 5): a
+// Channel of the stdio Transport. The handshake, calls correlated by request
+// id, their frames reported to the invoker as CallEvents, credit, callbacks'
+// answers, pings, cancellation with a grace period, and failing every call in
+// flight at once when the process dies or breaks the protocol. It tells its
+// pool when it can take no new calls, for now (a cancelled call has not
+// stopped) or for good.
 
 import {
-  CancelledError,
-  type DecodeContext,
+  type CallbackAnswer,
+  type CallControl,
+  type CallEvents,
+  type Channel,
   errorFromPayload,
-  HandleError,
-  HandleRef,
-  type HostFunction,
-  type Logger,
+  type OutboundCall,
   ProtocolError,
   type PythonErrorPayload,
-  type ResolvedConfig,
-  type Serializer,
-  TimeoutError,
+  refuseExpired,
   UnavailableError,
   WorkerCrashedError,
   type WorkerExit,
   WorkerStartError,
 } from '@snakebridge/core';
 import {
+  describeEarlyExit,
   type ProcessExit,
-  type PythonInfo,
   PythonProcess,
-  type StartHooks,
+  type PythonWorkerOptions,
   type SupervisedWorker,
   sandboxOptions,
   versionGuard,
@@ -37,16 +36,15 @@ import {
   encodeFrame,
   FLAG_STREAM,
   type Frame,
-  FrameDecoder,
   type FrameFault,
   type FrameHeader,
+  FrameReader,
   HEADER_SIZE,
   Kind,
   kindName,
   MalformedFrameError,
   writeHeader,
 } from '../protocol/frames.js';
-import { StreamReceiver } from './stream-receiver.js';
 
 /**
  * The bridge protocol version this host speaks, sent in HELLO's aux; the worker refuses another
@@ -69,59 +67,64 @@ const COPY_BELOW = 16 * 1024;
 const LINGER_MS = 200;
 
 /** What a StdioWorker is started with. */
-export interface StdioWorkerOptions {
-  /** The pool's name for the worker (`w1`), in logs and errors. */
-  readonly workerId: string;
-  /** The interpreter to run (from `findPython`). */
-  readonly python: PythonInfo;
-  /** The resolved config: python, protocol, limits and timeouts settings apply. */
-  readonly config: ResolvedConfig;
-  /** The serializer the worker loads the Python side of. */
-  readonly serializer: Serializer;
-  /** Where the worker's output and lifecycle notes go. */
-  readonly logger: Logger;
-  /** Tells the pool when the process exists, before its handshake. */
-  readonly hooks?: StartHooks | undefined;
-}
+export type StdioWorkerOptions = PythonWorkerOptions;
 
-/** One call as the worker sends it; the invoker has already encoded the arguments. */
-export interface WireCall {
-  readonly meta: CallMeta;
-  readonly payload: Uint8Array;
-  /** Describes the call in error messages. */
-  readonly description: string;
-  readonly signal?: AbortSignal | undefined;
-  /** Builds the value standing for each handle in the result. */
-  readonly reviveHandle?: ((ref: HandleRef) => unknown) | undefined;
-  /** The session id as the host knows it, recorded on handles. */
-  readonly sessionKey?: string | undefined;
-  /** The functions in the arguments, by callback index − 1: Python may call them while the call runs. */
-  readonly callbacks?: readonly HostFunction[] | undefined;
-}
-
-interface Pending {
-  readonly call: WireCall;
-  /** Settles the caller; undefined once the caller has been answered (timeout, abort). */
-  settle: ((error: Error | undefined, body?: Uint8Array) => void) | undefined;
-  timer: NodeJS.Timeout | undefined;
-  onAbort: (() => void) | undefined;
+/** A call sent to the worker, until its final frame comes (or the worker dies); the invoker's hold on it. */
+class Pending implements CallControl {
   /** Kills the worker if a cancelled call does not stop in time. */
   graceTimer: NodeJS.Timeout | undefined;
-  stream: StreamReceiver<unknown> | undefined;
-  /** Callbacks of this call that are running in the host: answered as expired if the call ends first. */
-  callbackRequests?: Set<number> | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly call: OutboundCall,
+    readonly events: CallEvents,
+    readonly worker: PendingHost,
+  ) {}
+
+  credit(count: number): void {
+    this.worker.credit(this.id, count);
+  }
+
+  cancel(): void {
+    this.worker.cancel(this.id);
+  }
+
+  answerCallback(requestId: number, answer: CallbackAnswer): void {
+    this.worker.answerCallback(requestId, answer);
+  }
 }
 
+/** What a Pending call asks of its worker. */
+interface PendingHost {
+  credit(id: number, count: number): void;
+  cancel(id: number): void;
+  answerCallback(requestId: number, answer: CallbackAnswer): void;
+}
+
+/** The control of a call refused before it was sent: there is nothing to stop or answer. */
+const NO_CONTROL: CallControl = { credit: () => {}, cancel: () => {}, answerCallback: () => {} };
+
 /** A Python worker speaking the stdio protocol. */
-export class StdioWorker implements SupervisedWorker {
+export class StdioWorker implements SupervisedWorker, Channel {
   readonly id: string;
   readonly exited: Promise<WorkerExit>;
   readonly #process: PythonProcess;
   readonly #options: StdioWorkerOptions;
-  readonly #decoder: FrameDecoder;
+  readonly #reader: FrameReader;
   readonly #pending = new Map<number, Pending>();
   readonly #pings = new Map<number, (health: WorkerHealth) => void>();
   #nextCallId = 0;
+  /** What its calls' controls do, bound once. */
+  readonly #host: PendingHost = {
+    // Credit goes on both channels: a sync generator takes it from the data
+    // channel, an async one from the control channel (docs/protocol.md).
+    credit: (id, count) => this.#writeBoth(encodeFrame({ kind: Kind.CREDIT, id, aux: count })),
+    cancel: (id) => this.#cancel(id),
+    answerCallback: (requestId, answer) => this.#answerCallback(requestId, answer),
+  };
+  /** Sessions by the host's name for them, and the number the worker knows each by. */
+  readonly #sessionIds = new Map<string, number>();
+  #nextSessionId = 0;
   #nextPingId = 0;
   #corked = false;
   #killReason: string | undefined;
@@ -145,7 +148,7 @@ export class StdioWorker implements SupervisedWorker {
   private constructor(options: StdioWorkerOptions) {
     this.id = options.workerId;
     this.#options = options;
-    this.#decoder = new FrameDecoder(options.config.protocol.maxFrameBytes, (header) => this.#checkHeader(header));
+    this.#reader = new FrameReader(options.config.protocol.maxFrameBytes, (header) => this.#checkHeader(header));
     this.#process = new PythonProcess({
       executable: options.python.executable,
       args: ['-m', 'snakebridge'],
@@ -169,6 +172,11 @@ export class StdioWorker implements SupervisedWorker {
     return this.#process.pid;
   }
 
+  /** Handles and sessions made here are this worker's. */
+  get owner(): string {
+    return this.id;
+  }
+
   /** Calls (and streams) in flight, including cancelled ones still stopping. */
   get inFlight(): number {
     return this.#pending.size;
@@ -185,84 +193,30 @@ export class StdioWorker implements SupervisedWorker {
 
   // --- calls ---------------------------------------------------------------------------
 
-  /** Sends a call and resolves with the encoded result, for the invoker to decode (maybe off the event loop). */
-  call(call: WireCall): Promise<Uint8Array> {
-    return new Promise((resolve, reject) => {
-      const id = this.#register(call, (error, body) => {
-        if (error === undefined) resolve(body as Uint8Array);
-        else reject(error);
-      });
-      if (id !== 0) this.#sendCall(id, call, 0);
-    });
-  }
-
-  /** Sends a streamed call; items arrive through the returned iterator. */
-  stream<T>(call: WireCall): AsyncIterableIterator<T> {
-    const window = call.meta.window;
-    let id = 0;
-    const receiver = new StreamReceiver<T>(
-      {
-        // Credit goes on both channels: a sync generator takes it from the data
-        // channel, an async one from the control channel (docs/protocol.md).
-        credit: (count) => this.#writeBoth(encodeFrame({ kind: Kind.CREDIT, id, aux: count })),
-        cancel: () => this.#cancel(id),
-        decode: (body) => this.#decodeResult(body, call),
-      },
-      window,
-    );
-    id = this.#register(
-      call,
-      (error) => {
-        if (error !== undefined) receiver.fail(error);
-        else receiver.end();
-      },
-      receiver as StreamReceiver<unknown>,
-    );
-    if (id !== 0) this.#sendCall(id, call, FLAG_STREAM);
-    return receiver;
+  /** Sends a call; its result, items, callbacks and errors arrive as `events`. */
+  send(call: OutboundCall, events: CallEvents): CallControl {
+    const refusal = this.#unusable ?? (this.#process.alive && !this.#stopping ? undefined : 'it is stopping');
+    if (refusal !== undefined) {
+      // It never reached Python: the pool may run it on another worker.
+      events.fail(
+        new UnavailableError(`Python worker ${this.id} cannot take '${call.description}': ${refusal}.`, this.id),
+      );
+      return NO_CONTROL;
+    }
+    const pending = new Pending(this.#nextId(), call, events, this.#host);
+    this.#pending.set(pending.id, pending);
+    this.#sendCall(pending.id, call);
+    return pending;
   }
 
   /** Frees handles (and, with a session, everything the session holds). */
-  release(handleIds: readonly number[], session?: number): void {
+  release(handleIds: readonly number[], session?: string): void {
     if (!this.#process.alive) return;
-    const body = Buffer.from(
-      JSON.stringify(session === undefined ? { handles: handleIds } : { handles: handleIds, session }),
-    );
-    this.#write(encodeFrame({ kind: Kind.RELEASE, serializer: JSON_WIRE_ID }, body));
-  }
-
-  /**
-   * Registers a call; returns its id, or 0 if it was refused at once (already aborted, worker gone). A
-   * call refused because the worker can take none never reached Python: it fails with an
-   * UnavailableError naming this worker, which the pool takes as leave to run it on another.
-   */
-  #register(call: WireCall, settle: NonNullable<Pending['settle']>, stream?: StreamReceiver<unknown>): number {
-    const refusal = this.#unusable ?? (this.#process.alive && !this.#stopping ? undefined : 'it is stopping');
-    if (refusal !== undefined) {
-      settle(new UnavailableError(`Python worker ${this.id} cannot take '${call.description}': ${refusal}.`, this.id));
-      return 0;
-    }
-    if (call.signal?.aborted) {
-      settle(new CancelledError(call.description, call.signal.reason));
-      return 0;
-    }
-    const id = this.#nextId();
-    const pending: Pending = { call, settle, timer: undefined, onAbort: undefined, graceTimer: undefined, stream };
-    this.#pending.set(id, pending);
-    const { timeoutMs } = call.meta;
-    if (timeoutMs > 0) {
-      pending.timer = setTimeout(() => this.#abandon(id, new TimeoutError(call.description, timeoutMs)), timeoutMs);
-    }
-    if (call.signal !== undefined) {
-      const signal = call.signal;
-      pending.onAbort = () => this.#abandon(id, new CancelledError(call.description, signal.reason));
-      signal.addEventListener('abort', pending.onAbort, { once: true });
-    }
-    if (stream !== undefined) {
-      // The consumer is done with the stream: stop the deadline, keep the entry until the worker acknowledges.
-      stream.onDone = () => this.#detach(this.#pending.get(id));
-    }
-    return id;
+    const wireSession = session === undefined ? undefined : this.#sessionIds.get(session);
+    if (session !== undefined) this.#sessionIds.delete(session);
+    const request = wireSession === undefined ? { handles: handleIds } : { handles: handleIds, session: wireSession };
+    if (handleIds.length === 0 && wireSession === undefined) return;
+    this.#write(encodeFrame({ kind: Kind.RELEASE, serializer: JSON_WIRE_ID }, Buffer.from(JSON.stringify(request))));
   }
 
   #nextId(): number {
@@ -272,26 +226,47 @@ export class StdioWorker implements SupervisedWorker {
     return this.#nextCallId;
   }
 
-  #sendCall(id: number, call: WireCall, flags: number): void {
-    const metaSize = callMetaSize(call.meta);
+  /** The number the worker knows a session by (the call meta has 32 bits for it), given on first use. */
+  #wireSession(session: string | undefined): number {
+    if (session === undefined) return 0;
+    let id = this.#sessionIds.get(session);
+    if (id === undefined) {
+      this.#nextSessionId = (this.#nextSessionId % 0xffffffff) + 1;
+      id = this.#nextSessionId;
+      this.#sessionIds.set(session, id);
+    }
+    return id;
+  }
+
+  #sendCall(id: number, call: OutboundCall): void {
+    const meta: CallMeta = {
+      op: call.op,
+      target: call.target,
+      handle: call.handle,
+      session: this.#wireSession(call.session),
+      window: call.window,
+      timeoutMs: call.timeoutMs,
+    };
+    const metaSize = callMetaSize(meta);
     const bodyLength = metaSize + call.payload.byteLength;
-    const serializer = this.#options.serializer.wireId;
-    if (bodyLength > this.#options.config.protocol.maxFrameBytes) {
+    const limit = this.#options.config.protocol.maxFrameBytes;
+    if (bodyLength > limit) {
       this.#settle(
         id,
         new ProtocolError(
           `The call to '${call.description}' is ${bodyLength} bytes, more than protocol.maxFrameBytes ` +
-            `(${this.#options.config.protocol.maxFrameBytes}). Raise the limit, or send the data in parts.`,
+            `(${limit}). Raise the limit, or send the data in parts.`,
         ),
       );
       return;
     }
-    const header = { kind: Kind.CALL, flags, serializer, id, aux: 0 };
+    const flags = call.window > 0 ? FLAG_STREAM : 0;
+    const header = { kind: Kind.CALL, flags, serializer: this.#options.serializer.wireId, id, aux: 0 };
     // A small payload is copied in: one buffer, one write. A large one is written from its own buffer, never copied.
     const inline = call.payload.byteLength < COPY_BELOW;
     const frame = Buffer.allocUnsafe(HEADER_SIZE + metaSize + (inline ? call.payload.byteLength : 0));
     writeHeader(frame, 0, header, bodyLength);
-    writeCallMeta(frame, HEADER_SIZE, call.meta);
+    writeCallMeta(frame, HEADER_SIZE, meta);
     if (inline) {
       frame.set(call.payload, HEADER_SIZE + metaSize);
       this.#write(frame);
@@ -301,15 +276,7 @@ export class StdioWorker implements SupervisedWorker {
     }
   }
 
-  /** The caller gave up (timeout, abort): answer it now, cancel in Python, and wait a grace period. */
-  #abandon(id: number, error: Error): void {
-    const pending = this.#pending.get(id);
-    if (pending === undefined) return;
-    if (pending.stream !== undefined) pending.stream.fail(error);
-    this.#answer(pending, error);
-    this.#cancel(id);
-  }
-
+  /** The invoker gave up on a call (deadline, abort, a stream left early): stop it in Python, within a grace period. */
   #cancel(id: number): void {
     const pending = this.#pending.get(id);
     if (pending === undefined || pending.graceTimer !== undefined || !this.#process.alive) return;
@@ -335,33 +302,15 @@ export class StdioWorker implements SupervisedWorker {
     if (this.#unconfirmedCancels === 0 && this.#unusable === undefined) this.#options.hooks?.resumed();
   }
 
-  /** Settles the caller once, and stops listening for its deadline and signal. */
-  #answer(pending: Pending, error: Error | undefined, body?: Uint8Array): void {
-    const settle = pending.settle;
-    this.#detach(pending);
-    settle?.(error, body);
-  }
-
-  #detach(pending: Pending | undefined): void {
-    if (pending === undefined) return;
-    pending.settle = undefined;
-    this.#expireCallbacks(pending);
-    clearTimeout(pending.timer);
-    if (pending.onAbort !== undefined) pending.call.signal?.removeEventListener('abort', pending.onAbort);
-    pending.onAbort = undefined;
-  }
-
-  /** The worker's final frame for a call arrived: settle it (if the caller still waits) and forget it. */
+  /** The worker's final frame for a call arrived: forget it, and tell the invoker. */
   #settle(id: number, error: Error | undefined, body?: Uint8Array): void {
     const pending = this.#pending.get(id);
     if (pending === undefined) return;
     this.#pending.delete(id);
     this.#cancelConfirmed(pending);
-    this.#answer(pending, error, body);
-  }
-
-  #decodeResult(body: Uint8Array, call: WireCall): unknown {
-    return this.#options.serializer.decode(body, decodeContext(call, this.id, 'item'));
+    if (error !== undefined) pending.events.fail(error);
+    else if (body !== undefined) pending.events.result(body);
+    else pending.events.end();
   }
 
   // --- health and lifetime ------------------------------------------------------------------
@@ -422,7 +371,7 @@ export class StdioWorker implements SupervisedWorker {
   #receive(chunk: Buffer): void {
     if (this.#deaf) return;
     try {
-      this.#decoder.push(chunk, (frame) => this.#onFrame(frame));
+      this.#reader.push(chunk, (frame) => this.#onFrame(frame));
     } catch (error) {
       // Out of step with the worker, or told what cannot be: nothing it sends can be trusted any more.
       this.#violation(
@@ -508,7 +457,7 @@ export class StdioWorker implements SupervisedWorker {
         this.#onError(frame);
         return;
       case Kind.ITEM:
-        this.#pending.get(frame.id)?.stream?.push(frame.body);
+        this.#pending.get(frame.id)?.events.item(frame.body);
         return;
       case Kind.END:
         this.#settle(frame.id, undefined);
@@ -544,82 +493,34 @@ export class StdioWorker implements SupervisedWorker {
   }
 
   /**
-   * Python called a function passed in a call's arguments: run it and answer
-   * on the control channel, which the worker reads while its main thread
-   * waits for the answer (docs/protocol.md, "Callbacks").
+   * Python called a function passed in a call's arguments: the invoker runs
+   * it and answers on the control channel, which the worker reads while its
+   * main thread waits for the answer (docs/protocol.md, "Callbacks").
    */
   #onCallback(frame: Frame): void {
+    const request = { id: frame.id, payload: frame.body };
     const pending = this.#pending.get(frame.aux);
-    // A caller that stopped waiting (timeout, abort, a stream given up) has ended the call for the host too.
-    if (pending === undefined || pending.settle === undefined) {
-      this.#refuseExpiredCallback(frame);
-      return;
-    }
-    const requestId = frame.id;
-    pending.callbackRequests ??= new Set();
-    pending.callbackRequests.add(requestId);
-    this.#runCallback(frame, pending.call)
-      .then(
-        (body) => this.#answerCallback(pending, requestId, Kind.CALLBACK_RESULT, body),
-        (error: unknown) => this.#answerCallback(pending, requestId, Kind.CALLBACK_ERROR, callbackErrorBody(error)),
-      )
-      .catch((error: unknown) => {
-        this.kill(`answering a callback failed (${String(error)}); Python would wait for the answer forever`);
-      });
+    // Its call has had its final frame: nobody will run it.
+    if (pending === undefined)
+      refuseExpired(
+        request,
+        { answerCallback: (id, answer) => this.#answerCallback(id, answer) },
+        this.#options.serializer,
+        this,
+      );
+    else pending.events.callback(request);
   }
 
-  /** Runs the callback a CALLBACK frame names; resolves with its encoded return value. */
-  async #runCallback(frame: Frame, call: WireCall): Promise<Uint8Array> {
-    const serializer = this.#options.serializer;
-    const [index, args] = callbackRequest(serializer.decode(frame.body, decodeContext(call, this.id, 'item')));
-    const callback = call.callbacks?.[index - 1];
-    if (callback === undefined) throw new Error(`'${call.description}' was passed no callback #${index}`);
-    const value = await callback(...args);
-    return serializer.encode(value, {
-      target: call.meta.target,
-      role: 'result',
-      onHandle: (handle) => {
-        if (handle.owner !== undefined && handle.owner !== this.id) {
-          throw new HandleError(
-            `A callback returned handle ${handle.id} (${handle.type}) of worker ${handle.owner} to worker ${this.id}; ` +
-              'objects cannot move between workers.',
-          );
-        }
-      },
-    });
-  }
-
-  /** Sends a callback's answer, unless its call ended meanwhile and it was answered as expired then. */
-  #answerCallback(pending: Pending, requestId: number, kind: Kind, body: Uint8Array): void {
-    if (pending.callbackRequests?.delete(requestId) !== true) return;
-    // Errors are always JSON; results are in the call's serializer.
-    const serializer = kind === Kind.CALLBACK_ERROR ? JSON_WIRE_ID : this.#options.serializer.wireId;
-    this.#write(encodeFrame({ kind, id: requestId, serializer }, body), FD_CONTROL);
-  }
-
-  /** A call ended: callbacks of it still running are answered now, so no Python thread waits on them forever. */
-  #expireCallbacks(pending: Pending): void {
-    const requests = pending.callbackRequests;
-    if (requests === undefined || requests.size === 0) return;
-    pending.callbackRequests = undefined;
-    for (const id of requests) {
-      this.#write(encodeFrame({ kind: Kind.CALLBACK_ERROR, id, serializer: JSON_WIRE_ID }, EXPIRED_BODY), FD_CONTROL);
-    }
-  }
-
-  /** Refuses a callback of a call that has ended, and frees the handles Python made for its arguments. */
-  #refuseExpiredCallback(frame: Frame): void {
-    const handles: number[] = [];
-    try {
-      this.#options.serializer.decode(frame.body, { handle: (wire) => handles.push(wire.id) });
-    } catch {
-      // Undecodable: there is nothing we can free.
-    }
-    if (handles.length > 0) this.release(handles);
-    this.#write(
-      encodeFrame({ kind: Kind.CALLBACK_ERROR, id: frame.id, serializer: JSON_WIRE_ID }, EXPIRED_BODY),
-      FD_CONTROL,
-    );
+  /** Sends a callback's answer on the control channel. Errors are always JSON; results are in the call's serializer. */
+  #answerCallback(requestId: number, answer: CallbackAnswer): void {
+    const frame =
+      'result' in answer
+        ? encodeFrame(
+            { kind: Kind.CALLBACK_RESULT, id: requestId, serializer: this.#options.serializer.wireId },
+            answer.result,
+          )
+        : encodeFrame({ kind: Kind.CALLBACK_ERROR, id: requestId, serializer: JSON_WIRE_ID }, answer.error);
+    this.#write(frame, FD_CONTROL);
   }
 
   #onPong(frame: Frame): void {
@@ -709,59 +610,18 @@ export class StdioWorker implements SupervisedWorker {
   }
 
   /** Fails every call in flight with the error `why` gives it, and reads no more frames. */
-  #failPending(why: (call: WireCall) => Error): void {
+  #failPending(why: (call: OutboundCall) => Error): void {
     this.#deaf = true;
     for (const [id, pending] of this.#pending) {
       this.#pending.delete(id);
       clearTimeout(pending.graceTimer);
-      const error = why(pending.call);
-      pending.stream?.fail(error);
-      this.#answer(pending, error);
+      pending.events.fail(why(pending.call));
     }
     this.#unconfirmedCancels = 0;
   }
 
   #exitInfo(exit?: ProcessExit): WorkerExit {
-    return {
-      workerId: this.id,
-      pid: this.pid,
-      exitCode: exit?.exitCode,
-      signal: exit?.signal,
-      stderrTail: this.#process.stderrTail(),
-      reason: this.#killReason ?? (exit?.spawnError ? `spawn failed: ${exit.spawnError.message}` : undefined),
-    };
-  }
-}
-
-/** The answer to a callback whose call has ended (Python raises HostCallbackError with it). */
-const EXPIRED_BODY = Buffer.from(
-  JSON.stringify({
-    name: 'Error',
-    message: 'the call that passed this callback has ended; a callback can be called only while that call runs',
-    stack: '',
-  }),
-);
-
-/** `[index, args]`, as a worker sends it in a CALLBACK frame. */
-function callbackRequest(request: unknown): [number, unknown[]] {
-  const [index, args] = Array.isArray(request) ? request : [];
-  if (typeof index !== 'number' || !Array.isArray(args)) {
-    throw new ProtocolError('The worker sent a malformed CALLBACK frame: its body must be [index, args].');
-  }
-  return [index, args];
-}
-
-/** What Python's HostCallbackError is built from: the JavaScript error's name, message and stack. */
-function callbackErrorBody(error: unknown): Buffer {
-  try {
-    const { name, message, stack } =
-      error instanceof Error ? error : { name: 'Error', message: String(error), stack: undefined };
-    return Buffer.from(JSON.stringify({ name: String(name), message: String(message), stack: String(stack ?? '') }));
-  } catch {
-    // A thrown value that cannot even be described (a getter or toString that throws): Python must still hear back.
-    return Buffer.from(
-      JSON.stringify({ name: 'Error', message: 'the callback threw a value that cannot be described' }),
-    );
+    return this.#process.exitInfo(exit, this.#killReason);
   }
 }
 
@@ -790,26 +650,4 @@ function describeExit(exit: ProcessExit): string {
   if (exit.spawnError) return `it could not be spawned (${exit.spawnError.message})`;
   if (exit.signal) return `it was killed by ${exit.signal}`;
   return `it exited with code ${exit.exitCode}`;
-}
-
-function describeEarlyExit(exit: ProcessExit): string {
-  if (exit.spawnError) return `it could not be spawned (${exit.spawnError.message})`;
-  if (exit.signal) return `it was killed by ${exit.signal} during start-up`;
-  return `it exited with code ${exit.exitCode} during start-up`;
-}
-
-/** How a result of `call`, from worker `owner`, is decoded: handles learn their worker and session. */
-export function decodeContext(
-  call: Pick<WireCall, 'meta' | 'sessionKey' | 'reviveHandle'>,
-  owner: string,
-  role: 'result' | 'item',
-): DecodeContext {
-  return {
-    target: call.meta.target,
-    role,
-    handle: (wire) => {
-      const ref = new HandleRef(wire, owner, call.sessionKey);
-      return call.reviveHandle === undefined ? ref : call.reviveHandle(ref);
-    },
-  };
 }

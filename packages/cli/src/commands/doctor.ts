@@ -9,7 +9,7 @@ import { explainPython, type PythonExplanation } from '@snakebridge/process-pool
 import { type LoadedConfig, loadConfig } from '../config/load-config.js';
 import { type Check, doctorReport, fail, ok } from '../doctor/checks.js';
 import { configCheck } from '../doctor/config-checks.js';
-import { grpcChecks } from '../doctor/grpc-checks.js';
+import { grpcChecks, grpcEndpoints, grpcMode } from '../doctor/grpc-checks.js';
 import { lockfileChecks, readLockfile } from '../doctor/lockfile-checks.js';
 import { platformChecks } from '../doctor/platform-checks.js';
 import { environmentCheck, interpreterCheck, packageChecks, versionCheck } from '../doctor/python-checks.js';
@@ -46,13 +46,13 @@ export async function doctorCommand(options: DoctorOptions, terminal: Terminal):
 async function allChecks(loaded: LoadedConfig, cwd: string, progress: Progress): Promise<Check[]> {
   const config = loaded.resolved;
   const checks: Check[] = [configCheck(loaded, cwd)];
-  if (runsPythonHere(config.invoker, config.grpc.mode)) {
+  if (runsPythonHere(config.invoker, grpcMode(config))) {
     checks.push(...(await localPythonChecks(loaded, cwd, progress)));
   } else {
     checks.push(ok('python', 'Python', notRunHere(config)));
   }
-  if (config.invoker === 'grpc' && config.grpc.mode === 'remote') {
-    progress.update(`Probing ${config.grpc.endpoints.join(', ')}`);
+  if (config.invoker === 'grpc' && grpcMode(config) === 'remote') {
+    progress.update(`Probing ${grpcEndpoints(config).join(', ')}`);
     checks.push(...(await grpcChecks(config)));
   }
   return checks;
@@ -105,7 +105,7 @@ async function contentsChecks(
   const requirements = pythonRequirements({
     serializer: config.serializer,
     invoker: config.invoker,
-    grpcMode: config.grpc.mode,
+    grpcMode: grpcMode(config),
     serializerPackages: report.serializers,
   });
   return [

@@ -6,6 +6,7 @@ import { relative } from 'node:path';
 import { ENV_SETTINGS } from '@snakebridge/core';
 import type { LoadedConfig } from '../config/load-config.js';
 import { type Check, ok } from './checks.js';
+import { grpcMode } from './grpc-checks.js';
 
 export function configCheck(
   loaded: LoadedConfig,
@@ -14,7 +15,7 @@ export function configCheck(
 ): Check {
   const { resolved } = loaded;
   const source = loaded.path === undefined ? `no config file in ${cwd}: the defaults` : shortPath(cwd, loaded.path);
-  const mode = resolved.invoker === 'grpc' ? ` (grpc.mode ${resolved.grpc.mode})` : '';
+  const mode = resolved.invoker === 'grpc' ? ` (grpc.mode ${grpcMode(resolved)})` : '';
   const overrides = ENV_SETTINGS.map((setting) => setting.name).filter((name) => (env[name] ?? '').trim() !== '');
   const overridden = overrides.length === 0 ? '' : `; overridden by ${overrides.join(', ')}`;
   return ok(

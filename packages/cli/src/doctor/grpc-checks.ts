@@ -8,7 +8,10 @@ import type { ResolvedConfig } from '@snakebridge/core';
 import { type Check, fail, ok, warn } from './checks.js';
 
 /** What the doctor uses of @snakebridge/adapter-grpc. */
-export type GrpcProbes = Pick<typeof import('@snakebridge/adapter-grpc'), 'probeSecurity' | 'probeEndpoint'>;
+export type GrpcProbes = Pick<
+  typeof import('@snakebridge/adapter-grpc'),
+  'probeSecurity' | 'probeEndpoint' | 'grpcOptions'
+>;
 
 const ADAPTER = '@snakebridge/adapter-grpc';
 /** Longest wait for each step of each endpoint's probe. */
@@ -37,11 +40,12 @@ export async function grpcChecks(
       ),
     ];
   }
-  const security = securityCheck(probes.probeSecurity(config.grpc));
+  const settings = probes.grpcOptions.resolve(config);
+  const security = securityCheck(probes.probeSecurity(settings));
   const endpoints = await Promise.all(
-    config.grpc.endpoints.map((endpoint) =>
+    settings.endpoints.map((endpoint) =>
       probes.probeEndpoint({
-        settings: config.grpc,
+        settings,
         endpoint,
         serializer: config.serializer,
         timeoutMs: STEP_TIMEOUT_MS,
@@ -111,4 +115,18 @@ function reachFix(probe: EndpointProbe): string {
 
 function firstLine(error: unknown): string {
   return String((error as Error)?.message ?? error).split('\n')[0] ?? '';
+}
+
+/**
+ * Where a gRPC config runs Python, read from the raw `grpc` section: the
+ * adapter (which validates it) may not be installed where the doctor runs.
+ */
+export function grpcMode(config: ResolvedConfig): 'managed' | 'remote' {
+  return config.grpc.mode === 'remote' ? 'remote' : 'managed';
+}
+
+/** The endpoints of a remote config as written, for progress messages. */
+export function grpcEndpoints(config: ResolvedConfig): string[] {
+  const endpoints = config.grpc.endpoints;
+  return Array.isArray(endpoints) ? endpoints.map(String) : [];
 }

@@ -52,7 +52,7 @@ export function callbackIndex(callbacks: HostFunction[], fn: HostFunction): numb
   return known >= 0 ? known + 1 : callbacks.push(fn);
 }
 
-/** The refusal for a function where no invoker asked for callbacks (protobuf, gRPC, a bare serializer). */
+/** The refusal for a function where no invoker asked for callbacks (the protobuf serializer, a bare serializer). */
 export const FUNCTION_REFUSED =
-  'a function can be passed to Python only as a callback, which needs the stdio invoker with the json, ' +
+  'a function can be passed to Python only as a callback, in the arguments of a call through an invoker, with the json, ' +
   'msgpack or arrow serializer; pass data, or a handle to a Python object';

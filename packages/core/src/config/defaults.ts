@@ -35,7 +35,7 @@ export function defaultConfig(environment: string): ResolvedConfig {
     handles: { maxPerSession: 10_000, ttlMs: 30 * 60_000 },
     streams: { window: 64 },
     protocol: { maxFrameBytes: 256 * 1024 * 1024 },
-    offload: { thresholdBytes: 4 * 1024 * 1024, threads: 2 },
+    offload: {},
     security: {
       allowEval: true,
       allowedModules: undefined,
@@ -43,17 +43,10 @@ export function defaultConfig(environment: string): ResolvedConfig {
       sandbox: { enabled: false, writablePaths: [], network: false },
     },
     logLevel: 'info',
-    grpc: {
-      mode: 'managed',
-      endpoints: [],
-      tls: undefined,
-      token: undefined,
-      insecure: false,
-      maxMessageBytes: 64 * 1024 * 1024,
-      healthCheckIntervalMs: 2_000,
-    },
-    mock: { strict: true, fixtures: undefined },
-    protobuf: { protoFiles: [], callables: {} },
+    // Adapter sections: each package has its own defaults (defineAdapterOptions).
+    grpc: {},
+    mock: {},
+    protobuf: {},
     bindings: {
       modules: [],
       out: 'python-types',

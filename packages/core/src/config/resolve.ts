@@ -3,20 +3,27 @@
 
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors/errors.js';
+import type { AdapterSection, AdapterSectionsInput } from './adapter-options.js';
 import { defaultConfig } from './defaults.js';
 import { toConfigIssues } from './issues.js';
+import { mergeSettings, setPath } from './merge.js';
 import { configSchema, settingsSchema } from './schema.js';
 import type { ResolvedConfig } from './types.js';
 
-/** Settings as a user writes them: every field optional. */
-export type SnakeBridgeSettings = z.input<typeof settingsSchema>;
+/**
+ * Settings as a user writes them: every field optional. The adapter sections
+ * (`grpc`, `mock`, `protobuf`, `offload`) are typed by their packages.
+ */
+export type SnakeBridgeSettings = Omit<z.input<typeof settingsSchema>, AdapterSection> & AdapterSectionsInput;
 
 /**
  * A config as a user writes it: settings, plus `environments` whose entries
  * override them when `SNAKEBRIDGE_ENV` (or else `NODE_ENV`) names that
  * environment.
  */
-export type SnakeBridgeConfig = z.input<typeof configSchema>;
+export type SnakeBridgeConfig = SnakeBridgeSettings & {
+  readonly environments?: Readonly<Record<string, SnakeBridgeSettings>> | undefined;
+};
 
 /**
  * Declares a config, checking it at once so a typo fails where it was made.
@@ -54,7 +61,10 @@ export function resolveConfig(config: SnakeBridgeConfig = {}, options: ResolveOp
   const environment = options.environment ?? nonEmpty(env.SNAKEBRIDGE_ENV) ?? nonEmpty(env.NODE_ENV) ?? 'development';
   const overrides = environments?.[environment];
   const fromEnv = settingsFromEnv(env);
-  const resolved = merge(merge(merge(defaultConfig(environment), base), overrides), fromEnv) as ResolvedConfig;
+  const resolved = mergeSettings(
+    mergeSettings(mergeSettings(defaultConfig(environment), base), overrides),
+    fromEnv,
+  ) as ResolvedConfig;
   const maxWasSet = [base, overrides, fromEnv].some((s) => s?.pool?.max !== undefined);
   const evalWasSet = [base, overrides, fromEnv].some((s) => s?.security?.allowEval !== undefined);
   return checkCombinations(restrictedDefaults(resolved, evalWasSet), maxWasSet);
@@ -138,16 +148,6 @@ function checkCombinations(config: ResolvedConfig, maxWasSet: boolean): Resolved
       pool = { ...pool, max: pool.min };
     }
   }
-  if (config.invoker === 'grpc' && config.grpc.mode === 'remote' && config.grpc.endpoints.length === 0) {
-    issues.push({
-      field: 'grpc.endpoints',
-      message: "remote mode needs at least one endpoint ('host:port'); or use grpc.mode 'managed'",
-    });
-  }
-  const { cert, key } = config.grpc.tls ?? {};
-  if ((cert === undefined) !== (key === undefined)) {
-    issues.push({ field: 'grpc.tls', message: 'cert and key go together (mutual TLS needs both)' });
-  }
   if (issues.length > 0) throw new ConfigError(issues);
   return pool === config.pool ? config : { ...config, pool };
 }
@@ -156,28 +156,6 @@ function checkCombinations(config: ResolvedConfig, maxWasSet: boolean): Resolved
 function restrictedDefaults(config: ResolvedConfig, evalWasSet: boolean): ResolvedConfig {
   if (evalWasSet || config.security.allowedModules === undefined) return config;
   return { ...config, security: { ...config.security, allowEval: false } };
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
-}
-
-/** Deep merge of plain objects; arrays and other values replace; undefined does not. */
-function merge(base: unknown, overlay: unknown): unknown {
-  if (overlay === undefined) return base;
-  if (!isPlainObject(base) || !isPlainObject(overlay)) return overlay;
-  const result: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(overlay)) result[key] = merge(base[key], value);
-  return result;
-}
-
-function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
-  let node = target;
-  for (const key of path.slice(0, -1)) {
-    if (!isPlainObject(node[key])) node[key] = {};
-    node = node[key] as Record<string, unknown>;
-  }
-  node[path[path.length - 1] as string] = value;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

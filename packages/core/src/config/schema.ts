@@ -118,58 +118,16 @@ const securitySchema = z.strictObject({
   sandbox: sandboxSchema.optional(),
 });
 
-const grpcTlsSchema = z.strictObject({
-  /** PEM of the CA that signed the server certificate (a path or the PEM text). */
-  ca: z.string().optional(),
-  /** Client certificate and key, for mutual TLS. */
-  cert: z.string().optional(),
-  key: z.string().optional(),
-  /** Name to check in the server certificate, if it differs from the host. */
-  serverName: z.string().optional(),
-});
-
-const grpcSchema = z.strictObject({
-  /** `managed` spawns local Python servers; `remote` connects to `endpoints`. */
-  mode: z.enum(['managed', 'remote']).optional(),
-  /** `host:port` or `unix:/path` of remote servers. */
-  endpoints: z.array(z.string().min(1)).optional(),
-  tls: grpcTlsSchema.optional(),
-  /** Bearer token sent with every call. */
-  token: z.string().min(1).optional(),
-  /** Allow plaintext to a non-loopback endpoint (logs a warning). */
-  insecure: z.boolean().optional(),
-  /** Largest message either side accepts, in bytes. */
-  maxMessageBytes: positiveInt.optional(),
-  /** Health check period of remote endpoints. */
-  healthCheckIntervalMs: positiveInt.optional(),
-});
-
-const mockSchema = z.strictObject({
-  /** Fail calls nobody programmed, listing what was programmed. */
-  strict: z.boolean().optional(),
-  /** A fixture file of recorded calls to replay. */
-  fixtures: z.string().min(1).optional(),
-});
-
-const protobufSchema = z.strictObject({
-  /** The .proto files that define your request and response messages. */
-  protoFiles: z.array(z.string().min(1)).optional(),
-  /** Per callable (dotted name), the message types of its arguments and result. */
-  callables: z
-    .record(z.string(), z.strictObject({ request: z.string().optional(), response: z.string().optional() }))
-    .optional(),
-});
+/**
+ * A section that belongs to an adapter package (`grpc`, `mock`, `protobuf`,
+ * `offload`): any object here; the package validates it when it is loaded
+ * (adapter-options.ts).
+ */
+const adapterSectionSchema = z.record(z.string(), z.unknown());
 
 const protocolSchema = z.strictObject({
   /** Largest frame either side accepts, in bytes. */
   maxFrameBytes: positiveInt.optional(),
-});
-
-const offloadSchema = z.strictObject({
-  /** Payloads at least this big are encoded and decoded in worker threads; 0 never. */
-  thresholdBytes: nonNegativeInt.optional(),
-  /** Worker threads for that. */
-  threads: positiveInt.optional(),
 });
 
 const streamsSchema = z.strictObject({
@@ -204,12 +162,12 @@ export const settingsSchema = z.strictObject({
   handles: handlesSchema.optional(),
   streams: streamsSchema.optional(),
   protocol: protocolSchema.optional(),
-  offload: offloadSchema.optional(),
+  offload: adapterSectionSchema.optional(),
   security: securitySchema.optional(),
   logLevel: z.enum(LOG_LEVELS).optional(),
-  grpc: grpcSchema.optional(),
-  mock: mockSchema.optional(),
-  protobuf: protobufSchema.optional(),
+  grpc: adapterSectionSchema.optional(),
+  mock: adapterSectionSchema.optional(),
+  protobuf: adapterSectionSchema.optional(),
   bindings: bindingsSchema.optional(),
 });
 

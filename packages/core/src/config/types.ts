@@ -1,6 +1,7 @@
 // The resolved config: every setting present, validated. What adapters receive.
 
 import type { LogLevel } from '../logger/logger.js';
+import type { AdapterSectionSettings } from './adapter-options.js';
 import type { InvokerName, SerializerName } from './schema.js';
 
 export interface PythonSettings {
@@ -116,45 +117,6 @@ export interface SecuritySettings {
   readonly sandbox: SandboxSettings;
 }
 
-export interface GrpcTlsSettings {
-  readonly ca: string | undefined;
-  readonly cert: string | undefined;
-  readonly key: string | undefined;
-  readonly serverName: string | undefined;
-}
-
-export interface GrpcSettings {
-  /** `managed` spawns local Python servers; `remote` connects to `endpoints`. @default 'managed' */
-  readonly mode: 'managed' | 'remote';
-  /** `host:port` (or `unix:/path`) of remote servers. @default [] */
-  readonly endpoints: readonly string[];
-  readonly tls: GrpcTlsSettings | undefined;
-  /** Bearer token sent with every call. @default undefined */
-  readonly token: string | undefined;
-  /** Allow plaintext to a non-loopback endpoint (logs a warning). @default false */
-  readonly insecure: boolean;
-  /** Largest message either side accepts. @default 64 MiB */
-  readonly maxMessageBytes: number;
-  /** Health check period of remote endpoints. @default 2000 */
-  readonly healthCheckIntervalMs: number;
-}
-
-export interface MockSettings {
-  /** Fail calls nobody programmed, listing what was programmed. @default true */
-  readonly strict: boolean;
-  /** A fixture file of recorded calls to replay. @default undefined */
-  readonly fixtures: string | undefined;
-}
-
-export interface ProtobufSettings {
-  /** The .proto files that define your request and response messages. @default [] */
-  readonly protoFiles: readonly string[];
-  /** Per callable (dotted name), the message types of its arguments and result. @default {} */
-  readonly callables: Readonly<
-    Record<string, { readonly request?: string | undefined; readonly response?: string | undefined }>
-  >;
-}
-
 /** Typed bindings: what `snakebridge types` generates, and the runtime guard against drift (docs/typing.md). */
 export interface BindingsSettings {
   /** Python modules to generate declarations for, by dotted name. @default [] */
@@ -196,22 +158,14 @@ export interface ResolvedConfig {
     /** Largest frame either side accepts, in bytes. @default 256 MiB */
     readonly maxFrameBytes: number;
   };
-  readonly offload: {
-    /**
-     * Payloads at least this big are encoded and decoded in worker threads, so
-     * the event loop stays responsive; 0 keeps everything on the main thread.
-     * @default 4 MiB
-     */
-    readonly thresholdBytes: number;
-    /** Worker threads for that. @default 2 */
-    readonly threads: number;
-  };
   readonly security: SecuritySettings;
   /** @default 'info' */
   readonly logLevel: LogLevel;
-  readonly grpc: GrpcSettings;
-  readonly mock: MockSettings;
-  readonly protobuf: ProtobufSettings;
+  /** The adapter packages' sections, as merged; each package validates its own (`defineAdapterOptions`). */
+  readonly grpc: AdapterSectionSettings;
+  readonly mock: AdapterSectionSettings;
+  readonly protobuf: AdapterSectionSettings;
+  readonly offload: AdapterSectionSettings;
   readonly bindings: BindingsSettings;
 }
 

@@ -23,3 +23,10 @@ export const SERIALIZER_PACKAGES: Readonly<Record<Exclude<SerializerName, 'json'
  * without a container.
  */
 export const CONTAINER_MODULE_EXPORT = 'containerModule';
+
+/**
+ * What an adapter package exports about its config sections (`grpc`, `mock`,
+ * …): an AdapterOptions, or a list of them, named `options`. Core validates
+ * them when it loads the package, before the package builds anything.
+ */
+export const OPTIONS_EXPORT = 'options';

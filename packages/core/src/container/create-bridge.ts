@@ -10,7 +10,7 @@ import { consoleLogger, LOGGER, type Logger } from '../logger/logger.js';
 import { SERIALIZER, type Serializer } from '../serializer/serializer.js';
 import { JsonSerializer } from '../serializer-json/json-serializer.js';
 import { INVOKER_PACKAGES, SERIALIZER_PACKAGES } from './adapter-packages.js';
-import { type ImportPackage, importPackage, loadContainerModule } from './load-package.js';
+import { type ImportPackage, importPackage, type LoadedAdapter, loadAdapter } from './load-package.js';
 
 export interface CreateBridgeOptions extends ResolveOptions {
   /** Where workers' output and lifecycle notes go. @default console, at the config's logLevel */
@@ -46,16 +46,22 @@ export async function createContainer(
     container.bind<Serializer>(SERIALIZER).toDynamicValue(() => new JsonSerializer());
   } else {
     const packageName = SERIALIZER_PACKAGES[resolved.serializer];
-    container.load(await loadContainerModule('serializer', resolved.serializer, packageName, importer));
+    container.load(checked(await loadAdapter('serializer', resolved.serializer, packageName, importer), resolved));
   }
 
   if (options.invoker !== undefined) {
     container.bind<Invoker>(INVOKER).toConstantValue(options.invoker);
   } else {
     const packageName = INVOKER_PACKAGES[resolved.invoker];
-    container.load(await loadContainerModule('invoker', resolved.invoker, packageName, importer));
+    container.load(checked(await loadAdapter('invoker', resolved.invoker, packageName, importer), resolved));
   }
   return container;
+}
+
+/** The adapter's ContainerModule, once its config sections are valid (a ConfigError otherwise). */
+function checked(adapter: LoadedAdapter, config: ResolvedConfig): LoadedAdapter['module'] {
+  for (const options of adapter.options) options.resolve(config);
+  return adapter.module;
 }
 
 /**

@@ -5,8 +5,9 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ContainerModule } from 'inversify';
+import { type AdapterOptions, isAdapterOptions } from '../config/adapter-options.js';
 import { AdapterNotInstalledError, ConfigError } from '../errors/errors.js';
-import { CONTAINER_MODULE_EXPORT } from './adapter-packages.js';
+import { CONTAINER_MODULE_EXPORT, OPTIONS_EXPORT } from './adapter-packages.js';
 
 /** Imports a package by name. Replaceable for bundlers (a static map) and tests. */
 export type ImportPackage = (packageName: string) => Promise<unknown>;
@@ -31,13 +32,20 @@ export const importPackage: ImportPackage = async (packageName) => {
   }
 };
 
-/** The ContainerModule an adapter package exports. */
-export async function loadContainerModule(
+/** What core takes from an adapter package: its ContainerModule, and how it reads its config sections. */
+export interface LoadedAdapter {
+  readonly module: ContainerModule;
+  /** The package's `options` export: its config sections, to validate before anything is built. */
+  readonly options: readonly AdapterOptions<unknown>[];
+}
+
+/** The ContainerModule and the options an adapter package exports. */
+export async function loadAdapter(
   role: 'invoker' | 'serializer',
   name: string,
   packageName: string,
   importer: ImportPackage,
-): Promise<ContainerModule> {
+): Promise<LoadedAdapter> {
   let exports: unknown;
   try {
     exports = await importer(packageName);
@@ -57,7 +65,9 @@ export async function loadContainerModule(
       },
     ]);
   }
-  return module;
+  const declared = (exports as Record<string, unknown>)[OPTIONS_EXPORT];
+  const options = (Array.isArray(declared) ? declared : [declared]).filter(isAdapterOptions);
+  return { module, options };
 }
 
 function isContainerModule(value: unknown): value is ContainerModule {

@@ -52,3 +52,24 @@ function bridgeError(payload: PythonErrorPayload, target: string): SnakeBridgeEr
       return undefined;
   }
 }
+
+/**
+ * Reads an error payload as a worker or server sends it (UTF-8 JSON with at
+ * least `type`, `module` and `message` strings). The bytes are untrusted:
+ * anything else is a ProtocolError, never a SyntaxError thrown at the caller.
+ *
+ * @param from - who sent it, for the message (`Python worker w1`, `server 10.0.0.5:50051`)
+ */
+export function parseErrorPayload(body: Uint8Array, from: string): PythonErrorPayload {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+  } catch (error) {
+    throw new ProtocolError(`${from} sent an error whose body is not JSON (${(error as Error).message}).`);
+  }
+  const fields = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
+  if (!['type', 'module', 'message'].every((field) => typeof fields[field] === 'string')) {
+    throw new ProtocolError(`${from} sent an error that is not an error payload (type, module, message).`);
+  }
+  return payload as PythonErrorPayload;
+}

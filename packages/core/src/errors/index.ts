@@ -1,5 +1,5 @@
 export * from './errors.js';
-export { errorFromPayload } from './from-payload.js';
+export { errorFromPayload, parseErrorPayload } from './from-payload.js';
 export {
   atCallSite,
   PythonError,

@@ -5,7 +5,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { delimiter } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import type { Logger, PythonSettings } from '@snakebridge/core';
+import type { Logger, PythonSettings, ResolvedConfig, Serializer, WorkerExit } from '@snakebridge/core';
+import type { StartHooks } from '../pool/supervised-worker.js';
+import type { PythonInfo } from './interpreter.js';
 import { runtimePath } from './runtime.js';
 
 /** How a process ended. */
@@ -103,6 +105,22 @@ export class PythonProcess {
     return [...this.#stderrTail];
   }
 
+  /**
+   * How the process ended, as a WorkerCrashedError or WorkerStartError reports it.
+   *
+   * @param reason - why the host ended it (a kill), if it did
+   */
+  exitInfo(exit: ProcessExit | undefined, reason: string | undefined): WorkerExit {
+    return {
+      workerId: this.workerId,
+      pid: this.pid,
+      exitCode: exit?.exitCode,
+      signal: exit?.signal,
+      stderrTail: this.stderrTail(),
+      reason: reason ?? (exit?.spawnError ? `spawn failed: ${exit.spawnError.message}` : undefined),
+    };
+  }
+
   /** Resolves once stderr is fully read (bounded wait), so a crash report has the last lines. */
   async stderrSettled(maxWaitMs = 100): Promise<void> {
     const stderr = this.#child.stderr;
@@ -187,4 +205,27 @@ function forwardLines(stream: Readable, onLine: (line: string) => void): void {
   stream.on('end', () => {
     if (partial !== '') onLine(partial);
   });
+}
+
+/** What a supervised Python process (a stdio worker, a managed gRPC server) is started with. */
+export interface PythonWorkerOptions {
+  /** The pool's name for it (`w1`), in logs and errors. */
+  readonly workerId: string;
+  /** The interpreter to run (from `findPython`). */
+  readonly python: PythonInfo;
+  /** The resolved config: python, pool, handles, security, limits and timeouts settings apply. */
+  readonly config: ResolvedConfig;
+  /** The serializer it loads the Python side of. */
+  readonly serializer: Serializer;
+  /** Where its output and lifecycle notes go. */
+  readonly logger: Logger;
+  /** Tells the pool when the process exists, before its handshake, and when it can take calls. */
+  readonly hooks?: StartHooks | undefined;
+}
+
+/** How a process that was still starting ended, in a few words (why its start failed). */
+export function describeEarlyExit(exit: ProcessExit): string {
+  if (exit.spawnError) return `it could not be spawned (${exit.spawnError.message})`;
+  if (exit.signal) return `it was killed by ${exit.signal} during start-up`;
+  return `it exited with code ${exit.exitCode} during start-up`;
 }

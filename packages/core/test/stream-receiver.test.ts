@@ -1,7 +1,7 @@
 // The host end of a stream, with a channel that records what it is asked to do.
 
 import { describe, expect, it } from 'vitest';
-import { type StreamChannel, StreamReceiver } from '../src/worker/stream-receiver.js';
+import { type StreamChannel, StreamReceiver } from '../src/transport/stream-receiver.js';
 
 function channel(): StreamChannel & { credits: number[]; cancels: number } {
   const record = {

@@ -1,0 +1,541 @@
+// The one Invoker over any Transport: encodes each call once, routes it (to
+// the channel that holds its handles or session, else the least-loaded one),
+// answers the caller at its deadline or abort and cancels the work in Python,
+// streams with credit, runs host callbacks, revives handles and counts calls.
+// The stdio and gRPC adapters differ only in the transport they give it.
+
+import { randomUUID } from 'node:crypto';
+import { callbackIndex, type HostFunction } from '../callbacks/callback-ref.js';
+import type { ResolvedConfig } from '../config/types.js';
+import {
+  CancelledError,
+  ClosedError,
+  HandleError,
+  PoolExhaustedError,
+  SessionError,
+  TimeoutError,
+} from '../errors/errors.js';
+import { atCallSite } from '../errors/python-error.js';
+import { HandleRef } from '../handles/handle-ref.js';
+import { CallCounts, handleIdsByOwner } from '../invoker/call-counts.js';
+import { withDeadline } from '../invoker/deadline.js';
+import { describeCall, sessionOfHandle } from '../invoker/describe-call.js';
+import type { Call, CallOptions, Invoker, InvokerStats, SessionRef, StreamOptions } from '../invoker/invoker.js';
+import type { AcquireOptions, Lease, RunOptions } from '../process-pool/process-pool.js';
+import type { DecodeContext, EncodeContext, Serializer } from '../serializer/serializer.js';
+import { HostCallbacks } from './host-callbacks.js';
+import { StreamReceiver } from './stream-receiver.js';
+import type {
+  CallbackRequest,
+  CallControl,
+  CallEvents,
+  Channel,
+  Channels,
+  OutboundCall,
+  Transport,
+} from './transport.js';
+
+/**
+ * How call payloads are encoded and results decoded: the serializer itself,
+ * or something that runs it off the event loop for large values (the
+ * offloader). A promise only when the work went elsewhere.
+ */
+export interface PayloadCodec {
+  encode(value: unknown, context: EncodeContext): Uint8Array | Promise<Uint8Array>;
+  decode(body: Uint8Array, context: DecodeContext): unknown;
+  close?(): Promise<void>;
+}
+
+/** What a TransportInvoker is built from. */
+export interface TransportInvokerOptions<C extends Channel> {
+  readonly transport: Transport<C>;
+  /** The resolved config: timeouts, pool.acquireTimeoutMs and streams.window apply here. */
+  readonly config: ResolvedConfig;
+  /** Encodes stream items and callback values; the worker or server speaks the same. */
+  readonly serializer: Serializer;
+  /** Encodes payloads and decodes results. @default the serializer */
+  readonly codec?: PayloadCodec | undefined;
+}
+
+/** One call, encoded and routed, ready to send (again, if it is retried). */
+interface Prepared {
+  readonly outbound: OutboundCall;
+  /** The channel that must run it (its handles or session live there), if any. */
+  readonly owner: string | undefined;
+  readonly sessionKey: string | undefined;
+  readonly callbacks: readonly HostFunction[];
+  readonly reviveHandle: CallOptions['reviveHandle'];
+}
+
+/** What a call's channel answered: the encoded result, and who made the handles in it. */
+interface Answered {
+  readonly body: Uint8Array;
+  readonly owner: string;
+}
+
+/** Calls Python over a transport; the stdio and gRPC invokers are this, each with its own transport. */
+export class TransportInvoker<C extends Channel = Channel> implements Invoker {
+  readonly kind: string;
+  readonly #channels: Channels<C>;
+  readonly #config: ResolvedConfig;
+  readonly #serializer: Serializer;
+  readonly #codec: PayloadCodec;
+  readonly #sessions = new Map<string, SessionRef>();
+  readonly #counts = new CallCounts();
+  #closed = false;
+
+  constructor(options: TransportInvokerOptions<C>) {
+    this.kind = options.transport.kind;
+    this.#channels = options.transport.channels;
+    this.#config = options.config;
+    this.#serializer = options.serializer;
+    this.#codec = options.codec ?? options.serializer;
+  }
+
+  start(): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    return this.#channels.start();
+  }
+
+  async call<T = unknown>(call: Call, options: CallOptions = {}): Promise<T> {
+    if (this.#closed) throw this.#closedError();
+    const pending = this.#prepare(call, options, 0);
+    // Awaited only when the arguments were large enough to be encoded in a worker thread.
+    const prepared = pending instanceof Promise ? await pending : pending;
+    this.#counts.started();
+    try {
+      const { body, owner } = await this.#run(prepared, options);
+      // Awaited only when it was decoded in a worker thread: an await costs a turn of the microtask queue.
+      const decoded = this.#codec.decode(body, this.#decodeContext(prepared, owner, 'result'));
+      const result = (decoded instanceof Promise ? await decoded : decoded) as T;
+      this.#counts.succeeded();
+      return result;
+    } catch (error) {
+      this.#counts.failed();
+      // Created here, after an await, this Error's stack reaches the user's awaiting code.
+      throw atCallSite(error as Error, new Error());
+    } finally {
+      this.#counts.finished();
+    }
+  }
+
+  stream<T = unknown>(call: Call, options: StreamOptions = {}): AsyncIterableIterator<T> {
+    return this.#stream<T>(call, options);
+  }
+
+  async release(handles: readonly HandleRef[]): Promise<void> {
+    for (const [owner, ids] of handleIdsByOwner(handles)) {
+      this.#counts.handlesReleased(ids.length);
+      this.#channels.worker(owner)?.release(ids);
+    }
+  }
+
+  async openSession(): Promise<SessionRef> {
+    if (this.#closed) throw this.#closedError();
+    const channel = await this.#channels.pinSession();
+    // Unique across hosts: many hosts may share one remote server.
+    const ref: SessionRef = { id: randomUUID(), owner: channel.owner };
+    this.#sessions.set(ref.id, ref);
+    return ref;
+  }
+
+  async closeSession(session: SessionRef): Promise<void> {
+    if (!this.#sessions.delete(session.id)) return;
+    this.#channels.unpinSession(session.owner);
+    this.#channels.worker(session.owner)?.release([], session.id);
+  }
+
+  stats(): InvokerStats {
+    return this.#counts.stats();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#channels.close();
+    await this.#codec.close?.();
+  }
+
+  // --- calls -------------------------------------------------------------------------------
+
+  /** Runs a call on a channel; the deadline covers waiting for one too. */
+  async #run(prepared: Prepared, options: CallOptions): Promise<Answered> {
+    const { timeoutMs, description } = prepared.outbound;
+    // The common call has neither: no timer, no signal, nothing to listen to.
+    if (timeoutMs === 0 && options.signal === undefined) {
+      const runOptions: RunOptions & { description: string } = {
+        workerId: prepared.owner,
+        idempotent: options.idempotent,
+        description,
+      };
+      return this.#channels.run((channel) => this.#send(channel, prepared, 0, undefined), runOptions);
+    }
+    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : 0;
+    const acquireMs = timeoutMs > 0 ? Math.min(timeoutMs, this.#config.pool.acquireTimeoutMs || timeoutMs) : undefined;
+    try {
+      return await withDeadline(description, { timeoutMs, signal: options.signal }, (abandoned) => {
+        const runOptions: RunOptions & { description: string } = {
+          workerId: prepared.owner,
+          idempotent: options.idempotent,
+          signal: abandoned,
+          timeoutMs: acquireMs,
+          description,
+        };
+        return this.#channels.run((channel) => this.#send(channel, prepared, deadline, abandoned), runOptions);
+      });
+    } catch (error) {
+      // Waiting for a channel used up the call's own deadline: that is a timeout, not an exhausted pool.
+      if (PoolExhaustedError.is(error) && deadline !== 0 && Date.now() >= deadline - 1) {
+        throw new TimeoutError(description, timeoutMs);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Sends the call on `channel`; settles with its answer, or when the caller
+   * gives up (`abandoned` aborts: deadline, abort), which cancels it in Python.
+   */
+  #send(channel: C, prepared: Prepared, deadline: number, abandoned: AbortSignal | undefined): Promise<Answered> {
+    return new Promise((resolve, reject) => {
+      const call = new CallInFlight(channel.owner, resolve, reject, this.#callbacksOf(prepared, channel));
+      if (call.callbacks !== undefined) call.context = this.#decodeContext(prepared, channel.owner, 'item');
+      call.control = channel.send(withRemaining(prepared.outbound, deadline), call);
+      if (abandoned !== undefined) call.watch(abandoned);
+    });
+  }
+
+  async *#stream<T>(call: Call, options: StreamOptions): AsyncGenerator<T> {
+    if (this.#closed) throw this.#closedError();
+    const window = options.window ?? this.#config.streams.window;
+    const prepared = await this.#prepare(call, options, window);
+    this.#counts.started();
+    const lease = await this.#leaseAccepting(prepared, options).catch((error: unknown) => {
+      this.#counts.failed();
+      this.#counts.finished();
+      throw atCallSite(error as Error, new Error());
+    });
+    try {
+      yield* this.#open<T>(lease.worker, prepared, options);
+      this.#counts.succeeded();
+    } catch (error) {
+      this.#counts.failed();
+      throw atCallSite(error as Error, new Error());
+    } finally {
+      this.#counts.finished();
+      lease.release();
+    }
+  }
+
+  /** Starts a stream on `channel`: its items, with credit as they are consumed, and its deadline and abort. */
+  #open<T>(channel: C, prepared: Prepared, options: StreamOptions): StreamReceiver<T> {
+    const { outbound } = prepared;
+    const context = this.#decodeContext(prepared, channel.owner, 'item');
+    let control: CallControl | undefined;
+    const receiver = new StreamReceiver<T>(
+      {
+        credit: (count) => control?.credit(count),
+        cancel: () => control?.cancel(),
+        decode: (body) => this.#serializer.decode(body, context),
+      },
+      outbound.window,
+    );
+    const stream = new StreamInFlight(receiver as StreamReceiver<unknown>, this.#callbacksOf(prepared, channel));
+    stream.context = context;
+    const stop = watchDeadline(outbound.description, outbound.timeoutMs, options.signal, (error) => {
+      receiver.fail(error);
+      control?.cancel();
+    });
+    receiver.onDone = () => {
+      stop();
+      stream.end();
+    };
+    control = channel.send(outbound, stream);
+    stream.control = control;
+    if (!receiver.open) stream.end();
+    return receiver;
+  }
+
+  /**
+   * A lease on a channel that can take the stream now. One that stopped taking
+   * calls between the lease and now (it broke, or died) is given back and
+   * another taken, unless the stream must run on that one.
+   */
+  async #leaseAccepting(prepared: Prepared, options: StreamOptions): Promise<Lease<C>> {
+    const workerId = prepared.owner;
+    const description = prepared.outbound.description;
+    // The pool names the call in a CancelledError for a wait that was aborted.
+    const acquireOptions: AcquireOptions & { description: string } = { workerId, signal: options.signal, description };
+    const acquire = () => this.#channels.acquire(acquireOptions);
+    let lease = await acquire();
+    for (let tries = 0; !lease.worker.accepting && workerId === undefined && tries < this.#config.pool.max; tries++) {
+      lease.release();
+      lease = await acquire();
+    }
+    return lease;
+  }
+
+  // --- encoding and routing ----------------------------------------------------------------------
+
+  /**
+   * Encodes the arguments (once, whatever the retries) and works out which
+   * channel must run the call. A promise only when the arguments were big
+   * enough to be encoded in a worker thread; routing waits for the encoding,
+   * which is what finds the handles.
+   */
+  #prepare(call: Call, options: CallOptions, window: number): Prepared | Promise<Prepared> {
+    const handles: HandleRef[] = [];
+    const callbacks: HostFunction[] = [];
+    const encoded = this.#codec.encode([call.args ?? [], call.kwargs ?? {}], {
+      target: call.target,
+      role: 'args',
+      onHandle: (handle) => handles.push(handle),
+      onFunction: (fn) => callbackIndex(callbacks, fn),
+    });
+    if (encoded instanceof Uint8Array) return this.#routed(call, options, window, encoded, handles, callbacks);
+    return encoded.then((payload) => this.#routed(call, options, window, payload, handles, callbacks));
+  }
+
+  #routed(
+    call: Call,
+    options: CallOptions,
+    window: number,
+    payload: Uint8Array,
+    handles: HandleRef[],
+    callbacks: HostFunction[],
+  ): Prepared {
+    if (call.handle !== undefined) handles.unshift(call.handle);
+    const session = this.#session(options.session ?? sessionOfHandle(call.handle));
+    const owner = this.#owner(handles, session);
+    return {
+      outbound: {
+        op: call.op,
+        target: call.target,
+        handle: call.handle?.id ?? 0,
+        session: session?.id,
+        payload,
+        timeoutMs: options.timeoutMs ?? this.#config.timeouts.callMs,
+        window,
+        callbacks: callbacks.length > 0,
+        pinned: owner !== undefined,
+        description: describeCall(call),
+      },
+      owner,
+      sessionKey: session?.id,
+      callbacks,
+      reviveHandle: options.reviveHandle,
+    };
+  }
+
+  #session(ref: SessionRef | undefined): SessionRef | undefined {
+    if (ref === undefined) return undefined;
+    const open = this.#sessions.get(ref.id);
+    if (open === undefined) {
+      throw new SessionError(`Session ${ref.id} is closed; open a new one with bridge.session().`);
+    }
+    return open;
+  }
+
+  /** The channel a call must run on: its session's, or the one holding its handles. */
+  #owner(handles: readonly HandleRef[], session: SessionRef | undefined): string | undefined {
+    let owner = session?.owner;
+    for (const handle of handles) {
+      if (handle.released) {
+        throw new HandleError(`Handle ${handle.id} (${handle.type}) was released; it can no longer be used.`);
+      }
+      if (owner === undefined) owner = handle.owner;
+      else if (handle.owner !== undefined && handle.owner !== owner) {
+        throw new HandleError(
+          `Handle ${handle.id} (${handle.type}) lives in ${handle.owner}, but this call runs in ${owner}. ` +
+            'Objects from different workers cannot meet in one call: create them in one session (bridge.session()).',
+        );
+      }
+    }
+    if (owner !== undefined && this.#channels.worker(owner) === undefined) {
+      if (session !== undefined) {
+        this.#sessions.delete(session.id);
+        throw new SessionError(
+          `Session ${session.id} was lost: ${owner}, which held it, exited or restarted. Open a new session.`,
+        );
+      }
+      throw new HandleError(`${owner}, which held this object, exited or restarted; the object is gone.`);
+    }
+    return owner;
+  }
+
+  // --- results --------------------------------------------------------------------------------
+
+  /** How values from `owner` are decoded: handles learn their channel and session, and are counted. */
+  #decodeContext(prepared: Prepared, owner: string, role: 'result' | 'item'): DecodeContext {
+    return {
+      target: prepared.outbound.target,
+      role,
+      handle: (wire) => {
+        this.#counts.handleMade();
+        const ref = new HandleRef(wire, owner, prepared.sessionKey);
+        return prepared.reviveHandle === undefined ? ref : prepared.reviveHandle(ref);
+      },
+    };
+  }
+
+  #callbacksOf(prepared: Prepared, channel: C): HostCallbacks | undefined {
+    if (prepared.callbacks.length === 0) return undefined;
+    return new HostCallbacks(prepared.callbacks, this.#serializer, prepared.outbound.target, channel);
+  }
+
+  #closedError(): ClosedError {
+    return new ClosedError(`The ${this.kind} invoker`);
+  }
+}
+
+/** The events of a call (not a stream): settles its caller once, and serves its callbacks meanwhile. */
+class CallInFlight implements CallEvents {
+  control: CallControl | undefined;
+  context: DecodeContext = {};
+  readonly callbacks: HostCallbacks | undefined;
+  readonly #owner: string;
+  readonly #resolve: (answered: Answered) => void;
+  readonly #reject: (error: Error) => void;
+  #settled = false;
+  #abandoned: AbortSignal | undefined;
+  #onAbandoned: (() => void) | undefined;
+
+  constructor(
+    owner: string,
+    resolve: (answered: Answered) => void,
+    reject: (error: Error) => void,
+    callbacks: HostCallbacks | undefined,
+  ) {
+    this.#owner = owner;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.callbacks = callbacks;
+  }
+
+  /** The caller may give up (deadline, abort): then it has its answer, and the work in Python is stopped. */
+  watch(abandoned: AbortSignal): void {
+    if (this.#settled) return;
+    if (abandoned.aborted) {
+      this.#abandon(abandoned.reason as Error);
+      return;
+    }
+    this.#abandoned = abandoned;
+    this.#onAbandoned = () => this.#abandon(abandoned.reason as Error);
+    abandoned.addEventListener('abort', this.#onAbandoned, { once: true });
+  }
+
+  result(body: Uint8Array): void {
+    if (this.#finish()) this.#resolve({ body, owner: this.#owner });
+  }
+
+  item(): void {
+    // A call has no items; a channel that sends one is answered by its final event.
+  }
+
+  end(): void {
+    this.result(new Uint8Array());
+  }
+
+  fail(error: Error): void {
+    if (this.#finish()) this.#reject(error);
+  }
+
+  callback(request: CallbackRequest): void {
+    serveCallback(this.callbacks, request, this.control, this.context);
+  }
+
+  #abandon(reason: Error): void {
+    this.fail(reason);
+    this.control?.cancel();
+  }
+
+  /** True the first time: the call is over for the host, and its callbacks still running are answered. */
+  #finish(): boolean {
+    if (this.#settled) return false;
+    this.#settled = true;
+    if (this.#onAbandoned !== undefined) this.#abandoned?.removeEventListener('abort', this.#onAbandoned);
+    this.callbacks?.end(this.control);
+    return true;
+  }
+}
+
+/** The events of a stream, handed to its receiver; its callbacks are served until the consumer is done. */
+class StreamInFlight implements CallEvents {
+  control: CallControl | undefined;
+  context: DecodeContext = {};
+  readonly #receiver: StreamReceiver<unknown>;
+  readonly #callbacks: HostCallbacks | undefined;
+
+  constructor(receiver: StreamReceiver<unknown>, callbacks: HostCallbacks | undefined) {
+    this.#receiver = receiver;
+    this.#callbacks = callbacks;
+  }
+
+  result(): void {
+    this.#receiver.end();
+    this.end();
+  }
+
+  item(body: Uint8Array): void {
+    this.#receiver.push(body);
+  }
+
+  end(): void {
+    this.#receiver.end();
+    this.#callbacks?.end(this.control);
+  }
+
+  fail(error: Error): void {
+    this.#receiver.fail(error);
+    this.#callbacks?.end(this.control);
+  }
+
+  callback(request: CallbackRequest): void {
+    serveCallback(this.#callbacks, request, this.control, this.context);
+  }
+}
+
+/**
+ * Runs a callback Python asked for. The control is the channel's answer path; a request that
+ * comes before `send()` has returned it cannot happen (Python has not seen the call yet).
+ */
+function serveCallback(
+  callbacks: HostCallbacks | undefined,
+  request: CallbackRequest,
+  control: CallControl | undefined,
+  context: DecodeContext,
+): void {
+  if (control === undefined) return;
+  if (callbacks === undefined) control.answerCallback(request.id, { error: NO_CALLBACKS_BODY });
+  else callbacks.run(request, control, context);
+}
+
+/** The answer to a callback request of a call that passed no functions. */
+const NO_CALLBACKS_BODY = new TextEncoder().encode(
+  JSON.stringify({ name: 'Error', message: 'the call was passed no host functions', stack: '' }),
+);
+
+/**
+ * Fails a stream at its deadline or when its signal aborts; returns the
+ * function that stops watching (called when the consumer is done).
+ */
+function watchDeadline(
+  description: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  fail: (error: Error) => void,
+): () => void {
+  const timer = timeoutMs > 0 ? setTimeout(() => fail(new TimeoutError(description, timeoutMs)), timeoutMs) : undefined;
+  const onAbort = (): void => fail(new CancelledError(description, signal?.reason));
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  return () => {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  };
+}
+
+/** The call with what is left of its deadline, so that Python stops it when the caller does. */
+function withRemaining(outbound: OutboundCall, deadline: number): OutboundCall {
+  if (deadline === 0) return outbound;
+  return { ...outbound, timeoutMs: Math.max(1, deadline - Date.now()) };
+}
