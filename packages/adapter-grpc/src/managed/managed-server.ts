@@ -52,7 +52,6 @@ export class ManagedServer implements SupervisedWorker, GrpcChannel {
   readonly #options: ManagedServerOptions;
   readonly #process: PythonProcess;
   #connection: BridgeConnection | undefined;
-  #killReason: string | undefined;
   #stopping = false;
 
   /** Spawns a server and resolves once it serves and has agreed on the serializer. */
@@ -72,6 +71,7 @@ export class ManagedServer implements SupervisedWorker, GrpcChannel {
       settings: options.config.python,
       workerId: options.workerId,
       logger: options.logger,
+      label: `gRPC server ${options.workerId}`,
       extraPipes: 2,
       // The token goes by environment, not argv, which any local user can read with ps.
       env: { SNAKEBRIDGE_TOKEN: options.token },
@@ -150,10 +150,7 @@ export class ManagedServer implements SupervisedWorker, GrpcChannel {
   }
 
   kill(reason: string): void {
-    if (!this.#process.alive) return;
-    this.#killReason ??= reason;
-    this.#options.logger.warn(`killing gRPC server ${this.id}: ${reason}`, { workerId: this.id, pid: this.pid });
-    this.#process.signal('SIGKILL');
+    this.#process.kill(reason);
   }
 
   // --- start and exit ---------------------------------------------------------------------------------
@@ -240,7 +237,7 @@ export class ManagedServer implements SupervisedWorker, GrpcChannel {
 
   /** What a call still running when the server went away gets: stopped by us (shutdown), or a crash. */
   #ended(description: string, exit: WorkerExit | undefined, cause: Error | undefined): Error {
-    if (this.#stopping && this.#killReason === undefined) {
+    if (this.#stopping && this.#process.killReason === undefined) {
       return new CancelledError(description, 'the gRPC server stopped it while shutting down', { cause });
     }
     return new WorkerCrashedError(description, exit ?? this.#exitInfo(undefined), { cause });
@@ -255,10 +252,7 @@ export class ManagedServer implements SupervisedWorker, GrpcChannel {
   }
 
   #exitInfo(exit: ProcessExit | undefined): WorkerExit {
-    return this.#process.exitInfo(
-      exit,
-      this.#killReason ?? (this.#stopping && !exit?.spawnError ? 'stopping' : undefined),
-    );
+    return this.#process.exitInfo(exit, this.#stopping ? 'stopping' : undefined);
   }
 }
 

@@ -127,7 +127,6 @@ export class StdioWorker implements SupervisedWorker, Channel {
   #nextSessionId = 0;
   #nextPingId = 0;
   #corked = false;
-  #killReason: string | undefined;
   #ready: { resolve: () => void; reject: (failure: string) => void } | undefined;
   #stopping = false;
   /** Why it can take no calls any more, once it cannot: it broke the protocol, a pipe broke, it died. */
@@ -341,11 +340,7 @@ export class StdioWorker implements SupervisedWorker, Channel {
   }
 
   kill(reason: string): void {
-    if (!this.#process.alive) return;
-    this.#killReason ??= reason;
-    this.#options.logger.warn(`killing worker ${this.id}: ${reason}`, { workerId: this.id, pid: this.pid });
-    this.#process.signal('SIGKILL');
-    this.#fail(`it was killed (${reason})`);
+    if (this.#process.kill(reason)) this.#fail(`it was killed (${reason})`);
   }
 
   /**
@@ -621,7 +616,7 @@ export class StdioWorker implements SupervisedWorker, Channel {
   }
 
   #exitInfo(exit?: ProcessExit): WorkerExit {
-    return this.#process.exitInfo(exit, this.#killReason);
+    return this.#process.exitInfo(exit);
   }
 }
 

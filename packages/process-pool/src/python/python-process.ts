@@ -28,6 +28,8 @@ export interface PythonProcessOptions {
   readonly settings: PythonSettings;
   /** Tags every forwarded line. */
   readonly workerId: string;
+  /** What it is, in log lines: `worker w1`, `gRPC server w1`. @default `worker <workerId>` */
+  readonly label?: string | undefined;
   /** Where stdout and stderr lines are forwarded. */
   readonly logger: Logger;
   /** Extra file descriptors after 0-2, as pipes (the stdio adapter's frame channel). @default 2 */
@@ -54,9 +56,15 @@ export class PythonProcess {
   /** Resolves once the process has exited (or failed to spawn). */
   readonly exited: Promise<ProcessExit>;
   #exit: ProcessExit | undefined;
+  readonly #logger: Logger;
+  readonly #label: string;
+  /** Why the host killed it, if it did: its exit info says so. */
+  #killReason: string | undefined;
 
   constructor(options: PythonProcessOptions) {
     this.workerId = options.workerId;
+    this.#logger = options.logger;
+    this.#label = options.label ?? `worker ${options.workerId}`;
     this.#tailLines = options.stderrTailLines ?? 20;
     const pipes = options.extraPipes ?? 2;
     this.#child = spawn(options.executable, options.args, {
@@ -108,17 +116,31 @@ export class PythonProcess {
   /**
    * How the process ended, as a WorkerCrashedError or WorkerStartError reports it.
    *
-   * @param reason - why the host ended it (a kill), if it did
+   * @param reason - why it ended when the host did not kill it (it was stopping), if known
    */
-  exitInfo(exit: ProcessExit | undefined, reason: string | undefined): WorkerExit {
+  exitInfo(exit: ProcessExit | undefined, reason?: string | undefined): WorkerExit {
     return {
       workerId: this.workerId,
       pid: this.pid,
       exitCode: exit?.exitCode,
       signal: exit?.signal,
       stderrTail: this.stderrTail(),
-      reason: reason ?? (exit?.spawnError ? `spawn failed: ${exit.spawnError.message}` : undefined),
+      reason: this.#killReason ?? (exit?.spawnError ? `spawn failed: ${exit.spawnError.message}` : undefined) ?? reason,
     };
+  }
+
+  /** Kills it with SIGKILL, logging and keeping the first reason given; false if it had already exited. */
+  kill(reason: string): boolean {
+    if (!this.alive) return false;
+    this.#killReason ??= reason;
+    this.#logger.warn(`killing ${this.#label}: ${reason}`, { workerId: this.workerId, pid: this.pid });
+    this.signal('SIGKILL');
+    return true;
+  }
+
+  /** Why the host killed it, if it did. */
+  get killReason(): string | undefined {
+    return this.#killReason;
   }
 
   /** Resolves once stderr is fully read (bounded wait), so a crash report has the last lines. */
