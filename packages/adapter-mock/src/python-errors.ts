@@ -2,29 +2,16 @@
 // handles Python exceptions can be tested without Python.
 
 import { PythonError, type PythonErrorPayload } from '@snakebridge/core';
+import { EXCEPTION_BASES } from './exception-table.js';
 
-// Bases of the common builtin exceptions, so `err.isInstance('LookupError')`
-// and the error code behave as they do with a real worker.
-const BUILTIN_BASES: Readonly<Record<string, readonly string[]>> = {
-  KeyError: ['LookupError'],
-  IndexError: ['LookupError'],
-  ModuleNotFoundError: ['ImportError'],
-  FileNotFoundError: ['OSError'],
-  PermissionError: ['OSError'],
-  TimeoutError: ['OSError'],
-  ZeroDivisionError: ['ArithmeticError'],
-  OverflowError: ['ArithmeticError'],
-  RecursionError: ['RuntimeError'],
-  NotImplementedError: ['RuntimeError'],
-  UnicodeDecodeError: ['UnicodeError', 'ValueError'],
-  UnicodeEncodeError: ['UnicodeError', 'ValueError'],
-  UnicodeError: ['ValueError'],
-};
-
-const NOT_EXCEPTION = new Set(['KeyboardInterrupt', 'SystemExit', 'GeneratorExit']);
+/** Short class names (`JSONDecodeError`) to the qualified name of the one standard class of that name. */
+const BY_SHORT_NAME: ReadonlyMap<string, string> = shortNames(Object.keys(EXCEPTION_BASES));
 
 export interface PythonErrorSpec {
-  /** Class name, e.g. `ValueError`; a dotted name (`mypkg.errors.BadInput`) for your own classes. */
+  /**
+   * Class name, e.g. `ValueError` or `JSONDecodeError` (a standard exception, found by its
+   * short name, with its real bases), or a dotted name (`mypkg.errors.BadInput`) for your own classes.
+   */
   readonly type: string;
   readonly message?: string | undefined;
   /** Names of the base classes, nearest first, for classes of your own: `['ValueError']`. */
@@ -37,23 +24,57 @@ export interface PythonErrorSpec {
 
 /** The wire payload for an exception spec. */
 export function pythonErrorPayload(spec: PythonErrorSpec, target = '<mock>'): PythonErrorPayload {
-  const dot = spec.type.lastIndexOf('.');
-  const module = dot === -1 ? 'builtins' : spec.type.slice(0, dot);
-  const type = dot === -1 ? spec.type : spec.type.slice(dot + 1);
-  const bases = spec.bases ?? BUILTIN_BASES[type] ?? [];
-  const qualified = (name: string): string => (name.includes('.') ? name : `builtins.${name}`);
-  const tail = NOT_EXCEPTION.has(type) ? ['builtins.BaseException'] : ['builtins.Exception', 'builtins.BaseException'];
-  const mro = [...new Set([`${module}.${type}`, ...bases.map(qualified), ...tail])];
+  const qualifiedName = qualify(spec.type);
+  const dot = qualifiedName.lastIndexOf('.');
+  const module = qualifiedName.slice(0, dot);
+  const type = qualifiedName.slice(dot + 1);
   return {
     type,
     module,
     message: spec.message ?? '',
-    mro,
+    mro: mroOf(qualifiedName, spec.bases),
     traceback: spec.traceback ?? [`  File "<mock>", line 1, in ${target}\n`],
     frames: [{ file: '<mock>', line: 1, name: target }],
     cause: spec.cause === undefined ? null : pythonErrorPayload(spec.cause, target),
     context: null,
   };
+}
+
+/**
+ * The class and its bases, nearest first, as Python's `__mro__` names them: a
+ * standard exception's from the table, a class of your own's from the bases
+ * you give (each expanded by the table), ending at BaseException.
+ */
+function mroOf(qualifiedName: string, bases: readonly string[] | undefined): string[] {
+  const known = EXCEPTION_BASES[qualifiedName];
+  if (bases === undefined && known !== undefined) return [qualifiedName, ...known];
+  const expanded = (bases ?? ['Exception']).flatMap((base) => {
+    const name = qualify(base);
+    return [name, ...(EXCEPTION_BASES[name] ?? ['builtins.Exception', 'builtins.BaseException'])];
+  });
+  // Later duplicates go: the common bases (Exception, BaseException) end the list, as in Python.
+  const mro = [qualifiedName, ...expanded];
+  return mro.filter((name, index) => mro.lastIndexOf(name) === index);
+}
+
+/** `ValueError` → `builtins.ValueError`; `JSONDecodeError` → `json.decoder.JSONDecodeError`; dotted names as they are. */
+function qualify(name: string): string {
+  if (name.includes('.')) return name;
+  return EXCEPTION_BASES[`builtins.${name}`] !== undefined
+    ? `builtins.${name}`
+    : (BY_SHORT_NAME.get(name) ?? `builtins.${name}`);
+}
+
+function shortNames(qualifiedNames: readonly string[]): Map<string, string> {
+  const byShort = new Map<string, string>();
+  const ambiguous = new Set<string>();
+  for (const name of qualifiedNames) {
+    const short = name.slice(name.lastIndexOf('.') + 1);
+    if (byShort.has(short)) ambiguous.add(short);
+    else byShort.set(short, name);
+  }
+  for (const short of ambiguous) byShort.delete(short);
+  return byShort;
 }
 
 /**
