@@ -20,6 +20,15 @@ describe('concurrency on one worker', () => {
     expect(new Set(invoker.pool.stats().workers.map((worker) => worker.pid)).size).toBe(1);
   });
 
+  it('takes a Promise.all of 20,000 calls under the default settings, each with its own result', async () => {
+    invoker = testInvoker();
+    const results = await Promise.all(
+      Array.from({ length: 20_000 }, (_, i) => invoker?.call(fn('operator.add', [i, 1]))),
+    );
+    expect(results).toEqual(Array.from({ length: 20_000 }, (_, i) => i + 1));
+    expect(invoker.pool.stats().queueDepth).toBe(0);
+  });
+
   it('runs async functions concurrently on the worker’s event loop', async () => {
     invoker = testInvoker({ pool: { maxConcurrency: 100 } });
     await invoker.start();

@@ -74,6 +74,23 @@ afterEach(async () => {
 });
 
 describe('sizing and dispatch', () => {
+  it('takes a Promise.all of 50,000 tasks under the default queue, serving them in order', async () => {
+    const { pool } = makePool({ min: 1, max: 1, maxConcurrency: 8 });
+    const served: number[] = [];
+    const results = await Promise.all(
+      Array.from({ length: 50_000 }, (_, i) =>
+        pool.run(async () => {
+          served.push(i);
+          await Promise.resolve();
+          return i;
+        }),
+      ),
+    );
+    expect(results).toHaveLength(50_000);
+    expect(served).toEqual(results);
+    expect(pool.stats().queueDepth).toBe(0);
+  });
+
   it('starts min workers in parallel and waits for all of them', async () => {
     const { pool, factory, events } = makePool({ min: 3, max: 3 });
     factory.startDelayMs = 50;

@@ -14,7 +14,7 @@ export function defaultConfig(environment: string): ResolvedConfig {
       min: 1,
       max: availableParallelism(),
       maxConcurrency: 64,
-      queueSize: 1000,
+      queueSize: 100_000,
       acquireTimeoutMs: 30_000,
       start: 'lazy',
       preload: [],

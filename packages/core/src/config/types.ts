@@ -44,7 +44,10 @@ export interface PoolSettings {
   readonly max: number;
   /** Calls one worker runs at once. @default 64 */
   readonly maxConcurrency: number;
-  /** Calls allowed to wait for a free worker before PoolExhaustedError. @default 1000 */
+  /**
+   * Calls allowed to wait for a free worker before PoolExhaustedError. Each waiting call holds its
+   * encoded arguments (a small call: a few hundred bytes), so the bound is memory. @default 100000
+   */
   readonly queueSize: number;
   /** Longest wait for a free worker; 0 waits for ever. @default 30000 */
   readonly acquireTimeoutMs: number;
