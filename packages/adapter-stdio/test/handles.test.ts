@@ -4,6 +4,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Bridge, HandleError, type HandleRef, handleOf, release, silentLogger } from '@snakebridge/core';
+import { eventually } from '@snakebridge/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StdioInvoker } from '../src/index.js';
 import { fn, rejection, testConfig, testInvoker } from './helpers.js';
@@ -107,5 +108,30 @@ describe('handles', () => {
     const error = await rejection(b.call(`${CONTRACT}.echo`, [[first, other]]));
     expect(HandleError.is(error)).toBe(true);
     expect(error.message).toMatch(/session/);
+  });
+
+  it('counts no handle of a closed session as live, and a late release of one changes nothing', async () => {
+    const b = bridgeOver();
+    const kept = await b.call(`${CONTRACT}.make_counter`, [1]);
+    const session = await b.session();
+    const inSession = await Promise.all([1, 2, 3].map((i) => session.call(`${CONTRACT}.make_counter`, [i])));
+    await release(inSession[0]);
+    expect(invoker?.stats().liveHandles).toBe(3);
+    await session.close();
+    expect(invoker?.stats().liveHandles).toBe(1);
+    expect(await liveHandles(invoker as StdioInvoker)).toBe(1);
+    await release(inSession[1]);
+    expect(invoker?.stats().liveHandles).toBe(1);
+    await release(kept);
+    expect(invoker?.stats().liveHandles).toBe(0);
+  });
+
+  it('reports each worker’s live handles in pool.stats(), from its health checks', async () => {
+    const b = bridgeOver({ pool: { pingIntervalMs: 20 } });
+    const counters = await Promise.all([1, 2].map((i) => b.call(`${CONTRACT}.make_counter`, [i])));
+    const pool = (invoker as StdioInvoker).pool;
+    await eventually(async () => pool.stats().workers[0]?.handles === 2, 5_000, 'two handles in the stats');
+    await release(counters[0]);
+    await eventually(async () => pool.stats().workers[0]?.handles === 1, 5_000, 'one handle in the stats');
   });
 });

@@ -40,6 +40,8 @@ export interface WorkerStats {
   readonly restarts: number;
   /** Resident memory of the Python process at the last health check, if measured. */
   readonly rssBytes: number | undefined;
+  /** Live handles (Python objects held for the host) in it at the last health check; 0 until measured. */
+  readonly handles: number;
   /** Time since it became ready. */
   readonly uptimeMs: number;
   /** Open sessions pinned to it. */

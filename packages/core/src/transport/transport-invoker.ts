@@ -81,6 +81,8 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
   readonly #serializer: Serializer;
   readonly #codec: PayloadCodec;
   readonly #sessions = new Map<string, SessionRef>();
+  /** Handles the caller holds, by the session they were made in: closing it frees them all in Python. */
+  readonly #sessionHandles = new Map<string, number>();
   readonly #counts = new CallCounts();
   #closed = false;
 
@@ -124,7 +126,10 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
   }
 
   async release(handles: readonly HandleRef[]): Promise<void> {
-    for (const [owner, ids] of handleIdsByOwner(handles)) {
+    // Handles of a closed session were freed, and uncounted, when it closed.
+    const live = handles.filter((handle) => handle.session === undefined || this.#sessions.has(handle.session));
+    for (const handle of live) this.#sessionHandleGone(handle.session);
+    for (const [owner, ids] of handleIdsByOwner(live)) {
       this.#counts.handlesReleased(ids.length);
       this.#channels.worker(owner)?.release(ids);
     }
@@ -141,6 +146,9 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
 
   async closeSession(session: SessionRef): Promise<void> {
     if (!this.#sessions.delete(session.id)) return;
+    // Python frees everything the session holds: the caller's handles into it are gone too.
+    this.#counts.handlesReleased(this.#sessionHandles.get(session.id) ?? 0);
+    this.#sessionHandles.delete(session.id);
     this.#channels.unpinSession(session.owner);
     this.#channels.worker(session.owner)?.release([], session.id);
   }
@@ -371,10 +379,18 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       role,
       handle: (wire) => {
         this.#counts.handleMade();
-        const ref = new HandleRef(wire, owner, prepared.sessionKey);
+        const session = prepared.sessionKey;
+        if (session !== undefined) this.#sessionHandles.set(session, (this.#sessionHandles.get(session) ?? 0) + 1);
+        const ref = new HandleRef(wire, owner, session);
         return prepared.reviveHandle === undefined ? ref : prepared.reviveHandle(ref);
       },
     };
+  }
+
+  #sessionHandleGone(session: string | undefined): void {
+    if (session === undefined) return;
+    const held = this.#sessionHandles.get(session);
+    if (held !== undefined) this.#sessionHandles.set(session, Math.max(0, held - 1));
   }
 
   #callbacksOf(prepared: Prepared, channel: C): HostCallbacks | undefined {

@@ -201,6 +201,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
         callsServed: slot.served,
         restarts: slot.restarts,
         rssBytes: slot.rssBytes,
+        handles: slot.handles,
         uptimeMs: now - slot.startedAt,
         sessions: slot.sessions,
       })),
