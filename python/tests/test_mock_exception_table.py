@@ -56,8 +56,7 @@ def exception_table() -> dict[str, list[str]]:
             if isinstance(value, type) and issubclass(value, BaseException) and not _name(value).startswith("_"):
                 classes.setdefault(_name(value), value)
     return {
-        name: [_name(base) for base in cls.__mro__[1:] if base is not object]
-        for name, cls in sorted(classes.items())
+        name: [_name(base) for base in cls.__mro__[1:] if base is not object] for name, cls in sorted(classes.items())
     }
 
 
