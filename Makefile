@@ -12,15 +12,32 @@ PNPM := $(shell command -v pnpm >/dev/null 2>&1 && echo pnpm || echo "npx --yes 
 VENV := .venv
 VENV_PYTHON := $(VENV)/bin/python
 
-.PHONY: help setup demo test typecheck lint test-ts test-py bench format clean
+.PHONY: help setup demo test typecheck lint test-ts test-py bench bench-record format clean python-matches-venv
 
 help:
 	@echo "make demo    set up, then run a short demo (examples/demo.ts)"
 	@echo "make test    set up, then run every check: typecheck, lint, Vitest, pytest"
-	@echo "make bench   run the benchmarks (bench/), about 10 minutes"
+	@echo "make bench   run the benchmarks (bench/), results in bench/results/local/"
+	@echo "make bench-record  the same, and update the recorded figures (bench/results/latest.*)"
 	@echo "make format  format TypeScript and Python"
 
-setup: node_modules/.installed $(VENV)/.installed
+setup: python-matches-venv node_modules/.installed $(VENV)/.installed
+
+# PYTHON=… is honoured or refused, never ignored: a .venv made from another interpreter is not silently reused.
+python-matches-venv:
+ifneq ($(filter command line environment,$(origin PYTHON)),)
+	@if [ -x $(VENV_PYTHON) ]; then \
+	  wanted=$$($(PYTHON) -c 'import sys; print(sys.base_prefix, sys.version.split()[0])') || exit 1; \
+	  found=$$($(VENV_PYTHON) -c 'import sys; print(sys.base_prefix, sys.version.split()[0])'); \
+	  if [ "$$wanted" != "$$found" ]; then \
+	    echo "PYTHON=$(PYTHON) is $$wanted, but $(VENV) was made with $$found."; \
+	    echo "Run 'make clean' to rebuild $(VENV) with PYTHON=$(PYTHON), or leave PYTHON out to keep it."; \
+	    exit 1; \
+	  fi; \
+	fi
+else
+	@true
+endif
 
 node_modules/.installed: package.json pnpm-lock.yaml $(wildcard packages/*/package.json)
 	$(PNPM) install --frozen-lockfile
@@ -54,6 +71,9 @@ test-py: setup
 
 bench: setup
 	$(PNPM) run bench
+
+bench-record: setup
+	BENCH_RECORD=1 $(PNPM) run bench
 
 format: setup
 	$(PNPM) run format

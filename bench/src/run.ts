@@ -229,8 +229,12 @@ const markdown = [
   details(all),
   '',
 ].join('\n');
-const out = fileURLToPath(new URL('../results/', import.meta.url));
+// The figures in the repository (bench/results/latest.*) change only when asked (`make bench-record`):
+// a run to look at writes beside them, in a folder git ignores.
+const record = process.env.BENCH_RECORD === '1';
+const out = fileURLToPath(new URL(record ? '../results/' : '../results/local/', import.meta.url));
 mkdirSync(out, { recursive: true });
 writeFileSync(`${out}latest.md`, markdown);
 writeFileSync(`${out}latest.json`, `${JSON.stringify({ machine: about, results: all }, null, 2)}\n`);
 console.log(markdown);
+process.stderr.write(`bench: results in ${out}${record ? '' : ' (make bench-record to update the recorded ones)'}\n`);
