@@ -12,7 +12,7 @@ PNPM := $(shell command -v pnpm >/dev/null 2>&1 && echo pnpm || echo "npx --yes 
 VENV := .venv
 VENV_PYTHON := $(VENV)/bin/python
 
-.PHONY: help setup demo test typecheck lint test-ts test-py bench bench-record format clean python-matches-venv
+.PHONY: help setup demo test typecheck lint test-ts test-py test-release bench bench-record format clean python-matches-venv
 
 help:
 	@echo "make demo    set up, then run a short demo (examples/demo.ts)"
@@ -53,7 +53,7 @@ $(VENV)/.installed: python/pyproject.toml python/constraints.txt
 demo: setup
 	$(PNPM) run demo
 
-test: setup typecheck lint test-ts test-py
+test: setup typecheck lint test-ts test-py test-release
 
 typecheck: setup
 	$(PNPM) run typecheck
@@ -68,6 +68,10 @@ test-ts: setup
 
 test-py: setup
 	$(VENV_PYTHON) -m pytest python/tests
+
+# Packs, installs and runs SnakeBridge as a user would, outside the workspace (scripts/release-check.mjs).
+test-release: setup
+	$(PNPM) run release-check
 
 bench: setup
 	$(PNPM) run bench
