@@ -134,4 +134,17 @@ describe('handles', () => {
     await release(counters[0]);
     await eventually(async () => pool.stats().workers[0]?.handles === 1, 5_000, 'one handle in the stats');
   });
+
+  it('gives back the same proxy when Python returns an object it already holds, and leaks nothing', async () => {
+    const b = bridgeOver();
+    const counter = await b.call(`${CONTRACT}.make_counter`, [1]);
+    const same = await counter.bump(2); // returns self, as scikit-learn's fit() does
+    expect(same).toBe(counter);
+    const both = await b.call(`${CONTRACT}.echo`, [[counter, counter]]);
+    expect(both).toEqual([counter, counter]);
+    await eventually(async () => invoker?.stats().liveHandles === 1, 5_000, 'one live handle on the host');
+    expect(await liveHandles(invoker as StdioInvoker)).toBe(1);
+    await release(counter);
+    expect(await liveHandles(invoker as StdioInvoker)).toBe(0);
+  });
 });

@@ -2,7 +2,12 @@
 
 Each handle belongs to a session (0 when the call had none). A session may
 hold ``max_per_session`` live handles; a handle unused for ``ttl`` seconds is
-freed by ``sweep()``. Thread-safe: the main thread, the event loop thread and
+freed by ``sweep()``.
+
+An object already held for a session comes back as the same handle (a
+``fit()`` that returns ``self``), and the handle counts how many times it was
+sent: each release takes one back, and the object is freed with the last. So
+the host may hold the handle twice, release each copy, and leak nothing. Thread-safe: the main thread, the event loop thread and
 the reader thread all touch it.
 
 In restricted mode the Dispatcher sets ``admit`` to the Resolver's rule, so
@@ -26,6 +31,8 @@ class _Entry:
     obj: object
     session: int
     last_used: float = field(default_factory=time.monotonic)
+    #: Times the handle was sent to the host and not yet released.
+    sent: int = 1
 
 
 class HandleTable:
@@ -33,6 +40,8 @@ class HandleTable:
         self.max_per_session = max_per_session
         self.ttl_seconds = ttl_seconds
         self._entries: dict[int, _Entry] = {}
+        #: The handle of each object a session holds, by the object's id (stable while it is held here).
+        self._by_object: dict[tuple[int, int], int] = {}
         self._per_session: dict[int, int] = {}
         self._next_id = 1
         self._lock = threading.Lock()
@@ -47,6 +56,12 @@ class HandleTable:
         if self.admit is not None:
             self.admit(obj)
         with self._lock:
+            known = self._by_object.get((id(obj), session))
+            if known is not None:
+                entry = self._entries[known]
+                entry.sent += 1
+                entry.last_used = time.monotonic()
+                return HandleWire(known, type_name(obj), short_repr(obj))
             count = self._per_session.get(session, 0)
             if count >= self.max_per_session:
                 raise HandleError(
@@ -56,6 +71,7 @@ class HandleTable:
             handle_id = self._next_id
             self._next_id = self._next_id + 1 if self._next_id < 0xFFFFFFFF else 1
             self._entries[handle_id] = _Entry(obj, session)
+            self._by_object[(id(obj), session)] = handle_id
             self._per_session[session] = count + 1
         return HandleWire(handle_id, type_name(obj), short_repr(obj))
 
@@ -71,10 +87,15 @@ class HandleTable:
         return entry.obj
 
     def release(self, handle_ids: list[int]) -> None:
-        """Frees the listed handles; ids that are unknown or already freed are ignored."""
+        """Takes back one sending of each listed handle, freeing it with the last; unknown ids are ignored."""
         with self._lock:
             for handle_id in handle_ids:
-                self._drop(handle_id)
+                entry = self._entries.get(handle_id)
+                if entry is None:
+                    continue
+                entry.sent -= 1
+                if entry.sent <= 0:
+                    self._drop(handle_id)
 
     def release_session(self, session: int) -> None:
         """Frees every handle that belongs to ``session``."""
@@ -96,6 +117,7 @@ class HandleTable:
     def _drop(self, handle_id: int) -> None:
         entry = self._entries.pop(handle_id, None)
         if entry is not None:
+            self._by_object.pop((id(entry.obj), entry.session), None)
             remaining = self._per_session[entry.session] - 1
             if remaining:
                 self._per_session[entry.session] = remaining

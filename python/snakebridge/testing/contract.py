@@ -116,6 +116,11 @@ class Counter:
         self.value += by
         return self.value
 
+    def bump(self, by: int = 1) -> Counter:
+        """Returns itself, as scikit-learn's ``fit`` does: the host must get the same handle back."""
+        self.value += by
+        return self
+
     def __repr__(self) -> str:
         return f"Counter({self.value})"
 

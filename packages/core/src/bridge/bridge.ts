@@ -211,6 +211,10 @@ export class Bridge extends CallScope implements AsyncDisposable {
  * released or garbage-collected. Releases from the garbage collector are
  * batched, so a loop that drops many objects costs one message, not many.
  *
+ * One proxy per Python object: a handle that comes back while its proxy is
+ * alive (`model.fit(x, y)` returns `self`) is that proxy, and the extra
+ * reference Python counted for it is given back at once, so nothing leaks.
+ *
  * It is also the scope of every handle proxy: calls on a handle are routed by
  * the handle's owner (and session), whichever bridge or session made it.
  */
@@ -219,6 +223,8 @@ class HandleTracker implements ProxyScope {
   readonly #logger: Logger;
   readonly #registry: FinalizationRegistry<HandleRef>;
   readonly #pending = new Set<HandleRef>();
+  /** The live proxy of each handle, by owner, session and id. */
+  readonly #proxies = new Map<string, WeakRef<PyProxy>>();
   #flushTimer: NodeJS.Timeout | undefined;
   #stopped = false;
 
@@ -230,8 +236,16 @@ class HandleTracker implements ProxyScope {
 
   /** Makes the proxy that stands for a handle in a result. */
   readonly revive = (ref: HandleRef): PyProxy => {
+    const key = proxyKey(ref);
+    const known = this.#proxies.get(key)?.deref();
+    if (known !== undefined && toHandleRef(known)?.released === false) {
+      // Python counted this sending: give it back, the caller keeps the proxy it has.
+      if (ref.markReleased()) this.#releaseLater(ref);
+      return known;
+    }
     const proxy = handleProxy(this, ref);
     this.#registry.register(proxy, ref, ref);
+    this.#proxies.set(key, new WeakRef(proxy));
     return proxy;
   };
 
@@ -245,6 +259,7 @@ class HandleTracker implements ProxyScope {
 
   async release(ref: HandleRef): Promise<void> {
     this.#registry.unregister(ref);
+    this.#forget(ref);
     if (!ref.markReleased()) return;
     await this.invoker.release([ref]);
   }
@@ -255,9 +270,21 @@ class HandleTracker implements ProxyScope {
   }
 
   #collected(ref: HandleRef): void {
+    this.#forget(ref);
     if (this.#stopped || !ref.markReleased()) return;
+    this.#releaseLater(ref);
+  }
+
+  #releaseLater(ref: HandleRef): void {
     this.#pending.add(ref);
     this.#flushTimer ??= setTimeout(() => this.#flush(), 50).unref();
+  }
+
+  /** Drops the proxy's entry, unless a newer proxy of the same object holds it. */
+  #forget(ref: HandleRef): void {
+    const key = proxyKey(ref);
+    const known = this.#proxies.get(key)?.deref();
+    if (known === undefined || toHandleRef(known) === ref) this.#proxies.delete(key);
   }
 
   #flush(): void {
@@ -268,6 +295,10 @@ class HandleTracker implements ProxyScope {
       this.#logger.debug(`releasing ${refs.length} collected handles failed: ${String(error)}`);
     });
   }
+}
+
+function proxyKey(ref: HandleRef): string {
+  return `${ref.owner ?? ''}\u0000${ref.session ?? ''}\u0000${ref.id}`;
 }
 
 /** Frees the Python objects behind these proxies now. Idempotent. */
