@@ -11,6 +11,17 @@ import { type Logger, resolveConfig, type SnakeBridgeSettings, silentLogger } fr
 import { findPython, runtimePath } from '@snakebridge/process-pool';
 import { GrpcInvoker } from '../src/index.js';
 
+// The tests call TLS servers by IP address on purpose (certificates with IP names work). grpc-js then
+// sets the TLS server name to the IP, and Node warns (DEP0123) though nothing is wrong with the call:
+// grpc/grpc-node#1919, open upstream. Only that warning is dropped, and only in these tests; a user
+// connecting by IP sees it, which docs/deployment.md explains.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  const code = typeof rest[0] === 'object' && rest[0] !== null ? (rest[0] as { code?: string }).code : rest[1];
+  if (code === 'DEP0123') return;
+  (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
+}) as typeof process.emitWarning;
+
 /** Python modules written for these tests (grpc_work.py). */
 export const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
 const REPOSITORY = fileURLToPath(new URL('../../..', import.meta.url));
