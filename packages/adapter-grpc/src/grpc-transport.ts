@@ -64,6 +64,7 @@ export class GrpcTransport implements Transport<GrpcChannel> {
         shutdownGraceMs: config.timeouts.shutdownGraceMs,
         logger,
         name: 'gRPC server pool',
+        watch: config.python.reload ? config.python.path : undefined,
       });
       this.channels = this.pool;
     } else {

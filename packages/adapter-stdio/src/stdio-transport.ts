@@ -34,6 +34,7 @@ export class StdioTransport implements Transport<StdioWorker> {
       shutdownGraceMs: config.timeouts.shutdownGraceMs,
       logger,
       name: 'stdio pool',
+      watch: config.python.reload ? config.python.path : undefined,
     });
   }
 }

@@ -9,7 +9,7 @@ export function defaultConfig(environment: string): ResolvedConfig {
     environment,
     invoker: 'stdio',
     serializer: 'msgpack',
-    python: { executable: undefined, venv: undefined, cwd: undefined, env: {}, path: [] },
+    python: { executable: undefined, venv: undefined, cwd: undefined, env: {}, path: [], reload: false },
     pool: {
       min: 1,
       max: availableParallelism(),

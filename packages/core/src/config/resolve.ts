@@ -148,6 +148,12 @@ function checkCombinations(config: ResolvedConfig, maxWasSet: boolean): Resolved
       pool = { ...pool, max: pool.min };
     }
   }
+  if (config.python.reload && config.environment === 'production') {
+    issues.push({
+      field: 'python.reload',
+      message: "live reload is for development; set it in environments.development, not in 'production'",
+    });
+  }
   if (issues.length > 0) throw new ConfigError(issues);
   return pool === config.pool ? config : { ...config, pool };
 }

@@ -25,6 +25,8 @@ const pythonSchema = z.strictObject({
   env: z.record(z.string(), z.string()).optional(),
   /** Extra import paths, prepended to PYTHONPATH, so that your own modules can be called. */
   path: z.array(z.string()).optional(),
+  /** Development: replace the workers when a .py file under `path` changes. Refused in production. */
+  reload: z.boolean().optional(),
 });
 
 const restartSchema = z.strictObject({

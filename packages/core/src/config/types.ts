@@ -15,6 +15,14 @@ export interface PythonSettings {
   readonly env: Readonly<Record<string, string>>;
   /** Extra import paths, prepended to PYTHONPATH, so your own modules can be called. @default [] */
   readonly path: readonly string[];
+  /**
+   * Live reload, for development: when a `.py` file under `path` changes, the
+   * workers are replaced between calls (a `recycle` event with reason
+   * `reload`), so the next call runs the new code. Sessions on a replaced
+   * worker are lost: their next call fails with SessionError. Refused in the
+   * `production` environment. @default false
+   */
+  readonly reload: boolean;
 }
 
 export interface RestartSettings {

@@ -89,7 +89,8 @@ export type PoolEvent =
   | {
       readonly type: 'recycle';
       readonly workerId: string;
-      readonly reason: 'max-calls' | 'max-rss' | 'ttl' | 'idle';
+      /** `reload`: a .py file under python.path changed (python.reload). */
+      readonly reason: 'max-calls' | 'max-rss' | 'ttl' | 'idle' | 'reload';
     }
   | { readonly type: 'unhealthy'; readonly workerId: string; readonly missedPings: number }
   | { readonly type: 'circuit-open'; readonly failures: number; readonly retryAt: number }

@@ -7,7 +7,7 @@ import type { SupervisedWorker } from './supervised-worker.js';
 import type { Slot } from './worker-slots.js';
 
 /** Why a worker is recycled, as the `recycle` event says it. */
-export type RecycleReason = 'max-calls' | 'max-rss' | 'ttl' | 'idle';
+export type RecycleReason = 'max-calls' | 'max-rss' | 'ttl' | 'idle' | 'reload';
 
 /** What the policy reads of a worker: any pool's slot will do. */
 type SlotFigures = Pick<
@@ -48,8 +48,11 @@ export class RecyclePolicy {
     return idle && readyWorkers > min ? 'idle' : undefined;
   }
 
-  /** Sessions and handles live in the worker: only memory pressure justifies losing them. */
+  /**
+   * Sessions and handles live in the worker: only memory pressure, or new code
+   * the user asked for (reload), justifies losing them.
+   */
   allows(slot: SlotFigures, reason: RecycleReason): boolean {
-    return reason === 'max-rss' || (slot.sessions === 0 && slot.handles === 0);
+    return reason === 'max-rss' || reason === 'reload' || (slot.sessions === 0 && slot.handles === 0);
   }
 }

@@ -28,6 +28,7 @@ import {
   WorkerCrashedError,
   type WorkerExit,
 } from '@snakebridge/core';
+import { watchPythonSources } from '../python/source-watcher.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { HealthMonitor } from './health-monitor.js';
 import { PoolEvents } from './pool-events.js';
@@ -54,6 +55,12 @@ export interface WorkerPoolOptions<W extends SupervisedWorker> {
   readonly logger: Logger;
   /** Shown in messages: `the stdio pool`. @default 'pool' */
   readonly name?: string | undefined;
+  /**
+   * Live reload: directories whose .py files, when changed, make the pool
+   * replace every worker between calls (`reload()`). Watched from `start()`
+   * until `close()`.
+   */
+  readonly watch?: readonly string[] | undefined;
 }
 
 /** What a call says about itself when it asks for a worker, for the errors that name it. */
@@ -69,6 +76,9 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
   readonly #shutdownGraceMs: number;
   readonly #logger: Logger;
   readonly #name: string;
+  /** Live reload: the directories to watch, and how to stop watching them once started. */
+  readonly #watch: readonly string[];
+  #stopWatching: (() => void) | undefined;
   readonly #events: PoolEvents;
   readonly #slots: WorkerSlots<W>;
   readonly #queue: WaitingQueue<Slot<W>>;
@@ -93,6 +103,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     this.#shutdownGraceMs = options.shutdownGraceMs;
     this.#logger = options.logger;
     this.#name = options.name ?? 'pool';
+    this.#watch = options.watch ?? [];
     this.#events = new PoolEvents(options.logger);
     this.#slots = new WorkerSlots(settings.maxConcurrency);
     this.#queue = new WaitingQueue({
@@ -120,6 +131,15 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
   }
 
   // --- the port ------------------------------------------------------------------
+
+  /**
+   * Replaces every ready worker gracefully, sessions and handles or not: each
+   * finishes its calls, takes no new ones, and a fresh one starts (a `recycle`
+   * event with reason `reload`). For live reload, or to pick up new code by hand.
+   */
+  reload(): void {
+    for (const slot of this.#slots.ready()) this.#recycle(slot, 'reload');
+  }
 
   start(): Promise<void> {
     const refusal = this.#refusal({});
@@ -328,6 +348,16 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     this.#state = 'running';
     this.#health.start();
     this.#scheduleLaunches();
+    if (this.#watch.length > 0) {
+      this.#stopWatching = watchPythonSources(
+        this.#watch,
+        (file) => {
+          this.#logger.info(`${file} changed: replacing the workers of the ${this.#name} (python.reload)`);
+          this.reload();
+        },
+        this.#logger,
+      );
+    }
   }
 
   /** Starts workers up to `min`, and more (up to `max`) while calls wait; after the backoff if starts have failed. */
@@ -585,6 +615,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
   // --- shutdown ---------------------------------------------------------------------------
 
   async #shutdown(): Promise<void> {
+    this.#stopWatching?.();
     await this.drain();
     this.#state = 'closed';
     this.#health.stop();

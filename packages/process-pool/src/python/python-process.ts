@@ -204,12 +204,14 @@ function workerEnvironment(options: PythonProcessOptions): NodeJS.ProcessEnv {
  * config's paths ahead of an inherited PYTHONPATH.
  */
 export function pythonEnvironment(
-  settings: Pick<PythonSettings, 'env' | 'path'>,
+  settings: Pick<PythonSettings, 'env' | 'path'> & Partial<Pick<PythonSettings, 'reload'>>,
   extra: Readonly<Record<string, string>> = {},
 ): NodeJS.ProcessEnv {
   const inherited = process.env.PYTHONPATH;
   const path = [runtimePath(), ...settings.path, ...(inherited ? [inherited] : [])];
-  return { ...process.env, ...settings.env, ...extra, PYTHONPATH: path.join(delimiter) };
+  // Live reload: no bytecode cache, whose staleness check (mtime in seconds, and size) misses a quick edit.
+  const reload = settings.reload === true ? { PYTHONDONTWRITEBYTECODE: '1' } : {};
+  return { ...process.env, ...reload, ...settings.env, ...extra, PYTHONPATH: path.join(delimiter) };
 }
 
 function forwardLines(stream: Readable, onLine: (line: string) => void): void {
