@@ -2,8 +2,7 @@
 // message size and health checks. Declared here, validated by core when it
 // loads this package (and by the invoker when it is built without a container).
 
-import { type ConfigIssue, defineAdapterOptions } from '@snakebridge/core';
-import { z } from 'zod';
+import { type ConfigIssue, defineAdapterOptions, z } from '@snakebridge/core';
 
 export interface GrpcTlsSettings {
   /** PEM of the CA that signed the server certificate (a path or the PEM text). */

@@ -1,16 +1,7 @@
 // Wires the mock invoker into a SnakeBridge container, configured by the
 // `mock` section of the config, and finds it again for a test to program.
 
-import {
-  type Bridge,
-  CONFIG,
-  INVOKER,
-  type Invoker,
-  type ResolvedConfig,
-  SERIALIZER,
-  type Serializer,
-} from '@snakebridge/core';
-import { ContainerModule } from 'inversify';
+import { type Bridge, invokerModule, type ResolvedConfig, type Serializer } from '@snakebridge/core';
 import { replayFixtures } from './fixtures.js';
 import { MockInvoker } from './mock-invoker.js';
 import { type MockSettingsInput, mockOptions } from './options.js';
@@ -37,11 +28,7 @@ export function createMockInvoker(
 export const options = [mockOptions];
 
 /** Binds INVOKER to a MockInvoker; loaded by createBridge when the config says `invoker: 'mock'`. */
-export const containerModule = new ContainerModule(({ bind }) => {
-  bind<Invoker>(INVOKER).toDynamicValue((context) =>
-    createMockInvoker(context.get<ResolvedConfig>(CONFIG), context.get<Serializer>(SERIALIZER)),
-  );
-});
+export const containerModule = invokerModule(({ config, serializer }) => createMockInvoker(config, serializer));
 
 /**
  * The MockInvoker behind a bridge, to program and inspect in a test.

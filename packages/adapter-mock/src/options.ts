@@ -1,8 +1,7 @@
 // The `mock` section of the config: strictness and recorded fixtures to
 // replay. Declared here, validated by core when it loads this package.
 
-import { defineAdapterOptions } from '@snakebridge/core';
-import { z } from 'zod';
+import { defineAdapterOptions, z } from '@snakebridge/core';
 
 /** The `mock` settings, resolved. */
 export interface MockSettings {

@@ -1,6 +1,8 @@
 // @snakebridge/core: the ports every adapter implements, the errors, the
 // config, the container that wires adapters by config, and the Bridge API.
 
+/** The schema builder (zod) adapter packages declare their config sections with (`defineAdapterOptions`). */
+export { z } from 'zod';
 export {
   Bridge,
   CallScope,
@@ -39,9 +41,14 @@ export {
 } from './config/resolve.js';
 export { INVOKER_NAMES, type InvokerName, SERIALIZER_NAMES, type SerializerName } from './config/schema.js';
 export * from './config/types.js';
+export {
+  type InvokerDependencies,
+  invokerModule,
+  type SerializerDependencies,
+  serializerModule,
+} from './container/adapter-modules.js';
 export { CONTAINER_MODULE_EXPORT, INVOKER_PACKAGES, SERIALIZER_PACKAGES } from './container/adapter-packages.js';
 export { type CreateBridgeOptions, createBridge, createContainer } from './container/create-bridge.js';
-export { type InvokerDependencies, invokerModule } from './container/invoker-module.js';
 export { type ImportPackage, importPackage } from './container/load-package.js';
 export * from './errors/index.js';
 export { HANDLE_REF, HandleRef, type HandleWire, toHandleRef } from './handles/handle-ref.js';

@@ -2,8 +2,7 @@
 // in worker threads. Declared here, validated by core when an invoker that
 // offloads is loaded.
 
-import { defineAdapterOptions } from '@snakebridge/core';
-import { z } from 'zod';
+import { defineAdapterOptions, z } from '@snakebridge/core';
 
 /** The `offload` settings, resolved. */
 export interface OffloadSettings {

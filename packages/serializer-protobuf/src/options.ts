@@ -1,8 +1,7 @@
 // The `protobuf` section of the config: the .proto files and the message
 // types of each callable. Declared here, validated by core when it loads this package.
 
-import { defineAdapterOptions } from '@snakebridge/core';
-import { z } from 'zod';
+import { defineAdapterOptions, z } from '@snakebridge/core';
 
 /** The `protobuf` settings, resolved. */
 export interface ProtobufSettings {
