@@ -7,7 +7,9 @@
 
 import { defineConfig } from 'vitest/config';
 
-const conditions = ['@snakebridge/source', 'import', 'module', 'node', 'default'];
+// No "module" condition: it names bundler builds, and some (@opentelemetry/api's) import files without
+// extensions, which Node's ESM loader refuses when it loads them for the tests.
+const conditions = ['@snakebridge/source', 'import', 'node', 'default'];
 const shared = {
   resolve: { conditions },
   ssr: { resolve: { conditions, externalConditions: conditions } },

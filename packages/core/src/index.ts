@@ -61,6 +61,13 @@ export * from './process-pool/process-pool.js';
 export * from './serializer/ndarray.js';
 export * from './serializer/serializer.js';
 export { createJsonSerializer, JSON_TAG, JsonSerializer } from './serializer-json/json-serializer.js';
+export {
+  CallRecord,
+  CallTelemetry,
+  poolEventCounter,
+  TELEMETRY_SCOPE,
+  type TelemetryIdentity,
+} from './telemetry/telemetry.js';
 export { EXPIRED_BODY, HostCallbacks, refuseExpired } from './transport/host-callbacks.js';
 export { type StreamChannel, StreamReceiver } from './transport/stream-receiver.js';
 export * from './transport/transport.js';

@@ -23,6 +23,7 @@ import { describeCall, sessionOfHandle } from '../invoker/describe-call.js';
 import type { Call, CallOptions, Invoker, InvokerStats, SessionRef, StreamOptions } from '../invoker/invoker.js';
 import type { AcquireOptions, Lease, RunOptions } from '../process-pool/process-pool.js';
 import type { DecodeContext, EncodeContext, Serializer } from '../serializer/serializer.js';
+import { type CallRecord, CallTelemetry } from '../telemetry/telemetry.js';
 import { HostCallbacks } from './host-callbacks.js';
 import { StreamReceiver } from './stream-receiver.js';
 import type {
@@ -84,10 +85,12 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
   /** Handles the caller holds, by the session they were made in: closing it frees them all in Python. */
   readonly #sessionHandles = new Map<string, number>();
   readonly #counts = new CallCounts();
+  readonly #telemetry: CallTelemetry;
   #closed = false;
 
   constructor(options: TransportInvokerOptions<C>) {
     this.kind = options.transport.kind;
+    this.#telemetry = new CallTelemetry({ invoker: this.kind, serializer: options.serializer.id });
     this.#channels = options.transport.channels;
     this.#config = options.config;
     this.#serializer = options.serializer;
@@ -105,15 +108,24 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
     // Awaited only when the arguments were large enough to be encoded in a worker thread.
     const prepared = pending instanceof Promise ? await pending : pending;
     this.#counts.started();
+    const record = this.#telemetry.start(
+      call.target,
+      'call',
+      prepared.outbound.payload.byteLength,
+      prepared.sessionKey,
+    );
     try {
-      const { body, owner } = await this.#run(prepared, options);
+      const { body, owner } = await this.#run(prepared, options, record);
+      record.received(body.byteLength);
       // Awaited only when it was decoded in a worker thread: an await costs a turn of the microtask queue.
       const decoded = this.#codec.decode(body, this.#decodeContext(prepared, owner, 'result'));
       const result = (decoded instanceof Promise ? await decoded : decoded) as T;
       this.#counts.succeeded();
+      record.end();
       return result;
     } catch (error) {
       this.#counts.failed();
+      record.end(error);
       // Created here, after an await, this Error's stack reaches the user's awaiting code.
       throw atCallSite(error as Error, new Error());
     } finally {
@@ -166,7 +178,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
   // --- calls -------------------------------------------------------------------------------
 
   /** Runs a call on a channel; the deadline covers waiting for one too. */
-  async #run(prepared: Prepared, options: CallOptions): Promise<Answered> {
+  async #run(prepared: Prepared, options: CallOptions, record: CallRecord): Promise<Answered> {
     const { timeoutMs, description } = prepared.outbound;
     // The common call has neither: no timer, no signal, nothing to listen to.
     if (timeoutMs === 0 && options.signal === undefined) {
@@ -175,7 +187,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
         idempotent: options.idempotent,
         description,
       };
-      return this.#channels.run((channel) => this.#send(channel, prepared, 0, undefined), runOptions);
+      return this.#channels.run((channel) => this.#send(channel, prepared, 0, undefined, record), runOptions);
     }
     const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : 0;
     const acquireMs = timeoutMs > 0 ? Math.min(timeoutMs, this.#config.pool.acquireTimeoutMs || timeoutMs) : undefined;
@@ -188,7 +200,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
           timeoutMs: acquireMs,
           description,
         };
-        return this.#channels.run((channel) => this.#send(channel, prepared, deadline, abandoned), runOptions);
+        return this.#channels.run((channel) => this.#send(channel, prepared, deadline, abandoned, record), runOptions);
       });
     } catch (error) {
       // Waiting for a channel used up the call's own deadline: that is a timeout, not an exhausted pool.
@@ -203,7 +215,14 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
    * Sends the call on `channel`; settles with its answer, or when the caller
    * gives up (`abandoned` aborts: deadline, abort), which cancels it in Python.
    */
-  #send(channel: C, prepared: Prepared, deadline: number, abandoned: AbortSignal | undefined): Promise<Answered> {
+  #send(
+    channel: C,
+    prepared: Prepared,
+    deadline: number,
+    abandoned: AbortSignal | undefined,
+    record: CallRecord,
+  ): Promise<Answered> {
+    record.sent(channel.owner, channel.pid);
     return new Promise((resolve, reject) => {
       const call = new CallInFlight(channel.owner, resolve, reject, this.#callbacksOf(prepared, channel));
       if (call.callbacks !== undefined) call.context = this.#decodeContext(prepared, channel.owner, 'item');
@@ -217,19 +236,31 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
     const window = options.window ?? this.#config.streams.window;
     const prepared = await this.#prepare(call, options, window);
     this.#counts.started();
+    const record = this.#telemetry.start(
+      call.target,
+      'stream',
+      prepared.outbound.payload.byteLength,
+      prepared.sessionKey,
+    );
     const lease = await this.#leaseAccepting(prepared, options).catch((error: unknown) => {
       this.#counts.failed();
       this.#counts.finished();
+      record.end(error);
       throw atCallSite(error as Error, new Error());
     });
     try {
+      record.sent(lease.worker.owner, lease.worker.pid);
       yield* this.#open<T>(lease.worker, prepared, options);
       this.#counts.succeeded();
+      record.end();
     } catch (error) {
       this.#counts.failed();
+      record.end(error);
       throw atCallSite(error as Error, new Error());
     } finally {
       this.#counts.finished();
+      // A consumer that stopped early ends the stream without an outcome either way.
+      record.end();
       lease.release();
     }
   }

@@ -22,6 +22,7 @@ import {
   type PoolState,
   type PoolStats,
   type ProcessPool,
+  poolEventCounter,
   type RunOptions,
   SnakeBridgeError,
   UnavailableError,
@@ -105,6 +106,9 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     this.#name = options.name ?? 'pool';
     this.#watch = options.watch ?? [];
     this.#events = new PoolEvents(options.logger);
+    // Every lifecycle event is a metric too (snakebridge.pool.events), for dashboards.
+    const count = poolEventCounter();
+    this.#events.on((event) => count(event.type, eventAttributes(this.#name, event)));
     this.#slots = new WorkerSlots(settings.maxConcurrency);
     this.#queue = new WaitingQueue({
       name: this.#name,
@@ -642,4 +646,12 @@ function delay(ms: number): Promise<void> {
 /** True for errors that mean the worker, not the call, failed. */
 export function isWorkerFailure(error: unknown): boolean {
   return WorkerCrashedError.is(error) || SnakeBridgeError.is(error, 'UNAVAILABLE');
+}
+
+/** What a pool event's data point carries: the pool, and why for recycles and exits (a crash has no reason). */
+function eventAttributes(pool: string, event: PoolEvent): Record<string, string> {
+  if (event.type === 'recycle') return { 'snakebridge.pool': pool, 'snakebridge.reason': event.reason };
+  if (event.type === 'exit')
+    return { 'snakebridge.pool': pool, 'snakebridge.exit': event.reason === undefined ? 'crash' : 'planned' };
+  return { 'snakebridge.pool': pool };
 }

@@ -1,0 +1,187 @@
+// Traces and metrics of calls into Python, through @opentelemetry/api: a
+// no-op until the application registers an OpenTelemetry SDK, so a library
+// can always call it. A span per call and per stream, named `python <target>`,
+// with what a person debugging needs; metrics by the RPC semantic conventions
+// where they exist (rpc.client.*), under `snakebridge.*` where they do not.
+
+import {
+  type Attributes,
+  type Counter,
+  type Histogram,
+  type Meter,
+  type MeterProvider,
+  metrics,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type UpDownCounter,
+} from '@opentelemetry/api';
+
+/** The instrumentation scope of every span and metric SnakeBridge makes. */
+export const TELEMETRY_SCOPE = '@snakebridge/core';
+
+/** What every span and data point of one invoker carries. */
+export interface TelemetryIdentity {
+  /** `stdio`, `grpc`, `mock`. */
+  readonly invoker: string;
+  /** The serializer id: `msgpack`, `json`, … */
+  readonly serializer: string;
+}
+
+/** The instruments, made from the meter provider registered at the time (and again if another is registered). */
+interface Instruments {
+  readonly provider: MeterProvider;
+  readonly duration: Histogram;
+  readonly requestSize: Histogram;
+  readonly responseSize: Histogram;
+  readonly inFlight: UpDownCounter;
+}
+
+/** One call or stream being traced and measured; `end()` it once, with its outcome. */
+export class CallRecord {
+  readonly #telemetry: CallTelemetry;
+  readonly #span: Span;
+  readonly #started = performance.now();
+  readonly #metricAttributes: Attributes;
+  #sendings = 0;
+  #ended = false;
+
+  constructor(telemetry: CallTelemetry, span: Span, metricAttributes: Attributes) {
+    this.#telemetry = telemetry;
+    this.#span = span;
+    this.#metricAttributes = metricAttributes;
+  }
+
+  /** The call went to a channel (again, for a retry): its worker, and how long it waited for one. */
+  sent(workerId: string, pid: number | undefined): void {
+    this.#sendings += 1;
+    if (!this.#span.isRecording()) return;
+    this.#span.setAttributes({
+      'snakebridge.worker.id': workerId,
+      ...(pid === undefined ? {} : { 'snakebridge.worker.pid': pid }),
+      'snakebridge.retries': this.#sendings - 1,
+    });
+    if (this.#sendings === 1) this.#span.setAttribute('snakebridge.queue.ms', performance.now() - this.#started);
+  }
+
+  /** The encoded result (or a stream's items, together) came back. */
+  received(bytes: number): void {
+    this.#telemetry.instruments().responseSize.record(bytes, this.#metricAttributes);
+    if (this.#span.isRecording()) this.#span.setAttribute('snakebridge.response.bytes', bytes);
+  }
+
+  /** Ends the span and records the duration, with the outcome (an error: its code and the exception). */
+  end(error?: unknown): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const code = error === undefined ? undefined : errorCode(error);
+    const outcome = error === undefined ? 'ok' : 'error';
+    const instruments = this.#telemetry.instruments();
+    instruments.inFlight.add(-1, this.#metricAttributes);
+    instruments.duration.record(performance.now() - this.#started, {
+      ...this.#metricAttributes,
+      'snakebridge.outcome': outcome,
+      ...(code === undefined ? {} : { 'error.type': code }),
+    });
+    if (error !== undefined) {
+      if (error instanceof Error) this.#span.recordException(error);
+      this.#span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : '' });
+      if (code !== undefined) this.#span.setAttribute('error.type', code);
+    }
+    this.#span.setAttribute('snakebridge.outcome', outcome);
+    this.#span.end();
+  }
+}
+
+/** Starts the records of one invoker's calls. */
+export class CallTelemetry {
+  readonly #identity: TelemetryIdentity;
+  readonly #tracer = trace.getTracer(TELEMETRY_SCOPE);
+  #instruments: Instruments | undefined;
+
+  constructor(identity: TelemetryIdentity) {
+    this.#identity = identity;
+  }
+
+  /**
+   * Starts the span (a child of the caller's active span) and counts the call
+   * in flight. `kind` is `call` or `stream`; `requestBytes` the encoded arguments.
+   */
+  start(target: string, kind: 'call' | 'stream', requestBytes: number, session: string | undefined): CallRecord {
+    const metricAttributes: Attributes = {
+      'rpc.system': 'snakebridge',
+      'rpc.method': target,
+      'snakebridge.invoker': this.#identity.invoker,
+    };
+    const span = this.#tracer.startSpan(`python ${target}`, { kind: SpanKind.CLIENT });
+    if (span.isRecording()) {
+      span.setAttributes({
+        ...metricAttributes,
+        'snakebridge.kind': kind,
+        'snakebridge.serializer': this.#identity.serializer,
+        'snakebridge.request.bytes': requestBytes,
+        ...(session === undefined ? {} : { 'snakebridge.session': session }),
+      });
+    }
+    const instruments = this.instruments();
+    instruments.inFlight.add(1, metricAttributes);
+    instruments.requestSize.record(requestBytes, metricAttributes);
+    return new CallRecord(this, span, metricAttributes);
+  }
+
+  /** The instruments of the meter provider registered now (the API's provider is not a proxy: look again each time). */
+  instruments(): Instruments {
+    const provider = metrics.getMeterProvider();
+    if (this.#instruments?.provider === provider) return this.#instruments;
+    this.#instruments = makeInstruments(provider, provider.getMeter(TELEMETRY_SCOPE));
+    return this.#instruments;
+  }
+}
+
+function makeInstruments(provider: MeterProvider, meter: Meter): Instruments {
+  return {
+    provider,
+    duration: meter.createHistogram('rpc.client.duration', {
+      unit: 'ms',
+      description: 'How long calls into Python took, from the call to its answer (waiting for a worker included).',
+    }),
+    requestSize: meter.createHistogram('rpc.client.request.size', {
+      unit: 'By',
+      description: 'Encoded arguments of calls into Python.',
+    }),
+    responseSize: meter.createHistogram('rpc.client.response.size', {
+      unit: 'By',
+      description: 'Encoded results of calls into Python.',
+    }),
+    inFlight: meter.createUpDownCounter('snakebridge.calls.in_flight', {
+      unit: '{call}',
+      description: 'Calls and streams into Python started and not yet over.',
+    }),
+  };
+}
+
+/** A SnakeBridgeError's stable code, or the error's name. */
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return code;
+  return error instanceof Error ? error.name : undefined;
+}
+
+/** Counts pool lifecycle events (spawns, crashes, restarts, recycles by reason, circuit changes) by type. */
+export function poolEventCounter(): (type: string, attributes: Attributes) => void {
+  let provider: MeterProvider | undefined;
+  let counter: Counter | undefined;
+  return (type, attributes) => {
+    const current = metrics.getMeterProvider();
+    if (current !== provider || counter === undefined) {
+      provider = current;
+      counter = current.getMeter(TELEMETRY_SCOPE).createCounter('snakebridge.pool.events', {
+        unit: '{event}',
+        description:
+          'Worker lifecycle events: spawn, ready, exit, restart, recycle, unhealthy, circuit-open, circuit-close.',
+      });
+    }
+    counter.add(1, { 'snakebridge.pool.event': type, ...attributes });
+  };
+}
