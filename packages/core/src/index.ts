@@ -62,7 +62,7 @@ export * from './serializer/ndarray.js';
 export * from './serializer/serializer.js';
 export { createJsonSerializer, JSON_TAG, JsonSerializer } from './serializer-json/json-serializer.js';
 export {
-  CallRecord,
+  type CallRecord,
   CallTelemetry,
   poolEventCounter,
   TELEMETRY_SCOPE,

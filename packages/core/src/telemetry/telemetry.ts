@@ -39,7 +39,20 @@ interface Instruments {
 }
 
 /** One call or stream being traced and measured; `end()` it once, with its outcome. */
-export class CallRecord {
+export interface CallRecord {
+  /** The call went to a channel (again, for a retry): its worker, and how long it waited for one. */
+  sent(workerId: string, pid: number | undefined): void;
+  /** The encoded result came back. */
+  received(bytes: number): void;
+  /** Ends the span and records the duration, with the outcome (an error: its code and the exception). */
+  end(error?: unknown): void;
+}
+
+/** What a call records when no OpenTelemetry SDK is registered: nothing, at no cost. */
+const SILENT: CallRecord = { sent: () => {}, received: () => {}, end: () => {} };
+
+/** A call recorded by a registered SDK. */
+class RecordedCall implements CallRecord {
   readonly #telemetry: CallTelemetry;
   readonly #span: Span;
   readonly #started = performance.now();
@@ -53,7 +66,6 @@ export class CallRecord {
     this.#metricAttributes = metricAttributes;
   }
 
-  /** The call went to a channel (again, for a retry): its worker, and how long it waited for one. */
   sent(workerId: string, pid: number | undefined): void {
     this.#sendings += 1;
     if (!this.#span.isRecording()) return;
@@ -65,13 +77,11 @@ export class CallRecord {
     if (this.#sendings === 1) this.#span.setAttribute('snakebridge.queue.ms', performance.now() - this.#started);
   }
 
-  /** The encoded result (or a stream's items, together) came back. */
   received(bytes: number): void {
     this.#telemetry.instruments().responseSize.record(bytes, this.#metricAttributes);
     if (this.#span.isRecording()) this.#span.setAttribute('snakebridge.response.bytes', bytes);
   }
 
-  /** Ends the span and records the duration, with the outcome (an error: its code and the exception). */
   end(error?: unknown): void {
     if (this.#ended) return;
     this.#ended = true;
@@ -109,6 +119,8 @@ export class CallTelemetry {
    * in flight. `kind` is `call` or `stream`; `requestBytes` the encoded arguments.
    */
   start(target: string, kind: 'call' | 'stream', requestBytes: number, session: string | undefined): CallRecord {
+    // With no SDK registered, the API would make a non-recording span and no-op instruments: skip even that.
+    if (!this.#registered()) return SILENT;
     const metricAttributes: Attributes = {
       'rpc.system': 'snakebridge',
       'rpc.method': target,
@@ -127,7 +139,14 @@ export class CallTelemetry {
     const instruments = this.instruments();
     instruments.inFlight.add(1, metricAttributes);
     instruments.requestSize.record(requestBytes, metricAttributes);
-    return new CallRecord(this, span, metricAttributes);
+    return new RecordedCall(this, span, metricAttributes);
+  }
+
+  /** Whether an SDK is registered for traces or metrics (checked per call: one may be registered at any time). */
+  #registered(): boolean {
+    const tracers = trace.getTracerProvider() as { getDelegate?: () => unknown };
+    const delegate = tracers.getDelegate?.() ?? tracers;
+    return !isNoop(delegate) || !isNoop(metrics.getMeterProvider());
   }
 
   /** The instruments of the meter provider registered now (the API's provider is not a proxy: look again each time). */
@@ -159,6 +178,12 @@ function makeInstruments(provider: MeterProvider, meter: Meter): Instruments {
       description: 'Calls and streams into Python started and not yet over.',
     }),
   };
+}
+
+/** The API's own no-op providers, which it returns while no SDK is registered. */
+function isNoop(provider: unknown): boolean {
+  const name = (provider as { constructor?: { name?: string } } | null)?.constructor?.name;
+  return name === 'NoopTracerProvider' || name === 'NoopMeterProvider';
 }
 
 /** A SnakeBridgeError's stable code, or the error's name. */
