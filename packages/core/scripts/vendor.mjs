@@ -47,7 +47,7 @@ for (const file of builtModules(DIST)) {
   const text = readFileSync(file, 'utf8');
   let changed = text;
   for (const name of VENDORED) {
-    let target = relative(dirname(file), join(DIST, 'vendor', `${name}.js`))
+    let target = relative(dirname(file), join(DIST, 'vendor', `${fileName(name)}.js`))
       .split(sep)
       .join('/');
     if (!target.startsWith('.')) target = `./${target}`;
