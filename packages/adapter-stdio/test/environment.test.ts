@@ -1,9 +1,9 @@
 // The interpreter, its packages and the security switches, checked at start.
 
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ForbiddenError, PythonError, silentLogger, WorkerStartError } from '@snakebridge/core';
 import { findPython } from '@snakebridge/process-pool';
 import { MsgpackSerializer } from '@snakebridge/serializer-msgpack';
@@ -52,11 +52,17 @@ describe('environment', () => {
       serializer: new MsgpackSerializer(),
       logger: silentLogger,
     });
-    const error = await rejection(invoker.start());
-    expect(WorkerStartError.is(error)).toBe(true);
-    expect(error.message).toMatch(/needs the Python package msgpack/);
-    expect(error.message).toMatch(/pip install msgpack/);
-    await invoker.close();
+    try {
+      const error = await rejection(invoker.start());
+      expect(WorkerStartError.is(error)).toBe(true);
+      expect(error.message).toMatch(/needs the Python package msgpack/);
+      // The interpreter it checked, and the command for that one.
+      expect(error.message).toContain(`installed in ${join(venv, 'bin', 'python')}`);
+      expect(error.message).toMatch(/-m pip install .*msgpack/);
+    } finally {
+      await invoker.close();
+      rmSync(dirname(venv), { recursive: true, force: true });
+    }
   }, 60_000);
 
   it('fails the start, naming the module, when a preload import fails', async () => {

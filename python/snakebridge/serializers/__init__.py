@@ -8,6 +8,7 @@ worker missing one names the package to install.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,10 +39,12 @@ def get_serializer(serializer_id: str, options: Mapping[str, Any] | None = None)
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name is not None and exc.name.split(".")[0] in {p.split("[")[0] for p in _import_names(packages)}:
+            # Name the interpreter: the one the worker runs is often not the one on the user's PATH.
             raise SerializerUnavailable(
                 f"the {serializer_id} serializer needs the Python package {exc.name.split('.')[0]}, "
-                f"which is not installed in this interpreter: pip install {' '.join(packages)} "
-                f"(or pip install 'snakebridge[{serializer_id}]')"
+                f"which is not installed in {sys.executable}: {sys.executable} -m pip install "
+                f"{' '.join(repr(p) if '[' in p or '>' in p else p for p in packages)} "
+                f"(or the extra: 'snakebridge[{serializer_id}]')"
             ) from exc
         raise
     cls = getattr(module, class_name)
