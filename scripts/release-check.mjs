@@ -70,6 +70,9 @@ function checkTarball(tarball) {
   if (JSON.stringify(manifest.exports ?? {}).includes('@snakebridge/source')) {
     throw new Error(`${manifest.name}'s published exports still name the @snakebridge/source condition`);
   }
+  // A registry shows the README alone: a link out of the package is a broken link there.
+  const readme = output('tar', ['-xzOf', tarball, 'package/README.md']);
+  if (/\]\(\.\.\//.test(readme)) throw new Error(`${manifest.name}'s README links outside the package`);
   for (const field of ['license', 'description', 'engines']) {
     if (manifest[field] === undefined) throw new Error(`${manifest.name} is published without "${field}"`);
   }
