@@ -94,6 +94,16 @@ def test_awaits_async_functions_on_its_loop(client: Client):
     assert client.call(f"{CONTRACT}.async_echo", 3) == ("result", 3)  # the second time straight from the loop
 
 
+def test_an_async_function_called_before_does_not_wait_for_a_sync_call_on_the_main_thread(client: Client):
+    assert client.call(f"{CONTRACT}.async_echo", "known") == ("result", "known")
+    busy = client.stub.Call.future(client.request(f"{CONTRACT}.sleep", [1.5]))
+    time.sleep(0.2)  # the sleep holds the main thread
+    started = time.monotonic()
+    assert client.call(f"{CONTRACT}.async_echo", "now") == ("result", "now")
+    assert time.monotonic() - started < 1
+    assert decode(busy.result().result) == 1.5
+
+
 def test_runs_eval_exec_getattr_and_setattr(client: Client):
     assert client.send(client.request("x * 2 + 1", kwargs={"x": 20}, op="eval")) == ("result", 41)
     assert client.send(client.request(f"{CONTRACT}.ANSWER", op="getattr")) == ("result", 42)

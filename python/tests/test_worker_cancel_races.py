@@ -21,8 +21,8 @@ from in_process import InProcess, executors
 from waiting import eventually
 from worker_client import JSON, WorkerClient
 
+from snakebridge.calls import execution as executor_module
 from snakebridge.protocol import FLAG_STREAM, CallMeta, Frame, Kind, Op, encode_call
-from snakebridge.worker import executor as executor_module
 from snakebridge.worker.executor import Executor
 
 CONTRACT = "snakebridge.testing.contract"

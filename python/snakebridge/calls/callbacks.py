@@ -128,11 +128,15 @@ class CallbackRequests:
     A transport provides ``_encode`` (the request's arguments, encoded as a
     result is) and ``_send`` (registers the waiter with ``_register``, then
     sends the request), and calls ``deliver`` with each answer and ``close``
-    when no more answers can come.
+    when no more answers can come. ``_send`` runs in ``uninterruptible()``,
+    which the executor sets: a cancel's interrupt of the calling thread lands
+    after it, never half-way through sending (a half-written frame, a request
+    sent but never waited for).
     """
 
     def __init__(self, from_handle: FromHandle) -> None:
         self._from_handle = from_handle
+        self.uninterruptible: Callable[[], contextlib.AbstractContextManager[object]] = contextlib.nullcontext
         self._lock = threading.Lock()
         self._waiting: dict[int, Callable[[Answer], None]] = {}
         self._last_id = 0
@@ -160,7 +164,8 @@ class CallbackRequests:
         request = self._encode(callback, args)
         request_id = self._new_id()
         try:
-            self._send(request_id, callback, request, reply.deliver)
+            with self.uninterruptible():
+                self._send(request_id, callback, request, reply.deliver)
             while not reply.event.wait(_WAIT_SLICE):
                 pass
         finally:
@@ -182,7 +187,8 @@ class CallbackRequests:
         request = self._encode(callback, args)
         request_id = self._new_id()
         try:
-            self._send(request_id, callback, request, deliver)
+            with self.uninterruptible():
+                self._send(request_id, callback, request, deliver)
             answer = await future
         finally:
             self._forget(request_id)

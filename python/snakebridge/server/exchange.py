@@ -4,8 +4,8 @@ Replies are written one at a time (the call's items and outcome, and callback
 requests, may come from different tasks). A ``HostCallback`` of the call's
 arguments (calls/callbacks.py) sends its request as a ``callback`` reply and
 waits for the ``callback_result`` that the host sends on the same RPC, which
-the service's reader task hands to ``resolve``. Sync code in the runner's
-threads sends through the event loop and blocks on a threading event;
+the service's reader task hands to ``resolve``. Sync code (on the executor's
+threads) sends through the event loop and blocks on a threading event;
 coroutines await a future. Once the call's outcome is decided (or the RPC
 ends, or the host half-closes it), no answer can come: waiting callbacks and
 later ones raise ``HostCallbackError``.
@@ -16,13 +16,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 from grpc import aio
 
 from ..calls.callbacks import EXPIRED, Answer, CallbackAnswer, CallbackRequests, HostCallback
 from ..errors import HostCallbackError
 from ..serializers.base import FromHandle, Serializer
+from .calls import Encoded
 
 #: Why callbacks fail once the host has half-closed the RPC: it can send no answers any more.
 HOST_CLOSED = "the host closed its side of the exchange: callbacks can no longer be answered"
@@ -31,13 +32,6 @@ _ON_THE_LOOP = (
     "waiting for the answer it has to receive; use `await callback.acall(...)` in coroutines"
 )
 _SERVER_STOPPING = "the server is stopping: the callback cannot run"
-
-
-class Encoded(NamedTuple):
-    """A value encoded for the host, and the handles created for it (freed if it is never delivered)."""
-
-    body: bytes
-    handles: list[int]
 
 
 class ExchangeChannel(CallbackRequests):

@@ -1,7 +1,8 @@
 """The server process: ``python -m snakebridge.server``.
 
-Threads: the gRPC event loop runs in a thread of its own; the main thread runs
-sync calls (``--threads 0``) or waits (``--threads N``, calls on a pool). Start
+Threads: the gRPC event loop runs in a thread of its own and runs coroutines;
+the main thread runs the call executor (calls.py), which runs sync calls
+itself (``--threads 0``) or on a pool of threads (``--threads N``). Start
 order: limits, preload imports, bind, start, then the ready line, so a host
 reading ``--ready-fd`` knows the port answers. It stops on SIGTERM/SIGINT
 (gracefully: NOT_SERVING, then in-flight calls get ``--shutdown-grace-ms``),
@@ -34,9 +35,9 @@ from grpc_health.v1.health import aio as health_aio
 from ..calls import Dispatcher, HandleTable, Resolver
 from ..lifecycle import EXIT_HOST_GONE, EXIT_OK, EXIT_START_FAILED, EXIT_USAGE, apply_limits, die_with_parent
 from .auth import TokenInterceptor
+from .calls import ServerCalls
 from .options import ServerOptions, UsageError, parse_options
 from .proto import bridge_modules
-from .runner import Jobs, MainThreadRunner, Runner, ThreadPoolRunner
 from .service import BridgeService
 
 log = logging.getLogger("snakebridge.server")
@@ -69,7 +70,8 @@ class ServerProcess:
         self.host_pid = host_pid
         self.loop = asyncio.new_event_loop()
         self.port: int | None = None
-        self._runner: Runner | None = None
+        self._calls: ServerCalls | None = None
+        self._dispatcher: Dispatcher | None = None
         self._serving = threading.Event()
         self._finished = threading.Event()
         self._failure: BaseException | None = None
@@ -92,11 +94,22 @@ class ServerProcess:
             for module in calls.preload:
                 importlib.import_module(module)
             modules = bridge_modules()
+            handles = HandleTable(calls.max_handles_per_session, calls.handle_ttl_ms / 1000)
+            resolver = Resolver(calls.allow_eval, calls.allowed_modules, calls.allow_unsafe_modules)
+            self._dispatcher = Dispatcher(resolver, handles)
         except BaseException:
             log.error("failed to start:\n%s", traceback.format_exc().rstrip())
             return EXIT_START_FAILED
         enter = self._sandbox_entry()
-        self._runner = MainThreadRunner() if calls.threads == 0 else ThreadPoolRunner(calls.threads, enter)
+        # Made here, on the main thread: its interrupt signal's handler must be set from this thread.
+        self._calls = ServerCalls(
+            self._dispatcher,
+            self.loop,
+            threads=calls.threads,
+            max_message_bytes=options.max_message_bytes,
+            cancel_grace_ms=options.cancel_grace_ms,
+            initializer=enter,
+        )
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
         loop_thread = threading.Thread(target=self._loop_main, args=modules, name="snakebridge-grpc", daemon=True)
@@ -107,7 +120,7 @@ class ServerProcess:
             return EXIT_START_FAILED
         if enter is not None:
             # Now, not earlier: gRPC had to create its listening socket. Its I/O threads stay outside; this thread
-            # runs calls (threads=0), and each thread of the call pool enters as it starts (ThreadPoolRunner).
+            # runs calls, and each thread of the call pool enters as it starts (the pool's initializer).
             try:
                 enter()
             except BaseException:
@@ -118,8 +131,7 @@ class ServerProcess:
         self._announce()
         if options.lifeline_fd is not None:
             threading.Thread(target=self._watch_lifeline, name="snakebridge-lifeline", daemon=True).start()
-        if isinstance(self._runner, MainThreadRunner):
-            self._runner.run_forever()
+        self._calls.run_forever()  # until the event loop is done and closes it
         self._finished.wait()
         return self._status
 
@@ -141,8 +153,8 @@ class ServerProcess:
             self._failure = exc
             self._serving.set()
         finally:
-            if self._runner is not None:
-                self._runner.stop()
+            if self._calls is not None:
+                self._calls.close()
             self._finished.set()
 
     async def _serve(self, messages: Any, services: Any) -> None:
@@ -160,19 +172,8 @@ class ServerProcess:
                 ("grpc.keepalive_permit_without_calls", 1),
             ],
         )
-        calls = options.calls
-        handles = HandleTable(calls.max_handles_per_session, calls.handle_ttl_ms / 1000)
-        resolver = Resolver(calls.allow_eval, calls.allowed_modules, calls.allow_unsafe_modules)
-        dispatcher = Dispatcher(resolver, handles)
-        assert self._runner is not None
-        jobs = Jobs(self._runner, asyncio.get_running_loop(), options.cancel_grace_ms)
-        service = BridgeService(
-            messages,
-            dispatcher,
-            jobs,
-            instance=uuid.uuid4().hex[:12],
-            max_message_bytes=options.max_message_bytes,
-        )
+        assert self._calls is not None and self._dispatcher is not None
+        service = BridgeService(messages, self._dispatcher, self._calls, instance=uuid.uuid4().hex[:12])
         service.register(services, server)
         health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
@@ -184,7 +185,7 @@ class ServerProcess:
         for name in ("", SERVICE_NAME):
             await health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self._serving.set()
-        maintenance = asyncio.create_task(self._maintain(handles))
+        maintenance = asyncio.create_task(self._maintain(self._dispatcher.handles))
         await self._stop.wait()
         await health.enter_graceful_shutdown()  # NOT_SERVING: balancers stop sending calls
         await server.stop(self._grace)

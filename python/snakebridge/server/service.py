@@ -1,12 +1,12 @@
 """The Bridge service (bridge.proto): Hello, Call, Exchange, Release, Stats.
 
-Calls mean exactly what they mean over the stdio protocol (docs/protocol.md):
-the shared Dispatcher runs them, results the serializer cannot carry become
-handles of the call's session, errors travel as PythonErrorPayload JSON.
-Blocking work goes to the runner (runner.py); coroutines and async
-generators run on this event loop. A cancelled RPC (the client cancelled, or
-its deadline passed) cancels the task, interrupts the sync call (a wait for
-a host callback included), and closes a stream's generator.
+Calls mean exactly what they mean over the stdio protocol (docs/protocol.md),
+and run on the executor the stdio worker runs them on (calls/execution.py,
+through calls.py here): results the serializer cannot carry become handles
+of the call's session, errors travel as PythonErrorPayload JSON. A cancelled
+RPC (the client cancelled, or its deadline passed) cancels its call as a
+``CANCEL`` frame does: the task is cancelled, the sync call interrupted (a
+wait for a host callback included), the generator closed.
 
 ``Call`` is a plain call. ``Exchange`` carries what needs both directions
 at once: a stream's items and credit, and the host callbacks of a call's
@@ -16,14 +16,10 @@ arguments (exchange.py), which ``Call`` cannot answer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import inspect
 import json
 import os
 import platform
-from collections import deque
-from collections.abc import AsyncIterator, Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
 import grpc
 from grpc import aio
@@ -31,23 +27,17 @@ from grpc import aio
 from .. import PROTOCOL_VERSION
 from ..calls import Dispatcher
 from ..calls.callbacks import EXPIRED, ClosedChannel, HostCallback
-from ..calls.payloads import bridge_error, describe, payload_body
-from ..errors import Cancelled, ProtocolError
+from ..calls.payloads import bridge_error, describe
 from ..lifecycle import resident_bytes
 from ..protocol import Op
 from ..serializers import get_serializer
 from ..serializers.base import FromCallback, Serializer
-from .exchange import HOST_CLOSED, Encoded, ExchangeChannel
-from .runner import Job, Jobs
+from .calls import Encoded, Failed, PendingCall, ServerCalls
+from .exchange import HOST_CLOSED, ExchangeChannel
 
 #: Request metadata naming the server instance a call's handles or session were made on.
 #: A server that restarted has other objects under the same ids: it refuses rather than mix them up.
 INSTANCE_KEY = "snakebridge-instance"
-#: Items a sync generator produces per trip to the runner, credit permitting. Each is sent as soon as
-#: it is made; the turn bounds how long one stream holds the runner before queued calls get their turn.
-STREAM_TURN = 32
-#: Room for the reply message's own framing around the encoded value.
-_ENVELOPE_BYTES = 16
 #: How long after the host's end of file callbacks fail: a cancel, which reads as end of file too, cancels
 #: the call well within it, so that a callback waiting then ends as cancelled, not as a host that closed.
 _HALF_CLOSE_GRACE = 0.1
@@ -58,38 +48,19 @@ _UNARY = ClosedChannel(
 )
 
 
-class _Opened(NamedTuple):
-    iterator: Iterator[Any] | AsyncIterator[Any]
-    is_async: bool
-
-
 class BridgeService:
     """The servicer; ``register`` adds it to a grpc.aio server."""
 
-    def __init__(
-        self,
-        messages: Any,
-        dispatcher: Dispatcher,
-        jobs: Jobs,
-        *,
-        instance: str,
-        max_message_bytes: int,
-    ) -> None:
+    def __init__(self, messages: Any, dispatcher: Dispatcher, calls: ServerCalls, *, instance: str) -> None:
         self._pb = messages
         self._dispatcher = dispatcher
         self._handles = dispatcher.handles
-        self._jobs = jobs
+        self._calls = calls
+        self._outcomes = calls.outcomes
         self.instance = instance
-        self._max_body = max_message_bytes - _ENVELOPE_BYTES
-        self._max_message_bytes = max_message_bytes
         self._serializers: dict[str, Serializer] = {}
         self._sessions: dict[str, int] = {}
         self._next_session = 0
-        #: Numbers the Exchange calls, for their callbacks' repr.
-        self._next_exchange = 0
-        #: Dotted names known to be coroutine functions: called straight from the loop, no thread hop.
-        self._async_targets: set[str] = set()
-        self._background: set[asyncio.Task[Any]] = set()
         self.in_flight = 0
 
     def register(self, services: Any, server: aio.Server) -> None:
@@ -121,6 +92,7 @@ class BridgeService:
         if refusal is not None:
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, refusal)
         self._serializers[serializer.id] = serializer
+        self._calls.agree(serializer)
         await context.send_initial_metadata(((INSTANCE_KEY, self.instance),))
         return self._pb.HelloReply(
             protocol=PROTOCOL_VERSION, pid=os.getpid(), python=platform.python_version(), serializer=serializer.id
@@ -158,58 +130,26 @@ class BridgeService:
             if refusal is not None:
                 return self._pb.CallReply(error=self._error_body(refusal))
             session = self._session(request.session)
-            encoded = await self._call(request, serializer, session, _unanswerable(session))
-            return self._pb.CallReply(result=encoded.body)
+            pending = self._calls.open(serializer, session)
+            pending.from_callback = _unanswerable(session)
+            outcome = await self._outcome(pending, request)
+            if isinstance(outcome, Failed):
+                return self._pb.CallReply(error=outcome.body)
+            return self._pb.CallReply(result=outcome.body)
         except (asyncio.CancelledError, aio.AbortError):
             raise
         except BaseException as exc:
-            return self._pb.CallReply(error=self._error_body(_payload(exc)))
+            return self._pb.CallReply(error=self._error_body(describe(exc)))
         finally:
             self.in_flight -= 1
 
-    async def _call(self, request: Any, serializer: Serializer, session: int, from_callback: FromCallback) -> Encoded:
-        if request.op == Op.CALL and not request.handle and request.target in self._async_targets:
-            args, kwargs = self._decode(serializer, request.payload, from_callback)
-            value = await self._dispatcher.lookup(request.target, 0)(*args, **kwargs)
-            return self._encode(serializer, value, session)
-        job = self._jobs.start(lambda: self._run_sync(request, serializer, session, from_callback))
+    async def _outcome(self, pending: PendingCall, request: Any) -> Encoded | Failed:
+        """Runs the call and waits for its outcome; if the RPC is cancelled meanwhile, so is the call."""
         try:
-            outcome = await self._jobs.result(job, request.target or _OP_NAMES.get(request.op, "call"))
-        except asyncio.CancelledError:
-            job.future.add_done_callback(self._discard_outcome)
+            return await self._calls.call(pending, request)
+        except BaseException:
+            self._calls.cancel(pending, request.target or _OP_NAMES.get(request.op, "call"))
             raise
-        if isinstance(outcome, Encoded):
-            return outcome
-        return self._encode(serializer, await outcome, session)  # a coroutine: awaited here, on the loop
-
-    def _run_sync(
-        self, request: Any, serializer: Serializer, session: int, from_callback: FromCallback
-    ) -> Encoded | Any:
-        """In the runner: decode, run, encode. Returns the encoded result, or a coroutine to await."""
-        args, kwargs = self._decode(serializer, request.payload, from_callback)
-        op, target, handle = request.op, request.target, request.handle
-        if op == Op.CALL:
-            function = self._dispatcher.lookup(target, handle)
-            if inspect.iscoroutinefunction(function):
-                if not handle:
-                    self._async_targets.add(target)
-                return function(*args, **kwargs)
-            value = function(*args, **kwargs)
-        else:
-            value = self._dispatcher.run(op, target, handle, session, args, kwargs)
-        if inspect.isawaitable(value):
-            return value
-        return self._encode(serializer, value, session)
-
-    def _discard_outcome(self, future: asyncio.Future[Any]) -> None:
-        """The caller left before the outcome: free the handles made for it, close an unawaited coroutine."""
-        if future.cancelled() or future.exception() is not None:
-            return
-        outcome = future.result()
-        if isinstance(outcome, Encoded):
-            self._handles.release(outcome.handles)
-        elif inspect.iscoroutine(outcome):
-            outcome.close()
 
     # --- Exchange ---------------------------------------------------------------------------
 
@@ -238,23 +178,25 @@ class BridgeService:
                 await context.write(self._pb.ExchangeReply(error=self._error_body(refusal)))
                 return
             session = self._session(request.session)
-            self._next_exchange += 1
+            pending = self._calls.open(serializer, session)
             exchange = ExchangeChannel(
                 context,
                 self._pb,
-                call_id=self._next_exchange,
+                call_id=pending.id,
                 session=session,
                 serializer=serializer,
-                encode=lambda value, in_session: self._encode(serializer, value, in_session),
+                encode=lambda value, in_session: self._outcomes.encode(serializer, value, in_session),
                 release=self._handles.release,
                 from_handle=self._handles.get,
             )
-            credit = _Credit(first.window) if first.window else None
-            reader = asyncio.create_task(self._read_exchange(context, exchange, credit))
-            if credit is None:
-                await self._exchange_call(exchange, request, serializer, session)
+            exchange.uninterruptible = self._outcomes.uninterruptible
+            pending.from_callback = exchange.callback
+            window = first.window
+            reader = asyncio.create_task(self._read_exchange(context, exchange, pending if window else None))
+            if window:
+                await self._exchange_stream(exchange, pending, request, window)
             else:
-                await self._exchange_stream(exchange, request, serializer, session, credit)
+                await self._exchange_call(exchange, pending, request)
         finally:
             if exchange is not None:
                 exchange.close(EXPIRED)
@@ -262,164 +204,51 @@ class BridgeService:
                 reader.cancel()
             self.in_flight -= 1
 
-    async def _exchange_call(
-        self, exchange: ExchangeChannel, request: Any, serializer: Serializer, session: int
-    ) -> None:
+    async def _exchange_call(self, exchange: ExchangeChannel, pending: PendingCall, request: Any) -> None:
         """Runs the call, then sends its result or error: the exchange's last reply."""
-        try:
-            encoded = await self._call(request, serializer, session, exchange.callback)
-        except (asyncio.CancelledError, aio.AbortError):
-            raise
-        except BaseException as exc:
-            await exchange.finish(error=self._error_body(_payload(exc)))
+        outcome = await self._outcome(pending, request)
+        if isinstance(outcome, Failed):
+            await exchange.finish(error=outcome.body)
             return
         try:
-            await exchange.finish(result=encoded.body)
+            await exchange.finish(result=outcome.body)
         except BaseException:
-            self._handles.release(encoded.handles)  # never delivered: the host cannot free them
+            self._handles.release(outcome.handles)  # never delivered: the host cannot free them
             raise
 
     async def _exchange_stream(
-        self, exchange: ExchangeChannel, request: Any, serializer: Serializer, session: int, credit: _Credit
+        self, exchange: ExchangeChannel, pending: PendingCall, request: Any, window: int
     ) -> None:
-        """Iterates what the call returns, credit permitting; an exception is its last reply."""
-        try:
-            opened = await self._jobs.run(
-                lambda: self._open(request, serializer, session, exchange.callback), request.target
-            )
-            if opened.is_async:
-                await self._pump_async(exchange, opened.iterator, credit, serializer, session)
-            else:
-                await self._pump_sync(exchange, opened.iterator, credit, serializer, session, request.target)
-        except (asyncio.CancelledError, aio.AbortError):
-            raise
-        except BaseException as exc:
-            await exchange.finish(error=self._error_body(_payload(exc)))
+        """Writes the stream's items as they come, then its error if it ends in one.
 
-    def _open(self, request: Any, serializer: Serializer, session: int, from_callback: FromCallback) -> _Opened:
-        args, kwargs = self._decode(serializer, request.payload, from_callback)
-        source = self._dispatcher.stream_source(request.op, request.target, request.handle, args, kwargs)
-        if hasattr(source, "__aiter__"):
-            return _Opened(source.__aiter__(), True)
-        return _Opened(iter(source), False)
-
-    async def _pump_sync(
-        self,
-        exchange: ExchangeChannel,
-        iterator: Iterator[Any],
-        credit: _Credit,
-        serializer: Serializer,
-        session: int,
-        target: str,
-    ) -> None:
-        """Runs the generator in the runner, a turn of up to STREAM_TURN items at a time, credit permitting.
-
-        Each item goes into the outbox as soon as it is made and is written from there at once,
-        not when the turn is over: an item made just before the generator blocks does not wait
-        behind the block. The next turn starts as soon as one ends, while the items are written.
+        Each item is written as soon as it is made, not when the generator's
+        turn is over: an item made just before the generator blocks does not
+        wait behind the block.
         """
-        outbox = _Outbox(asyncio.get_running_loop())
-        job: Job | None = None
-        unsent: deque[Encoded] = deque()
+        self._calls.start(pending, request, window)
         try:
             while True:
-                if job is None:
-                    await credit.available()
-                    job = self._start_turn(iterator, credit, outbox, serializer, session)
-                await outbox.ready()
-                # Checked before taking: whatever a finished turn made is in the outbox by now.
-                turn = job.future if job.future.done() else None
-                unsent = outbox.take()
-                credit.spend(len(unsent))
-                over, error = False, None
-                if turn is not None:
-                    job = None
-                    over, error = _turn_outcome(turn)
-                    if not over and credit.left > 0:
-                        job = self._start_turn(iterator, credit, outbox, serializer, session)
-                while unsent:
-                    await exchange.write(item=unsent.popleft().body)
-                if error is not None:
-                    await exchange.finish(error=self._error_body(_payload(error)))
-                    return
-                if over:
+                items, final = await pending.next()
+                for index, item in enumerate(items):
+                    try:
+                        await exchange.write(item=item.body)
+                    except BaseException:
+                        for unsent in items[index:]:
+                            self._handles.release(unsent.handles)  # never delivered: the host cannot free them
+                        raise
+                if isinstance(final, Failed):
+                    await exchange.finish(error=final.body)
+                if final is not None:
                     return
         except BaseException:
-            # The host went away or cancelled (or a write failed): stop the turn in progress, if any,
-            # then close the generator (its finally blocks run) and free the handles made for items
-            # never sent. Not awaited here: this task may be being cancelled.
-            if job is not None:
-                self._jobs.cancel(job, target)
-            self._spawn(self._close_sync(iterator, job, target, outbox, unsent))
+            # The host went away or cancelled (or a write failed): the generator is closed where it runs,
+            # and what it makes from now on is freed.
+            self._calls.cancel(pending, request.target)
             raise
 
-    def _start_turn(
-        self, iterator: Iterator[Any], credit: _Credit, outbox: _Outbox, serializer: Serializer, session: int
-    ) -> Job:
-        count = min(credit.left, STREAM_TURN)
-        job = self._jobs.start(lambda: self._produce(iterator, count, serializer, session, outbox))
-        job.future.add_done_callback(outbox.wake)
-        return job
-
-    def _produce(
-        self, iterator: Iterator[Any], count: int, serializer: Serializer, session: int, outbox: _Outbox
-    ) -> tuple[bool, BaseException | None]:
-        """In the runner: up to ``count`` items, each put into ``outbox`` as soon as it is encoded.
-
-        Returns whether the stream is over, and what the generator raised (once it has been closed).
-        """
-        try:
-            for _ in range(count):
-                try:
-                    value = next(iterator)
-                except StopIteration:
-                    return True, None
-                outbox.put(self._encode(serializer, value, session))
-        except BaseException as exc:
-            _close_quietly(iterator)
-            return True, exc
-        return False, None
-
-    async def _close_sync(
-        self, iterator: Iterator[Any], running: Job | None, target: str, outbox: _Outbox, unsent: deque[Encoded]
+    async def _read_exchange(
+        self, context: aio.ServicerContext, exchange: ExchangeChannel, stream: PendingCall | None
     ) -> None:
-        if running is not None:
-            with contextlib.suppress(BaseException):
-                await asyncio.shield(running.future)
-        with contextlib.suppress(BaseException):
-            await self._jobs.run(lambda: _close_quietly(iterator), f"closing {target}")
-        for item in [*unsent, *outbox.take()]:
-            self._handles.release(item.handles)
-
-    async def _pump_async(
-        self,
-        exchange: ExchangeChannel,
-        iterator: AsyncIterator[Any],
-        credit: _Credit,
-        serializer: Serializer,
-        session: int,
-    ) -> None:
-        try:
-            while True:
-                await credit.available()
-                try:
-                    value = await iterator.__anext__()
-                except StopAsyncIteration:
-                    return
-                body = self._encode(serializer, value, session).body
-                credit.spend(1)
-                await exchange.write(item=body)
-        except asyncio.CancelledError:
-            self._spawn(_aclose_quietly(iterator))
-            raise
-        except BaseException as exc:
-            await _aclose_quietly(iterator)
-            await exchange.finish(error=self._error_body(_payload(exc)))
-        else:
-            await _aclose_quietly(iterator)
-
-    @staticmethod
-    async def _read_exchange(context: aio.ServicerContext, exchange: ExchangeChannel, credit: _Credit | None) -> None:
         """Hands the host's messages after the call on: credit to a stream, answers to callbacks.
 
         Once the host half-closes the RPC (or it fails), no answer can come: callbacks fail from then on.
@@ -435,8 +264,8 @@ class BridgeService:
                 kind = message.WhichOneof("message")
                 if kind == "callback_result":
                     exchange.resolve(message.callback_result)
-                elif kind == "credit" and credit is not None:
-                    credit.add(message.credit)
+                elif kind == "credit" and stream is not None:
+                    self._calls.credit(stream, message.credit)
         except asyncio.CancelledError:
             raise  # the call is over or cancelled: its handler closes the exchange
         except Exception:
@@ -480,116 +309,9 @@ class BridgeService:
             number = self._sessions[key] = self._next_session
         return number
 
-    def _decode(
-        self, serializer: Serializer, payload: bytes, from_callback: FromCallback
-    ) -> tuple[list[Any], dict[str, Any]]:
-        if not payload:
-            return [], {}
-        args, kwargs = serializer.decode(payload, self._handles.get, from_callback)
-        return list(args), dict(kwargs or {})
-
-    def _encode(self, serializer: Serializer, value: Any, session: int) -> Encoded:
-        """``value`` for the host; objects the serializer cannot carry become handles of ``session``."""
-        created: list[int] = []
-
-        def to_handle(obj: object) -> Any:
-            handle = self._handles.add(obj, session)
-            created.append(handle.id)
-            return handle
-
-        try:
-            body = serializer.encode(value, to_handle)
-        except BaseException:
-            self._handles.release(created)
-            raise
-        if len(body) > self._max_body:
-            self._handles.release(created)
-            raise ProtocolError(
-                f"the result is {len(body)} bytes, more than this server's --max-message-bytes "
-                f"({self._max_message_bytes}); raise the limit (and grpc.maxMessageBytes), "
-                "or return a handle and fetch the data in parts"
-            )
-        return Encoded(body, created)
-
     def _error_body(self, payload: dict[str, Any]) -> bytes:
         """An error reply's JSON, cut to fit the message limit; never raises, so every RPC gets its reply."""
-        return payload_body(payload, self._max_body)
-
-    def _spawn(self, coroutine: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-
-class _Credit:
-    """Items the host is ready for; lives on the event loop."""
-
-    def __init__(self, window: int) -> None:
-        self.left = window
-        self._changed = asyncio.Event()
-
-    def add(self, count: int) -> None:
-        self.left += count
-        self._changed.set()
-
-    def spend(self, count: int) -> None:
-        self.left -= count
-
-    async def available(self) -> None:
-        while self.left <= 0:
-            self._changed.clear()
-            await self._changed.wait()
-
-
-class _Outbox:
-    """Items a sync generator made in the runner, on their way to the event loop that writes them.
-
-    The producing thread puts each item as soon as it is encoded; the first item put after a
-    take schedules one wake-up of the pump, which takes all there is. A burst of fast items thus
-    costs one wake-up, and a lone item goes out at once. No lock: deque appends and pops are
-    atomic, and a Cancelled raised into the producing thread must not leave behind a lock that
-    the event loop would then wait on forever.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._items: deque[Encoded] = deque()
-        self._ready = asyncio.Event()
-        #: A wake-up is scheduled (or the pump is about to take anyway); reset by take().
-        self._waking = False
-
-    def put(self, item: Encoded) -> None:
-        """In the runner."""
-        self._items.append(item)
-        if not self._waking:
-            self._waking = True
-            # A closed loop means the server is exiting and nobody waits any more.
-            with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self._ready.set)
-
-    def wake(self, _future: object = None) -> None:
-        """On the loop: the pump looks again (a turn ended)."""
-        self._ready.set()
-
-    async def ready(self) -> None:
-        await self._ready.wait()
-        self._ready.clear()
-
-    def take(self) -> deque[Encoded]:
-        """On the loop: all items put so far, in order."""
-        # Reset first: an item put from here on schedules a wake-up of its own (or is taken now).
-        self._waking = False
-        items = self._items
-        return deque(items.popleft() for _ in range(len(items)))
-
-
-def _turn_outcome(turn: asyncio.Future[Any]) -> tuple[bool, BaseException | None]:
-    """Whether the stream is over after a turn, and what the generator raised."""
-    if turn.cancelled():
-        return True, Cancelled()
-    error = turn.exception()
-    # The runner raises only when it never ran the turn (it was cancelled): the stream is over.
-    return (True, error) if error is not None else turn.result()
+        return self._outcomes.error_body(payload)
 
 
 _OP_NAMES = {int(op): op.name.lower() for op in Op}
@@ -598,24 +320,3 @@ _OP_NAMES = {int(op): op.name.lower() for op in Op}
 def _unanswerable(session: int) -> FromCallback:
     """The ``from_callback`` of a unary Call: its host functions fail when called."""
     return lambda index: HostCallback(_UNARY, 0, index, session)
-
-
-def _payload(exc: BaseException) -> dict[str, Any]:
-    if isinstance(exc, Cancelled):
-        return bridge_error("CANCELLED", "the call was cancelled")
-    return describe(exc)
-
-
-def _close_quietly(iterator: Any) -> None:
-    close = getattr(iterator, "close", None)
-    if close is not None:
-        # A generator's finally blocks run now; a failure there must not hide the outcome.
-        with contextlib.suppress(Exception, Cancelled):
-            close()
-
-
-async def _aclose_quietly(iterator: Any) -> None:
-    aclose = getattr(iterator, "aclose", None)
-    if aclose is not None:
-        with contextlib.suppress(Exception, asyncio.CancelledError):
-            await aclose()

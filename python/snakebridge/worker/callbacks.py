@@ -9,9 +9,7 @@ thread waiting for it (docs/protocol.md, "Callbacks").
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from ..calls.callbacks import Answer, CallbackAnswer, CallbackRequests, HostCallback
@@ -42,9 +40,6 @@ class HostCallbacks(CallbackRequests):
         self._writer = writer
         self._outcomes = outcomes
         self._serializers = serializers
-        #: Holds back a cancel's interrupt of the calling thread while a frame is written (the executor
-        #: sets it): an interrupt mid-write would leave the host half a frame, or drop frames deferred before it.
-        self.uninterruptible: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext
 
     def callback(self, call_id: int, session: int, index: int) -> HostCallback:
         """The callable standing for function ``index`` of call ``call_id``."""
@@ -57,9 +52,10 @@ class HostCallbacks(CallbackRequests):
         return self._outcomes.encode([callback.index, list(args)], callback.session)
 
     def _send(self, request_id: int, callback: HostCallback, request: Any, deliver: Callable[[Answer], None]) -> None:
-        with self.uninterruptible():
-            self._register(request_id, deliver)
-            self._writer.send(Kind.CALLBACK, request_id, request, self._outcomes.wire_id, aux=callback.call_id)
+        # In uninterruptible() (calls/callbacks.py): an interrupt mid-write would leave the host half a frame,
+        # or drop frames deferred before it.
+        self._register(request_id, deliver)
+        self._writer.send(Kind.CALLBACK, request_id, request, self._outcomes.wire_id, aux=callback.call_id)
         if self._writer.broken:
             raise HostCallbackError(_HOST_GONE)
 

@@ -1,24 +1,29 @@
 """Sends the frames that end a call: results, items, errors, acknowledgements.
 
-Shared by the main-thread executor, the thread pool and the event loop, so
-every call ends the same way whichever ran it. Every call gets exactly one
-final frame: describing and encoding an error cannot fail, and an error too
-large for a frame is cut to fit (calls/payloads.py, which the gRPC server's
-error replies use too).
+The stdio transport's ``Outcomes`` (calls/state.py): the executor, its thread
+pool and its event loop all end calls here, so every call ends the same way
+whichever ran it. Every call gets exactly one final frame: describing and
+encoding an error cannot fail, and an error too large for a frame is cut to
+fit (calls/payloads.py, which the gRPC server's error replies use too).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..calls.encoding import encode_value
 from ..calls.handles import HandleTable
 from ..calls.payloads import bridge_error, describe, payload_body
-from ..errors import Cancelled, ProtocolError
+from ..errors import Cancelled
 from ..protocol import Kind
-from ..serializers.base import HandleWire, Serializer, ToHandle
+from ..serializers.base import Serializer
 from .connection import Writer
 
 JSON_WIRE_ID = 1
+_TOO_LARGE = (
+    "the result is {size} bytes, more than protocol.maxFrameBytes ({limit}); "
+    "raise the limit, or return a handle and fetch the data in parts"
+)
 
 
 class Outcomes:
@@ -43,35 +48,20 @@ class Outcomes:
         self.wants_target = bool(getattr(serializer, "accepts_target", False))
 
     def encode(self, value: Any, session: int, call_id: int = 0, role: str = "result") -> bytes:
-        """``value`` encoded for the host; objects it cannot carry become handles of ``session``.
-
-        If the encode fails, or its body is over the frame limit, the handles
-        it made are released: the host never hears of them, so it could
-        never release them itself.
-        """
-        created: list[int] = []
-
-        def to_handle(obj: object) -> HandleWire:
-            wire = self._handles.add(obj, session)
-            created.append(wire.id)
-            return wire
-
-        try:
-            body = self._serialize(value, to_handle, call_id, role)
-            if len(body) > self.max_frame_bytes:
-                raise ProtocolError(
-                    f"the result is {len(body)} bytes, more than protocol.maxFrameBytes ({self.max_frame_bytes}); "
-                    "raise the limit, or return a handle and fetch the data in parts"
-                )
-        except BaseException:
-            self._handles.release(created)
-            raise
-        return body
-
-    def _serialize(self, value: Any, to_handle: ToHandle, call_id: int, role: str) -> bytes:
-        if self.wants_target:
-            return self._serializer.encode(value, to_handle, target=self.targets.get(call_id), role=role)  # type: ignore[call-arg]
-        return self._serializer.encode(value, to_handle)
+        """``value`` encoded for the host; objects it cannot carry become handles of ``session``
+        (released again if the encode fails or its body is over the frame limit: calls/encoding.py)."""
+        return encode_value(
+            self._serializer,
+            value,
+            self._handles,
+            session,
+            self.max_frame_bytes,
+            _TOO_LARGE,
+            [],
+            per_callable=self.wants_target,
+            target=self.targets.get(call_id) if self.wants_target else None,
+            role=role,
+        )
 
     def result(self, call_id: int, value: Any, session: int, *, flush: bool = True) -> None:
         """Sends the RESULT of ``call_id``, or the ERROR saying why ``value`` could not be sent."""

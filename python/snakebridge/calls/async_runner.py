@@ -1,6 +1,7 @@
-"""Coroutines and async generators, run concurrently on an event loop that
-lives in its own thread (started on the first async call), so that sync calls
-on the main thread and async calls interleave."""
+"""Coroutines and async generators, run concurrently on an event loop: the
+stdio worker's lives in a thread of its own (started on the first async
+call), the gRPC server's is the one that serves its RPCs. Either way sync
+calls on the executor's thread and async calls interleave."""
 
 from __future__ import annotations
 
@@ -11,17 +12,26 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any
 
-from .outcomes import Outcomes
-from .state import CallState
+from .state import CallState, Outcomes
 
 
 class AsyncRunner:
-    """Runs coroutines and async iterators on the worker's event loop; thread-safe."""
+    """Runs coroutines and async iterators on an event loop; thread-safe.
 
-    def __init__(self, outcomes: Outcomes, finished: Callable[[CallState], None]) -> None:
+    Without ``loop``, it starts one in a thread of its own on first use, and
+    ``stop`` stops it; a loop given is someone else's, and left running.
+    """
+
+    def __init__(
+        self,
+        outcomes: Outcomes,
+        finished: Callable[[CallState], None],
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
         self._outcomes = outcomes
         self._finished = finished
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop = loop
+        self._owns_loop = loop is None
         self._lock = threading.Lock()
 
     @property
@@ -40,6 +50,14 @@ class AsyncRunner:
         future = asyncio.run_coroutine_threadsafe(self._finish(state, awaitable, session), self.loop)
         _cancel_through(state, future)
 
+    async def await_here(self, state: CallState, awaitable: Awaitable[Any], session: int) -> None:
+        """Awaits ``awaitable`` in the calling task and sends its result, as ``call`` does on the loop.
+
+        A cancel of the calling task cancels the call: it is acknowledged,
+        then the ``CancelledError`` goes on to the caller.
+        """
+        await self._finish(state, awaitable, session, reraise=True)
+
     def stream(self, state: CallState, iterator: AsyncIterator[Any], window: int, session: int) -> None:
         """Pumps an async iterator, at most ``window`` items ahead of the host's credit."""
         credit = _Credit(window)
@@ -49,14 +67,16 @@ class AsyncRunner:
         _cancel_through(state, future)
 
     def stop(self) -> None:
-        if self._loop is not None:
+        if self._loop is not None and self._owns_loop:
             self._loop.call_soon_threadsafe(self._loop.stop)
 
-    async def _finish(self, state: CallState, awaitable: Awaitable[Any], session: int) -> None:
+    async def _finish(self, state: CallState, awaitable: Awaitable[Any], session: int, reraise: bool = False) -> None:
         try:
             value = await awaitable
         except asyncio.CancelledError:
             self._outcomes.cancelled(state.id)
+            if reraise:
+                raise
         except BaseException as exc:
             self._outcomes.error(state.id, exc)
         else:

@@ -1,0 +1,54 @@
+"""Values encoded for the host, whichever transport sends them: results,
+stream items and a host callback's arguments. What the serializer cannot
+carry becomes a handle of the call's session; a body over the transport's
+limit is refused. The stdio worker's frames and the gRPC server's replies
+are both encoded here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ProtocolError
+from ..serializers.base import HandleWire, Serializer
+from .handles import HandleTable
+
+
+def encode_value(
+    serializer: Serializer,
+    value: Any,
+    handles: HandleTable,
+    session: int,
+    limit: int,
+    too_large: str,
+    created: list[int],
+    *,
+    per_callable: bool = False,
+    target: str | None = None,
+    role: str = "result",
+) -> bytes:
+    """``value`` encoded by ``serializer``; objects it cannot carry become handles of ``session``.
+
+    The ids of the handles made are appended to ``created``. If the encode
+    fails, or its body is over ``limit`` (``too_large`` is the message, with
+    ``{size}`` for the body's size and ``{limit}`` for the limit), they are released again: the host never
+    hears of them, so it could never release them itself. ``per_callable``
+    serializers (protobuf) are told the dotted name called and the value's
+    role.
+    """
+
+    def to_handle(obj: object) -> HandleWire:
+        wire = handles.add(obj, session)
+        created.append(wire.id)
+        return wire
+
+    try:
+        if per_callable:
+            body = serializer.encode(value, to_handle, target=target, role=role)  # type: ignore[call-arg]
+        else:
+            body = serializer.encode(value, to_handle)
+        if len(body) > limit:
+            raise ProtocolError(too_large.format(size=len(body), limit=limit))
+    except BaseException:
+        handles.release(created)
+        raise
+    return body

@@ -1,0 +1,774 @@
+"""Runs calls, whichever transport brought them: the stdio worker's frames
+(worker/executor.py) and the gRPC server's RPCs (server/calls.py) feed the
+same ``CallExecutor``.
+
+One thread, the executor's (the process's main thread), reads what the
+transport delivers and acts on it: it decodes each call's arguments, finds
+its target and runs it. Sync functions run there, inline and in order (or on
+a thread pool when ``threads`` > 0); coroutine functions and async
+generators run on an event loop; generators are credit-paced streams that
+take turns with other calls (on the pool's threads when there is one). Every
+call ends in exactly one final outcome, which the transport's ``Outcomes``
+encodes and sends.
+
+Reading and running on one thread means a call costs no thread hand-off.
+Other threads reach a running call another way: a cancel raises
+``Cancelled`` in the thread running it, through a signal on the main thread
+(which breaks out of ``time.sleep`` and pure-Python loops alike) and with
+``PyThreadState_SetAsyncExc`` on a pool thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import os
+import select
+import signal
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..errors import Cancelled, ProtocolError
+from ..protocol import CallMeta, Op
+from ..serializers.base import Serializer
+from .async_runner import AsyncRunner
+from .dispatcher import Dispatcher
+from .interrupt import raise_in_thread
+from .state import Callbacks, CallState, Outcomes
+
+if TYPE_CHECKING:
+    from .callbacks import HostCallback
+
+#: The signal that interrupts a sync call on the main thread.
+INTERRUPT_SIGNAL = getattr(signal, "SIGUSR1", None)
+#: Items a sync generator produces in one turn before other calls get theirs.
+STREAM_TURN = 32
+#: The window of a stream whose call did not give one.
+DEFAULT_WINDOW = 64
+#: Cancels remembered for calls not read yet (or already finished).
+_EARLY_CANCELS = 4096
+#: Dotted names of coroutine functions remembered at most; past it the set starts over.
+_MAX_ASYNC_TARGETS = 4096
+#: Results that are certainly not awaitable: checked first, since inspect.isawaitable is slow.
+_PLAIN_TYPES = frozenset({type(None), bool, int, float, str, bytes, list, tuple, dict})
+#: The _PoolCall whose user code the current pool thread runs, if any.
+_pool_thread = threading.local()
+
+
+async def _done() -> None:
+    """Nothing left to await: the call ended as it started."""
+
+
+class Source(Protocol):
+    """What the executor's thread reads: a transport's incoming calls, credits and the like."""
+
+    #: A file descriptor that is readable when there is something to read.
+    fd: int
+    #: Set once nothing more will come.
+    eof: bool
+
+    def read(self) -> list[Any]:
+        """Blocks until something arrives (or end of file); returns what did, maybe nothing."""
+        ...
+
+    def read_ready(self) -> list[Any]:
+        """What has arrived; never blocks."""
+        ...
+
+
+@dataclass(slots=True)
+class _SyncStream:
+    state: CallState
+    iterator: Iterator[Any]
+    credit: int
+    parked: bool = False
+    done: bool = False
+    #: On a thread pool: the slot that makes its turns interruptible, and the lock its credit and parking
+    #: change under (grants and cancels come from other threads). None: it runs on the executor's thread.
+    call: _PoolCall | None = None
+    lock: threading.Lock | None = None
+
+
+class _PoolCall:
+    """A call on a pool thread, which a cancel stops by raising ``Cancelled`` in that thread.
+
+    An exception raised in a thread lands wherever that thread happens to be.
+    So it is raised only while the call's user code runs (``ident`` is set and
+    cleared under ``lock``), and at most once: it can then only surface inside
+    ``CallExecutor._run_interruptibly``, never mid-write or in the pool's own
+    loop. Runtime code that the user code calls and that writes (a host
+    callback) holds it back meanwhile with ``hold()``.
+    """
+
+    __slots__ = ("deferred", "held", "ident", "interrupted", "lock")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.ident: int | None = None
+        self.interrupted = False
+        self.held = False
+        self.deferred = False
+
+    def interrupt(self) -> None:
+        """The call's cancel hook, run by whichever thread cancels it."""
+        with self.lock:
+            if self.ident is not None and not self.interrupted:
+                self.interrupted = True
+                if self.held:
+                    self.deferred = True  # raised when the thread lets go, see hold()
+                else:
+                    raise_in_thread(self.ident, Cancelled)
+
+    def start(self, state: CallState) -> None:
+        """Makes this thread interruptible; raises Cancelled if the call was cancelled before it started."""
+        with self.lock:
+            if state.cancelled:
+                raise Cancelled()
+            self.ident = threading.get_ident()
+        _pool_thread.call = self
+
+    def stop(self) -> None:
+        """No interrupt from here on; one raised but not delivered yet is dropped."""
+        _pool_thread.call = None
+        with self.lock:
+            ident, self.ident = self.ident, None
+        if ident is not None:
+            raise_in_thread(ident, None)
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Holds back an interrupt of the call's thread (the one running this) until the block ends."""
+        with self.lock:
+            if self.interrupted:
+                # Raised already, and maybe not landed yet: it must not land inside the block, so land it here.
+                raise_in_thread(threading.get_ident(), None)
+                raise Cancelled()
+            self.held = True
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.held = False
+                deferred, self.deferred = self.deferred, False
+            if deferred:
+                raise Cancelled()
+
+
+class CallExecutor:
+    """Runs the calls of one process; a transport subclasses it to say what ``handle`` does with what it reads.
+
+    The executor's thread (the main thread) runs ``run_forever``, and with it
+    ``handle``, ``start`` and ``_grant``. Any other thread may call
+    ``cancel``, ``credit``, ``stop`` and ``running``; the event loop's thread
+    ``start_coroutine``. Pool calls run on the pool's threads, async calls
+    on the event loop's.
+
+    ``serializers`` decode arguments, by the wire id the call names;
+    ``outcomes`` ends calls; ``flush`` writes out what ``outcomes`` deferred.
+    ``loop``: the event loop for coroutines (by default one of its own, in a
+    thread started on the first async call). ``initializer`` runs in each
+    pool thread as it starts (the gRPC server's OS sandbox, which is per
+    thread).
+    """
+
+    def __init__(
+        self,
+        serializers: dict[int, Serializer],
+        outcomes: Outcomes,
+        dispatcher: Dispatcher,
+        flush: Callable[[], None],
+        threads: int = 0,
+        callbacks: Callbacks | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+        initializer: Callable[[], None] | None = None,
+    ) -> None:
+        self._serializers = serializers
+        self._outcomes = outcomes
+        self._wants_target = outcomes.wants_target
+        self._dispatcher = dispatcher
+        self._from_handle = dispatcher.handles.get
+        self._flush = flush
+        #: Calls in flight, by id. Guarded by _lock together with _cancelled_early.
+        self.calls: dict[int, CallState] = {}
+        self._lock = threading.Lock()
+        self._cancelled_early: OrderedDict[int, None] = OrderedDict()
+        self._streams: dict[int, _SyncStream] = {}
+        self._runnable: deque[_SyncStream] = deque()
+        self._async = AsyncRunner(outcomes, self._finished, loop)
+        self._pool = (
+            ThreadPoolExecutor(threads, thread_name_prefix="snakebridge-call", initializer=initializer)
+            if threads
+            else None
+        )
+        #: Dotted names called and found to be coroutine functions: ``start_coroutine`` runs them.
+        self.async_targets: set[str] = set()
+        self._current = 0  # id of the call whose user code runs on the main thread, 0 when none
+        self._interrupt = 0  # id a cancel asked to interrupt
+        self._held = False  # the main thread is in an uninterruptible() block
+        self._held_interrupt = False  # an interrupt came meanwhile: raised when the block ends
+        self._stopping = False
+        self._main_ident = threading.main_thread().ident
+        # A canceller writes a byte here to wake the main thread, so that it closes a cancelled stream
+        # that waits for credit (only the main thread touches the sync generators it runs).
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        if INTERRUPT_SIGNAL is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(INTERRUPT_SIGNAL, self._on_interrupt)
+        self._callbacks = callbacks
+        # The call whose arguments are being decoded: decoding is synchronous, on the executor's thread,
+        # so one bound method can read them here instead of a closure made for every call.
+        self._decoding_call = 0
+        self._decoding_session = 0
+        self._from_callback = None if callbacks is None else self._callback_in_arguments
+        if callbacks is not None:
+            # Callbacks send their requests from user code, which a cancel interrupts.
+            callbacks.uninterruptible = self.uninterruptible
+
+    # --- from any thread ----------------------------------------------------------------------
+
+    def cancel(self, call_id: int) -> None:
+        """Stops an async call, interrupts a running sync one, closes a stream, or marks one not read yet."""
+        with self._lock:
+            state = self.calls.get(call_id)
+            if state is None:
+                if self._current == call_id:
+                    # A sync call running inline (it has no state): interrupt it where it is.
+                    self._interrupt_main(call_id)
+                    return
+                self._cancelled_early[call_id] = None
+                if len(self._cancelled_early) > _EARLY_CANCELS:
+                    self._cancelled_early.popitem(last=False)
+                return
+            state.cancelled = True
+            hook = state.on_cancel
+        if hook is not None:
+            hook()
+        elif self._current == call_id:
+            # Its user code runs on the main thread now. (A sync stream interrupted there, or between two
+            # items, sees state.cancelled before it could park, and ends.)
+            self._interrupt_main(call_id)
+        elif call_id in self._streams:
+            self._wake()  # a sync stream that may be parked: the main thread closes it
+
+    def credit(self, call_id: int, count: int) -> None:
+        """Credit for an async stream (a sync stream gets its credit on the executor's thread: ``_grant``)."""
+        state = self.calls.get(call_id)
+        if state is not None and state.on_credit is not None:
+            state.on_credit(count)
+
+    @property
+    def in_flight(self) -> int:
+        """Calls in progress: those with state, and a sync call running inline."""
+        return len(self.calls) + (1 if self._current and self._current not in self.calls else 0)
+
+    def running(self, call_id: int) -> bool:
+        """Whether a thread runs the call's sync code now (the main thread, or a pool thread); not a coroutine."""
+        if self._current == call_id:
+            return True
+        state = self.calls.get(call_id)
+        return state is not None and state.pool_call is not None and state.pool_call.ident is not None
+
+    def stop(self) -> None:
+        """Makes ``run_forever`` return after the call in progress, which is interrupted."""
+        self._stopping = True
+        if self._current:
+            self._interrupt_main(self._current)
+
+    def start_coroutine(
+        self, call_id: int, meta: CallMeta, wire_id: int, payload: Any
+    ) -> Coroutine[Any, Any, None] | None:
+        """A call of a function already known to be a coroutine function, run without the executor's thread.
+
+        On the thread of the event loop given as ``loop``, for a transport
+        whose reader it is (the gRPC server's): such a call never waits for
+        the executor's thread, which may be busy with a sync call. Returns
+        what runs the call, to be awaited on that loop (cancelling the
+        awaiting task cancels the call), or None, having
+        done nothing, if the target is not known to be one: the call then
+        goes to ``start``. The outcome goes to ``outcomes`` as any call's does.
+        """
+        if meta.op != Op.CALL or meta.handle or meta.target not in self.async_targets:
+            return None
+        try:
+            function = self._dispatcher.lookup(meta.target, 0)
+        except Exception:
+            function = None  # the executor's thread looks it up again, and reports why it cannot
+        if function is None or not self._dispatcher.is_coroutine_function(function):
+            self.async_targets.discard(meta.target)  # not any more: the executor's thread finds out what it is
+            return None
+        session = meta.session
+        state = self._register(call_id, session)
+        try:
+            if self._wants_target:
+                self._outcomes.targets[call_id] = meta.target
+            args, kwargs = self._decode_arguments(
+                wire_id, payload, call_id, session, self._callback_for(call_id, session)
+            )
+            coroutine = function(*args, **kwargs)
+        except BaseException as exc:
+            self._outcomes.error(call_id, exc)
+            self._finished(state)
+            return _done()
+        return self._async.await_here(state, coroutine, session)
+
+    # --- the executor's thread --------------------------------------------------------------
+
+    def run_forever(self, source: Source) -> None:
+        """Reads from ``source`` and acts on what comes (``handle``) until it ends or ``stop()`` is called.
+
+        Sync streams that have credit take turns between reads; while there
+        are any, reading does not block.
+        """
+        while not self._stopping:
+            if self._runnable:
+                self._turn()
+                self._flush()
+                frames = self._read(source, block=False)
+            else:
+                self._flush()  # results of a burst of calls go out in one write
+                frames = self._read(source, block=True)
+            if source.eof:
+                break
+            for frame in frames:
+                self.handle(frame)
+        self._flush()
+        self._async.stop()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def handle(self, received: Any) -> None:
+        """Acts on one thing read from the source: the transport's part."""
+        raise NotImplementedError
+
+    def start(self, call_id: int, meta: CallMeta, stream: int, wire_id: int, payload: Any) -> None:
+        """Runs one call (``stream``: iterates what it returns), or starts it where it goes on.
+
+        ``payload`` is its arguments, ``[args, kwargs]`` encoded by the
+        serializer ``wire_id`` names (empty for none). A call cancelled before
+        it got here is acknowledged and not run.
+        """
+        with self._lock:
+            if call_id in self._cancelled_early:
+                # Cancelled before we got to it: acknowledge and do not run.
+                del self._cancelled_early[call_id]
+                self._outcomes.cancelled(call_id, flush=False)
+                return
+            # Set under the lock: a cancel now either sees it (and interrupts) or was seen above.
+            self._current = call_id
+        try:
+            if self._wants_target and meta.op == Op.CALL and not meta.handle:
+                self._outcomes.targets[call_id] = meta.target
+            args, kwargs = self._decode_arguments(wire_id, payload, call_id, meta.session)
+            if stream:
+                self._start_stream(call_id, meta, args, kwargs)
+            else:
+                self._run_op(call_id, meta.op, meta.target, meta.handle, meta.session, args, kwargs)
+        except BaseException as exc:
+            self._current = 0
+            self._outcomes.error(call_id, exc, flush=False)
+            self._forget(call_id)
+
+    def refuse(self, call_id: int, exc: BaseException) -> None:
+        """Ends a call that cannot even be started (its call meta is malformed) with ``exc``, or as cancelled."""
+        with self._lock:
+            if call_id in self._cancelled_early:
+                del self._cancelled_early[call_id]
+                exc = Cancelled()
+        self._outcomes.error(call_id, exc, flush=False)
+
+    def _register(
+        self,
+        call_id: int,
+        session: int,
+        on_cancel: Callable[[], object] | None = None,
+        pool_call: _PoolCall | None = None,
+    ) -> CallState:
+        """Keeps state for a call that outlives this turn (async, thread pool, stream), so a cancel can reach it."""
+        state = CallState(call_id, session, on_cancel=on_cancel, pool_call=pool_call)
+        with self._lock:
+            self.calls[call_id] = state
+        return state
+
+    def _decode_arguments(
+        self,
+        wire_id: int,
+        payload: Any,
+        call_id: int,
+        session: int,
+        from_callback: Callable[[int], HostCallback] | None = None,
+    ) -> tuple[list[Any], dict[str, Any]]:
+        if not len(payload):
+            return [], {}
+        serializer = self._serializers.get(wire_id)
+        if serializer is None:
+            raise ProtocolError(f"the arguments are encoded with serializer {wire_id}, which this process does not use")
+        if from_callback is None:
+            self._decoding_call, self._decoding_session = call_id, session
+            from_callback = self._from_callback
+        decoded = serializer.decode(payload, self._from_handle, from_callback)
+        # The host sends [args, kwargs]; anything else is a host that does not speak this protocol.
+        if not (isinstance(decoded, (list, tuple)) and len(decoded) == 2):
+            raise ProtocolError(f"the arguments of a call must be [args, kwargs], not a {type(decoded).__name__}")
+        args, kwargs = decoded
+        if not isinstance(args, (list, tuple)) or not isinstance(kwargs, (dict, type(None))):
+            raise ProtocolError("the arguments of a call must be [a list, a dict of keyword arguments]")
+        if kwargs and not all(isinstance(key, str) for key in kwargs):
+            raise ProtocolError("keyword argument names must be strings")
+        return list(args), dict(kwargs or {})
+
+    def _callback_in_arguments(self, index: int) -> HostCallback:
+        """A host function in the arguments being decoded: a callable bound to their call, whichever
+        thread then runs it."""
+        assert self._callbacks is not None
+        return self._callbacks.callback(self._decoding_call, self._decoding_session, index)
+
+    def _callback_for(self, call_id: int, session: int) -> Callable[[int], HostCallback] | None:
+        """The decoders' ``from_callback`` for one call, for decoding off the executor's thread."""
+        callbacks = self._callbacks
+        if callbacks is None:
+            return None
+        return lambda index: callbacks.callback(call_id, session, index)
+
+    def _run_op(
+        self, call_id: int, op: int, target: str, handle: int, session: int, args: list[Any], kwargs: dict[str, Any]
+    ) -> None:
+        """Runs one call, or starts it where it goes on (event loop, thread pool)."""
+        if op == Op.CALL:
+            function = self._dispatcher.lookup(target, handle)
+            if self._dispatcher.is_coroutine_function(function):
+                self._current = 0
+                if not handle:
+                    self._remember_async(target)
+                state = self._register(call_id, session)
+                self._async.call(state, function(*args, **kwargs), session)
+                return
+            if self._pool is not None:
+                self._submit(call_id, session, function, args, kwargs)
+                return
+            value = self._invoke(function, args, kwargs)
+        elif self._pool is not None:
+            # Attribute reads and writes, eval and exec run user code too: on the pool, as calls do.
+            self._submit(call_id, session, self._dispatcher.run, [op, target, handle, session, args, kwargs], {})
+            return
+        else:
+            value = self._dispatcher.run(op, target, handle, session, args, kwargs, self._invoke)
+        self._current = 0
+        if type(value) not in _PLAIN_TYPES and inspect.isawaitable(value):
+            state = self._register(call_id, session)
+            self._async.call(state, value, session)
+            return
+        self._outcomes.result(call_id, value, session, flush=False)
+        if self._wants_target:
+            self._outcomes.targets.pop(call_id, None)
+
+    def _invoke(self, function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
+        """Runs user code on the main thread, interruptible by a cancel."""
+        try:
+            return function(*args, **kwargs)
+        finally:
+            # Reset before anything is written, so a late interrupt cannot land mid-write.
+            self._current = 0
+
+    def _remember_async(self, target: str) -> None:
+        if target not in self.async_targets:
+            if len(self.async_targets) >= _MAX_ASYNC_TARGETS:
+                self.async_targets.clear()
+            self.async_targets.add(target)
+
+    # --- thread pool -------------------------------------------------------------------------
+
+    def _submit(
+        self, call_id: int, session: int, function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]
+    ) -> None:
+        self._current = 0
+        call = _PoolCall()
+        # The hook is in place before a cancel can find the call.
+        state = self._register(call_id, session, call.interrupt, call)
+        assert self._pool is not None
+        self._pool.submit(self._run_in_thread, state, call, function, args, kwargs)
+
+    def _run_in_thread(
+        self, state: CallState, call: _PoolCall, function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]
+    ) -> None:
+        try:
+            value = self._run_interruptibly(state, call, function, args, kwargs)
+        except BaseException as exc:  # the interrupt of a cancel included: it can only surface here
+            self._outcomes.error(state.id, exc)
+        else:
+            if type(value) not in _PLAIN_TYPES and inspect.isawaitable(value):
+                self._async.call(state, value, state.session)
+                return
+            self._outcomes.result(state.id, value, state.session)
+        self._finished(state)
+
+    @staticmethod
+    def _run_interruptibly(
+        state: CallState, call: _PoolCall, function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]
+    ) -> Any:
+        """Runs user code on a pool thread; a cancel meanwhile raises Cancelled in it."""
+        try:
+            call.start(state)
+            return function(*args, **kwargs)
+        finally:
+            call.stop()
+
+    def _pool_submit(self, function: Callable[..., Any], *args: Any) -> None:
+        # A pool shut down means the process is leaving: nobody waits for the outcome any more.
+        with contextlib.suppress(RuntimeError):
+            assert self._pool is not None
+            self._pool.submit(function, *args)
+
+    # --- streams -------------------------------------------------------------------------------
+
+    def _start_stream(self, call_id: int, meta: CallMeta, args: list[Any], kwargs: dict[str, Any]) -> None:
+        window = meta.window or DEFAULT_WINDOW
+        if self._pool is not None:
+            self._current = 0
+            call = _PoolCall()
+            state = self._register(call_id, meta.session, call.interrupt, call)
+            self._pool.submit(self._open_in_thread, state, call, meta, window, args, kwargs)
+            return
+        state = self._register(call_id, meta.session)
+        source = self._dispatcher.stream_source(meta.op, meta.target, meta.handle, args, kwargs, self._invoke)
+        self._current = 0
+        if hasattr(source, "__aiter__"):
+            self._async.stream(state, source.__aiter__(), window, state.session)
+            return
+        stream = _SyncStream(state, iter(source), window)
+        self._streams[call_id] = stream
+        self._runnable.append(stream)
+
+    def _grant(self, call_id: int, count: int) -> None:
+        """More credit for a sync stream: a parked one takes turns again."""
+        stream = self._streams.get(call_id)
+        if stream is None:
+            return
+        if stream.lock is None:
+            stream.credit += count
+            if stream.parked:
+                stream.parked = False
+                self._runnable.append(stream)
+            return
+        with stream.lock:
+            stream.credit += count
+            resume, stream.parked = stream.parked, False
+        if resume:
+            self._pool_submit(self._pool_turn, stream)
+
+    def _cancel_stream(self, call_id: int) -> None:
+        """A cancel read by the executor's thread: a sync generator waiting for credit is closed now,
+        one that has credit left at its next turn (which checks the flag before each item)."""
+        stream = self._streams.get(call_id)
+        if stream is None:
+            return
+        if stream.lock is not None:
+            stream.state.cancelled = True
+            self._cancel_pool_stream(stream)
+        elif stream.parked:
+            self._end_stream(stream, None)
+        else:
+            stream.state.cancelled = True
+
+    def _close_cancelled_streams(self) -> None:
+        """Closes the parked streams of the main thread that another thread cancelled."""
+        for stream in [s for s in self._streams.values() if s.lock is None and s.parked and s.state.cancelled]:
+            self._end_stream(stream, None)
+
+    def _turn(self) -> None:
+        """Lets one runnable stream produce up to a turn's worth of items, on the main thread."""
+        stream = self._runnable.popleft()
+        if stream.done:
+            return
+        call_id = stream.state.id
+        for _ in range(STREAM_TURN):
+            if stream.state.cancelled:
+                self._end_stream(stream, None)
+                return
+            if stream.credit <= 0:
+                stream.parked = True
+                return
+            self._current = call_id
+            if stream.state.cancelled:  # re-checked now that an interrupt can find it
+                self._current = 0
+                self._end_stream(stream, None)
+                return
+            try:
+                item = next(stream.iterator)
+            except StopIteration:
+                self._end_stream(stream, None)
+                return
+            except BaseException as exc:
+                self._end_stream(stream, exc)
+                return
+            finally:
+                self._current = 0
+            try:
+                self._outcomes.item(call_id, item, stream.state.session, flush=False)
+            except BaseException as exc:
+                self._end_stream(stream, exc)
+                return
+            stream.credit -= 1
+        self._runnable.append(stream)  # others get a turn first
+
+    def _open_in_thread(
+        self, state: CallState, call: _PoolCall, meta: CallMeta, window: int, args: list[Any], kwargs: dict[str, Any]
+    ) -> None:
+        """On a pool thread: what the stream iterates, then its first turn."""
+        try:
+            source = self._run_interruptibly(
+                state,
+                call,
+                self._dispatcher.stream_source,
+                [meta.op, meta.target, meta.handle, args, kwargs],
+                {},
+            )
+            if hasattr(source, "__aiter__"):
+                self._async.stream(state, source.__aiter__(), window, state.session)
+                return
+            stream = _SyncStream(state, iter(source), window, call=call, lock=threading.Lock())
+        except BaseException as exc:
+            self._outcomes.error(state.id, exc)
+            self._finished(state)
+            return
+        # A cancel from here on closes it where it is; one before this finds the flag set at the first item.
+        state.on_cancel = lambda: self._cancel_pool_stream(stream)
+        self._streams[state.id] = stream
+        self._pool_turn(stream)
+
+    def _pool_turn(self, stream: _SyncStream) -> None:
+        """On a pool thread: up to a turn's worth of items, credit permitting; then others get the thread."""
+        state, call, lock = stream.state, stream.call, stream.lock
+        assert call is not None and lock is not None
+        for _ in range(STREAM_TURN):
+            with lock:
+                if not state.cancelled and stream.credit <= 0:
+                    stream.parked = True  # a grant or a cancel takes it from here
+                    return
+            if state.cancelled:
+                self._end_stream(stream, None, flush=True)
+                return
+            try:
+                item = self._run_interruptibly(state, call, next, [stream.iterator], {})
+            except StopIteration:
+                self._end_stream(stream, None, flush=True)
+                return
+            except BaseException as exc:  # a cancel's interrupt included
+                self._end_stream(stream, exc, flush=True)
+                return
+            try:
+                self._outcomes.item(state.id, item, state.session)
+            except BaseException as exc:
+                self._end_stream(stream, exc, flush=True)
+                return
+            with lock:
+                stream.credit -= 1
+        self._pool_submit(self._pool_turn, stream)  # calls queued meanwhile get a thread first
+
+    def _cancel_pool_stream(self, stream: _SyncStream) -> None:
+        """A stream on the pool, cancelled (its flag is set): closed at once if parked, else interrupted."""
+        assert stream.lock is not None and stream.call is not None
+        with stream.lock:
+            parked, stream.parked = stream.parked, False
+        if parked:
+            self._pool_submit(self._end_stream, stream, None, True)  # its finally blocks are user code
+        else:
+            stream.call.interrupt()
+
+    def _end_stream(self, stream: _SyncStream, error: BaseException | None, flush: bool = False) -> None:
+        stream.done = True
+        self._streams.pop(stream.state.id, None)
+        close = getattr(stream.iterator, "close", None)
+        if close is not None:
+            # A generator's finally blocks run now; a failure there must not lose the outcome.
+            with contextlib.suppress(Exception, Cancelled):
+                close()
+        if error is None or isinstance(error, Cancelled):
+            self._outcomes.end(stream.state.id, flush=flush)
+        else:
+            self._outcomes.error(stream.state.id, error, flush=flush)
+        self._finished(stream.state)
+
+    # --- bookkeeping -----------------------------------------------------------------------------
+
+    def _finished(self, state: CallState) -> None:
+        if self._wants_target:
+            self._outcomes.targets.pop(state.id, None)
+        with self._lock:
+            self.calls.pop(state.id, None)
+
+    def _forget(self, call_id: int) -> None:
+        """A call that failed before it ran, or while it started: no state or target of it stays."""
+        if self._wants_target:
+            self._outcomes.targets.pop(call_id, None)
+        with self._lock:
+            self.calls.pop(call_id, None)
+
+    def _wake(self) -> None:
+        # A full pipe already holds a wake-up: never block the cancelling thread on it.
+        with contextlib.suppress(BlockingIOError):
+            os.write(self._wake_w, b"\0")
+
+    def _read(self, source: Source, block: bool) -> list[Any]:
+        """What has arrived, waiting for some if ``block``.
+
+        While sync streams are open, the wake-up pipe is watched too, so that
+        a stream cancelled by another thread alone is closed even while
+        nothing comes from the source. Without streams, a plain blocking read
+        saves a system call per round trip.
+        """
+        if not self._streams:
+            return source.read() if block else source.read_ready()
+        readable, _, _ = select.select([source.fd, self._wake_r], [], [], None if block else 0)
+        if self._wake_r in readable:
+            os.read(self._wake_r, 4096)
+            self._close_cancelled_streams()
+        return source.read() if source.fd in readable else []
+
+    @contextlib.contextmanager
+    def uninterruptible(self) -> Iterator[None]:
+        """Holds back a cancel's interrupt of the calling thread until the block ends.
+
+        For runtime code that user code calls and that must not stop half-way
+        (a host callback sending its request). Threads that a cancel never
+        interrupts (the event loop's, the user's own) just run the block.
+        """
+        call: _PoolCall | None = getattr(_pool_thread, "call", None)
+        if call is not None:
+            with call.hold():
+                yield
+        elif threading.get_ident() == self._main_ident:
+            with self._hold_main():
+                yield
+        else:
+            yield
+
+    @contextlib.contextmanager
+    def _hold_main(self) -> Iterator[None]:
+        # The interrupt's signal handler runs on the main thread too, so it sees these flags in step.
+        was_held, self._held = self._held, True
+        try:
+            yield
+        finally:
+            self._held = was_held
+            if not was_held and self._held_interrupt:
+                self._held_interrupt = False
+                raise Cancelled()
+
+    def _interrupt_main(self, call_id: int) -> None:
+        if INTERRUPT_SIGNAL is None or self._main_ident is None:
+            return
+        self._interrupt = call_id
+        signal.pthread_kill(self._main_ident, INTERRUPT_SIGNAL)
+
+    def _on_interrupt(self, _signum: int, _frame: object) -> None:
+        if self._interrupt and self._interrupt == self._current:
+            self._interrupt = 0
+            if self._held:
+                self._held_interrupt = True  # raised when the held block ends
+                return
+            raise Cancelled()
