@@ -229,10 +229,17 @@ export function describeTransportContract(runner: TestRunner, name: string, opti
         assert.equal(final.kind, 'result');
         const handle = (final.value as { id: number }).id;
         made.channel.release([handle]);
-        const after = await send('increment', [], { handle, pinned: true });
-        const failed = await after.events.settled();
-        assert.equal(failed.kind, 'fail');
-        assert.ok(SnakeBridgeError.is(failed.value), String(failed.value));
+        // A release is fire and forget, and over gRPC its own RPC: a call sent after it may overtake it.
+        let failed: NonNullable<Recorder['final']> | undefined;
+        await eventually(
+          async () => {
+            failed = await (await send('increment', [], { handle, pinned: true })).events.settled();
+            return failed.kind === 'fail';
+          },
+          10_000,
+          'the released handle to be refused',
+        );
+        assert.ok(SnakeBridgeError.is(failed?.value), String(failed?.value));
         assert.equal(failed.value.code, 'HANDLE_INVALID');
       },
       timeout,

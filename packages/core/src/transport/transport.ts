@@ -109,7 +109,11 @@ export interface Channel extends PoolWorker {
   readonly accepting: boolean;
   /** Sends a call. Events may start before it returns (a call refused at once fails synchronously). */
   send(call: OutboundCall, events: CallEvents): CallControl;
-  /** Frees handles and, with a session, everything the session holds. Fire and forget. */
+  /**
+   * Frees handles and, with a session, everything the session holds. Fire and
+   * forget; not ordered with calls sent after it on every transport (over
+   * gRPC it is an RPC of its own).
+   */
   release(handles: readonly number[], session?: string | undefined): void;
 }
 

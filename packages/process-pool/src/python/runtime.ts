@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 export function runtimePath(): string {
   // src/python/runtime.ts and dist/python/runtime.js are both two levels below the package root.
   const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const candidates = [join(packageRoot, 'python-runtime'), join(packageRoot, 'python')];
+  // In the workspace, `python` (a link to the sources) comes first: a python-runtime/ copy there is only a
+  // packing in progress (or left by one that failed), never what to run. A published package has no `python`.
+  const candidates = [join(packageRoot, 'python'), join(packageRoot, 'python-runtime')];
   const found = candidates.find((dir) => existsSync(join(dir, 'snakebridge', '__init__.py')));
   if (found === undefined) {
     throw new Error(
