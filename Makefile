@@ -62,6 +62,8 @@ lint: setup
 	$(PNPM) run lint
 	$(VENV)/bin/ruff check python
 	$(VENV)/bin/ruff format --check python
+	$(VENV)/bin/ruff check --config python/pyproject.toml examples
+	$(VENV)/bin/ruff format --check --config python/pyproject.toml examples
 
 test-ts: setup
 	$(PNPM) run test
@@ -83,6 +85,7 @@ format: setup
 	$(PNPM) run format
 	$(VENV)/bin/ruff format python
 	$(VENV)/bin/ruff check --fix python
+	$(VENV)/bin/ruff format --config python/pyproject.toml examples
 
 clean:
 	rm -rf node_modules packages/*/node_modules packages/*/dist $(VENV)
