@@ -47,7 +47,7 @@ $(VENV)/.installed: python/pyproject.toml python/constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is needed, found " + sys.version)'
 	test -x $(VENV_PYTHON) || $(PYTHON) -m venv $(VENV)
 	$(VENV_PYTHON) -m pip install --quiet --upgrade pip
-	$(VENV_PYTHON) -m pip install --quiet -c python/constraints.txt --config-settings editable_mode=compat -e 'python[all,dev,examples]'
+	$(VENV_PYTHON) -m pip install --quiet -c python/constraints.txt -e 'python[all,dev,examples]'
 	@touch $@
 
 demo: setup

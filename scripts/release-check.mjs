@@ -79,9 +79,15 @@ function checkTarball(tarball) {
 }
 
 function buildPython(dist) {
-  run(VENV_PYTHON, ['-m', 'build', '--sdist', '--wheel', '--outdir', dist, join(ROOT, 'python')], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  // Quiet unless it fails: setuptools' notes on a good build would make a good run look broken.
+  try {
+    output(VENV_PYTHON, ['-m', 'build', '--sdist', '--wheel', '--outdir', dist, join(ROOT, 'python')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (error) {
+    process.stderr.write(`${error.stdout ?? ''}${error.stderr ?? ''}`);
+    throw error;
+  }
 }
 
 function installPython(dist, venv) {
