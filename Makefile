@@ -17,7 +17,7 @@ VENV_PYTHON := $(VENV)/bin/python
 help:
 	@echo "make demo    set up, then run a short demo (examples/demo.ts)"
 	@echo "make test    set up, then run every check: typecheck, lint, Vitest, pytest"
-	@echo "make bench   run the benchmarks (bench/), results in bench/results/local/"
+	@echo "make bench   run the benchmarks (bench/), about 4.5 minutes; results in bench/results/local/"
 	@echo "make bench-record  the same, and update the recorded figures (bench/results/latest.*)"
 	@echo "make format  format TypeScript and Python"
 
