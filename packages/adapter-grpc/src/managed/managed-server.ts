@@ -14,7 +14,6 @@ import {
   type SnakeBridgeError,
   WorkerCrashedError,
   type WorkerExit,
-  WorkerStartError,
 } from '@snakebridge/core';
 import {
   describeEarlyExit,
@@ -181,10 +180,7 @@ export class ManagedServer implements SupervisedWorker, GrpcChannel {
     } else {
       failure = ready.failure;
     }
-    this.kill('it failed to start');
-    const exit = await this.#process.exited;
-    await this.#process.stderrSettled();
-    throw new WorkerStartError(`gRPC server ${this.id} failed to start: ${failure}`, this.#exitInfo(exit));
+    throw await this.#process.startFailed(failure, this.#stopping ? 'stopping' : undefined);
   }
 
   /** The port from the ready line, or what went wrong first. */

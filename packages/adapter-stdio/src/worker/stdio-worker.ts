@@ -19,7 +19,6 @@ import {
   UnavailableError,
   WorkerCrashedError,
   type WorkerExit,
-  WorkerStartError,
 } from '@snakebridge/core';
 import {
   describeEarlyExit,
@@ -574,10 +573,8 @@ export class StdioWorker implements SupervisedWorker, Channel {
     this.#write(encodeFrame({ kind: Kind.HELLO, aux: PROTOCOL_VERSION, serializer: JSON_WIRE_ID }, body));
     const failure = await this.#readyOrFailure(config.timeouts.startMs);
     if (failure === undefined) return;
-    this.kill('it failed to start');
-    const exit = await this.#process.exited;
-    await this.#process.stderrSettled();
-    throw new WorkerStartError(`Python worker ${this.id} failed to start: ${failure}`, this.#exitInfo(exit));
+    this.kill('it failed to start'); // the pool hears of it (failed), as for any kill
+    throw await this.#process.startFailed(failure);
   }
 
   /** Resolves with nothing once READY arrives, or with what went wrong first. */

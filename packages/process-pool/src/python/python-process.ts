@@ -5,7 +5,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { delimiter } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import type { Logger, PythonSettings, ResolvedConfig, Serializer, WorkerExit } from '@snakebridge/core';
+import {
+  type Logger,
+  type PythonSettings,
+  type ResolvedConfig,
+  type Serializer,
+  type WorkerExit,
+  WorkerStartError,
+} from '@snakebridge/core';
 import type { StartHooks } from '../pool/supervised-worker.js';
 import type { PythonInfo } from './interpreter.js';
 import { runtimePath } from './runtime.js';
@@ -132,10 +139,24 @@ export class PythonProcess {
   /** Kills it with SIGKILL, logging and keeping the first reason given; false if it had already exited. */
   kill(reason: string): boolean {
     if (!this.alive) return false;
-    this.#killReason ??= reason;
+    if (this.#killReason !== undefined) return true; // killed already: its exit is on its way
+    this.#killReason = reason;
     this.#logger.warn(`killing ${this.#label}: ${reason}`, { workerId: this.workerId, pid: this.pid });
     this.signal('SIGKILL');
     return true;
+  }
+
+  /**
+   * It failed to start: kills it, waits for its exit and the last of its
+   * stderr, and returns the WorkerStartError that reports them, for the
+   * caller to throw.
+   */
+  async startFailed(failure: string, reason?: string): Promise<WorkerStartError> {
+    this.kill('it failed to start');
+    const exit = await this.exited;
+    await this.stderrSettled();
+    const what = this.#label.startsWith('worker ') ? `Python ${this.#label}` : this.#label;
+    return new WorkerStartError(`${what} failed to start: ${failure}`, this.exitInfo(exit, reason));
   }
 
   /** Why the host killed it, if it did. */
