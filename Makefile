@@ -47,7 +47,8 @@ $(VENV)/.installed: python/pyproject.toml python/constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is needed, found " + sys.version)'
 	test -x $(VENV_PYTHON) || $(PYTHON) -m venv $(VENV)
 	$(VENV_PYTHON) -m pip install --quiet --upgrade pip
-	$(VENV_PYTHON) -m pip install --quiet -c python/constraints.txt -e 'python[all,dev,examples]'
+	@# setuptools prints an advisory box on every editable install ("be careful with folders named like the package"); nothing here to act on.
+	PYTHONWARNINGS=ignore $(VENV_PYTHON) -m pip install --quiet -c python/constraints.txt -e 'python[all,dev,examples]'
 	@touch $@
 
 demo: setup
