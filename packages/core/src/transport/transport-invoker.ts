@@ -138,6 +138,9 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
   }
 
   async release(handles: readonly HandleRef[]): Promise<void> {
+    // A call on a released handle then fails here, at once, whatever the transport (a gRPC Release is an RPC
+    // of its own, which a later call could overtake).
+    for (const handle of handles) handle.markReleased();
     // Handles of a closed session were freed, and uncounted, when it closed.
     const live = handles.filter((handle) => handle.session === undefined || this.#sessions.has(handle.session));
     for (const handle of live) this.#sessionHandleGone(handle.session);
