@@ -2,7 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type Logger, resolveConfig, type SnakeBridgeSettings, silentLogger } from '@snakebridge/core';
+import { type Logger, type PoolEvent, resolveConfig, type SnakeBridgeSettings, silentLogger } from '@snakebridge/core';
 import { StdioInvoker } from '../src/index.js';
 
 /** Python modules written for these tests (noisy.py, crashy.py). */
@@ -69,4 +69,15 @@ export function alive(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/** The next lifecycle event of `invoker`'s pool that `matches`: subscribe before doing what causes it. */
+export function nextPoolEvent(invoker: StdioInvoker, matches: (event: PoolEvent) => boolean): Promise<PoolEvent> {
+  return new Promise((resolve) => {
+    const off = invoker.pool.on((event) => {
+      if (!matches(event)) return;
+      off();
+      resolve(event);
+    });
+  });
 }

@@ -5,10 +5,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, type PoolEvent, resolveConfig, SessionError, silentLogger } from '@snakebridge/core';
+import { ConfigError, resolveConfig, SessionError, silentLogger } from '@snakebridge/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StdioInvoker } from '../src/index.js';
-import { fn, rejection, testConfig } from './helpers.js';
+import { fn, nextPoolEvent, rejection, testConfig } from './helpers.js';
 
 let invoker: StdioInvoker | undefined;
 let dir: string | undefined;
@@ -19,16 +19,6 @@ afterEach(async () => {
 
 function moduleVersion(version: number): void {
   writeFileSync(join(dir as string, 'reloadme.py'), `def version():\n    return ${version}\n`);
-}
-
-function nextEvent(matches: (event: PoolEvent) => boolean): Promise<PoolEvent> {
-  return new Promise((resolve) => {
-    const off = invoker?.pool.on((event) => {
-      if (!matches(event)) return;
-      off?.();
-      resolve(event);
-    });
-  });
 }
 
 function reloading(): StdioInvoker {
@@ -42,8 +32,8 @@ describe('live reload', () => {
   it('replaces the workers when a module under python.path changes, and the next call runs the new code', async () => {
     const calls = reloading();
     expect(await calls.call(fn('reloadme.version'))).toBe(1);
-    const recycled = nextEvent((event) => event.type === 'recycle' && event.reason === 'reload');
-    const replaced = nextEvent((event) => event.type === 'ready' && event.workerId === 'w2');
+    const recycled = nextPoolEvent(calls, (event) => event.type === 'recycle' && event.reason === 'reload');
+    const replaced = nextPoolEvent(calls, (event) => event.type === 'ready' && event.workerId === 'w2');
     moduleVersion(2);
     await recycled;
     await replaced;
@@ -54,7 +44,7 @@ describe('live reload', () => {
     const calls = reloading();
     const session = await calls.openSession();
     await calls.call(fn('snakebridge.testing.contract.remember', ['k', 1]), { session });
-    const gone = nextEvent((event) => event.type === 'exit' && event.workerId === 'w1');
+    const gone = nextPoolEvent(calls, (event) => event.type === 'exit' && event.workerId === 'w1');
     moduleVersion(2);
     await gone;
     const error = await rejection(calls.call(fn('snakebridge.testing.contract.recall', ['k']), { session }));

@@ -12,10 +12,10 @@ import {
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { type PoolEvent, silentLogger, WorkerCrashedError } from '@snakebridge/core';
+import { silentLogger, WorkerCrashedError } from '@snakebridge/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StdioInvoker } from '../src/index.js';
-import { fn, rejection, testConfig } from './helpers.js';
+import { fn, nextPoolEvent, rejection, testConfig } from './helpers.js';
 
 const CONTRACT = 'snakebridge.testing.contract';
 const spans = new InMemorySpanExporter();
@@ -46,16 +46,6 @@ async function points(name: string): Promise<{ attributes: Record<string, unknow
   const latest = metricExporter.getMetrics().at(-1);
   const metric = latest?.scopeMetrics.flatMap((scope) => scope.metrics).find((m) => m.descriptor.name === name);
   return (metric?.dataPoints ?? []).map((point) => ({ attributes: point.attributes, value: point.value }));
-}
-
-function nextEvent(matches: (event: PoolEvent) => boolean): Promise<PoolEvent> {
-  return new Promise((resolve) => {
-    const off = invoker?.pool.on((event) => {
-      if (!matches(event)) return;
-      off?.();
-      resolve(event);
-    });
-  });
 }
 
 describe('telemetry', () => {
@@ -110,7 +100,10 @@ describe('telemetry', () => {
     const calls = invoker;
     for (let i = 0; i < 3; i++) await calls.call(fn(`${CONTRACT}.add`, [i, 1]));
     await rejection(calls.call(fn(`${CONTRACT}.fail`)));
-    const replaced = nextEvent((event) => event.type === 'ready' && event.workerId !== 'w1' && event.workerId !== 'w2');
+    const replaced = nextPoolEvent(
+      calls,
+      (event) => event.type === 'ready' && event.workerId !== 'w1' && event.workerId !== 'w2',
+    );
     const crash = rejection(calls.call(fn('os._exit', [1])));
     expect(WorkerCrashedError.is(await crash)).toBe(true);
     await replaced;

@@ -5,6 +5,7 @@ import { ContainerModule } from 'inversify';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError, createContainer, defineAdapterOptions, INVOKER, resolveConfig } from '../src/index.js';
+import { configError } from './config-error.js';
 
 interface ToySettings {
   readonly strict: boolean;
@@ -20,16 +21,6 @@ const toyOptions = defineAdapterOptions<z.ZodType, ToySettings>({
       ? [{ field: 'mock.fixtures', message: 'fixtures are for tests' }]
       : [],
 });
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (ConfigError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('adapter options', () => {
   it('applies the defaults under what the config, its environment and env vars say', () => {

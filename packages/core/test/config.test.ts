@@ -1,16 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, defineConfig, resolveConfig } from '../src/index.js';
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (ConfigError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { defineConfig, resolveConfig } from '../src/index.js';
+import { configError } from './config-error.js';
 
 describe('resolveConfig', () => {
   it('fills every default', () => {

@@ -184,27 +184,13 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
   async #run(prepared: Prepared, options: CallOptions, record: CallRecord): Promise<Answered> {
     const { timeoutMs, description } = prepared.outbound;
     // The common call has neither: no timer, no signal, nothing to listen to.
-    if (timeoutMs === 0 && options.signal === undefined) {
-      const runOptions: RunOptions & { description: string } = {
-        workerId: prepared.owner,
-        idempotent: options.idempotent,
-        description,
-      };
-      return this.#channels.run((channel) => this.#send(channel, prepared, 0, undefined, record), runOptions);
-    }
+    if (timeoutMs === 0 && options.signal === undefined) return this.#runOnChannel(prepared, options, record, 0);
     const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : 0;
     const acquireMs = timeoutMs > 0 ? Math.min(timeoutMs, this.#config.pool.acquireTimeoutMs || timeoutMs) : undefined;
     try {
-      return await withDeadline(description, { timeoutMs, signal: options.signal }, (abandoned) => {
-        const runOptions: RunOptions & { description: string } = {
-          workerId: prepared.owner,
-          idempotent: options.idempotent,
-          signal: abandoned,
-          timeoutMs: acquireMs,
-          description,
-        };
-        return this.#channels.run((channel) => this.#send(channel, prepared, deadline, abandoned, record), runOptions);
-      });
+      return await withDeadline(description, { timeoutMs, signal: options.signal }, (abandoned) =>
+        this.#runOnChannel(prepared, options, record, deadline, abandoned, acquireMs),
+      );
     } catch (error) {
       // Waiting for a channel used up the call's own deadline: that is a timeout, not an exhausted pool.
       if (PoolExhaustedError.is(error) && deadline !== 0 && Date.now() >= deadline - 1) {
@@ -212,6 +198,25 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       }
       throw error;
     }
+  }
+
+  /** Leases a channel (retrying an idempotent call on another if its own dies) and sends the call on it. */
+  #runOnChannel(
+    prepared: Prepared,
+    options: CallOptions,
+    record: CallRecord,
+    deadline: number,
+    abandoned?: AbortSignal,
+    acquireMs?: number,
+  ): Promise<Answered> {
+    const runOptions: RunOptions & { description: string } = {
+      workerId: prepared.owner,
+      idempotent: options.idempotent,
+      signal: abandoned,
+      timeoutMs: acquireMs,
+      description: prepared.outbound.description,
+    };
+    return this.#channels.run((channel) => this.#send(channel, prepared, deadline, abandoned, record), runOptions);
   }
 
   /**
