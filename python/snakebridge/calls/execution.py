@@ -169,7 +169,10 @@ class CallExecutor:
     on the event loop's.
 
     ``serializers`` decode arguments, by the wire id the call names;
-    ``outcomes`` ends calls; ``flush`` writes out what ``outcomes`` deferred.
+    ``outcomes`` ends calls; ``flush`` writes out what ``outcomes`` deferred,
+    and ``flush_soon`` has it written within a short bound if the executor's
+    thread now blocks (it is called before running more user code while
+    results of the same burst are deferred).
     ``loop``: the event loop for coroutines (by default one of its own, in a
     thread started on the first async call). ``initializer`` runs in each
     pool thread as it starts (the gRPC server's OS sandbox, which is per
@@ -186,6 +189,7 @@ class CallExecutor:
         callbacks: Callbacks | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
         initializer: Callable[[], None] | None = None,
+        flush_soon: Callable[[], None] | None = None,
     ) -> None:
         self._serializers = serializers
         self._outcomes = outcomes
@@ -193,6 +197,7 @@ class CallExecutor:
         self._dispatcher = dispatcher
         self._from_handle = dispatcher.handles.get
         self._flush = flush
+        self._flush_soon = flush_soon or _nothing
         #: Calls in flight, by id. Guarded by _lock together with _cancelled_early.
         self.calls: dict[int, CallState] = {}
         self._lock = threading.Lock()
@@ -334,7 +339,9 @@ class CallExecutor:
                 frames = self._read(source, block=True)
             if source.eof:
                 break
-            for frame in frames:
+            for index, frame in enumerate(frames):
+                if index:
+                    self._flush_soon()  # the results of the calls before it must not wait for this one
                 self.handle(frame)
         self._flush()
         self._async.stop()
@@ -450,7 +457,10 @@ class CallExecutor:
             if self._pool is not None:
                 self._submit(call_id, session, function, args, kwargs)
                 return
-            value = self._invoke(function, args, kwargs)
+            try:  # _invoke, inline: this is every plain call
+                value = function(*args, **kwargs)
+            finally:
+                self._current = 0  # before anything is written, so a late interrupt cannot land mid-write
         elif self._pool is not None:
             # Attribute reads and writes, eval and exec run user code too: on the pool, as calls do.
             self._submit(call_id, session, self._dispatcher.run, [op, target, handle, session, args, kwargs], {})
@@ -585,7 +595,9 @@ class CallExecutor:
         if stream.done:
             return
         call_id = stream.state.id
-        for _ in range(STREAM_TURN):
+        for turn in range(STREAM_TURN):
+            if turn:
+                self._flush_soon()  # the items already made must not wait for the next one
             if stream.state.cancelled:
                 self._end_stream(stream, None)
                 return
@@ -772,3 +784,7 @@ class CallExecutor:
                 self._held_interrupt = True  # raised when the held block ends
                 return
             raise Cancelled()
+
+
+def _nothing() -> None:
+    pass

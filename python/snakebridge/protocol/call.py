@@ -57,9 +57,10 @@ def decode_call(body: bytes | bytearray | memoryview) -> tuple[CallMeta, memoryv
     """
     if len(body) < CALL_META.size:
         raise ProtocolError(f"a CALL body of {len(body)} bytes is shorter than its {CALL_META.size}-byte meta")
-    op, reserved, target_length, handle, session, window, timeout_ms = CALL_META.unpack_from(body, 0)
-    if op not in _OPS:
-        raise ProtocolError(f"a CALL with unknown op {op}")
+    code, reserved, target_length, handle, session, window, timeout_ms = CALL_META.unpack_from(body, 0)
+    op = _OP_BY_CODE.get(code)
+    if op is None:
+        raise ProtocolError(f"a CALL with unknown op {code}")
     if reserved:
         raise ProtocolError(f"a CALL whose reserved byte is {reserved}, not 0")
     end = CALL_META.size + target_length
@@ -70,7 +71,9 @@ def decode_call(body: bytes | bytearray | memoryview) -> tuple[CallMeta, memoryv
         target = bytes(view[CALL_META.size : end]).decode("utf-8")
     except UnicodeDecodeError:
         raise ProtocolError("a CALL target is not valid UTF-8") from None
-    return CallMeta(Op(op), target, handle, session, window, timeout_ms), view[end:]
+    return CallMeta(op, target, handle, session, window, timeout_ms), view[end:]
 
 
 _OPS = frozenset(op.value for op in Op)
+#: Looked up rather than ``Op(code)``, which costs two Python calls on every call.
+_OP_BY_CODE = {op.value: op for op in Op}

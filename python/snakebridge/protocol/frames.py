@@ -255,8 +255,9 @@ class FrameReader:
         """The frames completed by what was fed so far, in order (each returned once)."""
         out: list[Frame | FrameTooLarge] = []
         offset = 0
+        end = len(self._buffer)
         try:
-            while not self._skip:
+            while not self._skip and offset < end:  # nothing left after the last frame: no call to find out
                 taken = self._next(offset, out)
                 if taken is None:
                     break

@@ -82,11 +82,15 @@ class Writer:
     out in one write; any ``send`` with ``flush=True`` (the default) or a call
     to ``flush()`` writes everything pending, in order.
 
-    A deferred frame is never held for long: the thread that deferred it may
-    go on to run user code that blocks (the next call of a burst, a
-    generator's next item), so a flusher thread writes out whatever has been
-    pending for about ``_FLUSH_LATENCY_SECONDS``. It wakes only when frames
-    are deferred, once per burst.
+    Only the executor's thread defers frames, and it flushes before it waits
+    for input, so a lone call's result goes out at once with no other thread
+    involved. A deferred frame must still never be held for long when that
+    thread goes on to run user code that may block (the next call of a burst,
+    a generator's next item): it calls ``flush_soon()`` first, and a flusher
+    thread then writes out whatever is still pending after about
+    ``_FLUSH_LATENCY_SECONDS``. Waking that thread costs about a tenth of a
+    small call's work in the worker, so it is woken only then, at most once
+    per burst, never for a lone call.
     """
 
     def __init__(self, fd: int, on_broken: Callable[[], None]) -> None:
@@ -117,15 +121,13 @@ class Writer:
         """
         header, payload = frame_parts(kind, id, body, serializer, flags, aux)
         with self._lock:
-            was_empty = not self._pending
-            self._pending.append(header)
+            pending = self._pending
+            pending.append(header)
             if len(payload):
-                self._pending.append(payload)
+                pending.append(payload)
             self._pending_bytes += len(header) + len(payload)
             if flush or self._pending_bytes >= _FLUSH_BYTES:
                 self._flush_locked()
-            elif was_empty:
-                self._flush_later()
 
     def flush(self) -> None:
         """Writes every deferred frame now, in the order they were sent."""
@@ -133,12 +135,15 @@ class Writer:
             with self._lock:
                 self._flush_locked()
 
-    def _flush_later(self) -> None:
-        """Has the flusher write the frames just deferred if nobody else does soon. Under the lock."""
-        if self._flusher is None:
-            self._flusher = threading.Thread(target=self._flush_late, name="snakebridge-flusher", daemon=True)
-            self._flusher.start()
-        self._deferred.set()
+    def flush_soon(self) -> None:
+        """Makes sure the frames deferred so far are written within about ``_FLUSH_LATENCY_SECONDS``,
+        even if the calling thread now blocks. Call it before running code that may block."""
+        if self._pending and not self._deferred.is_set():
+            with self._lock:
+                if self._flusher is None:
+                    self._flusher = threading.Thread(target=self._flush_late, name="snakebridge-flusher", daemon=True)
+                    self._flusher.start()
+                self._deferred.set()
 
     def _flush_late(self) -> None:
         while True:
@@ -162,8 +167,10 @@ class Writer:
 
 
 def _write_all(fd: int, buffers: list[bytes | bytearray | memoryview]) -> None:
-    if len(buffers) <= 2 and sum(len(b) for b in buffers) < _READ_CHUNK:
-        data = b"".join(buffers)
+    count = len(buffers)
+    if count == 1 or (count == 2 and len(buffers[1]) < _READ_CHUNK):
+        # One frame, small: one write of one buffer (a header alone, or joined to its body).
+        data = buffers[0] if count == 1 else buffers[0] + buffers[1]
         while data:
             data = data[os.write(fd, data) :]
         return

@@ -165,7 +165,15 @@ class Worker:
         serializers = {serializer.wire_id: serializer, 1: JsonSerializer()}
         dispatcher = Dispatcher(resolver, handles)
         self.callbacks = HostCallbacks(self.writer, outcomes, serializers, handles.get)
-        self.executor = Executor(serializers, outcomes, dispatcher, self.writer.flush, options.threads, self.callbacks)
+        self.executor = Executor(
+            serializers,
+            outcomes,
+            dispatcher,
+            self.writer.flush,
+            options.threads,
+            self.callbacks,
+            flush_soon=self.writer.flush_soon,
+        )
         self.handles = handles
         self.watchdog = Watchdog(
             self.host_pid,

@@ -20,6 +20,8 @@ from ..serializers.base import Serializer
 from .connection import Writer
 
 JSON_WIRE_ID = 1
+#: Results that can never contain an object to make a handle for, and never near a frame's size.
+_SCALARS = frozenset({int, float, bool, type(None)})
 _TOO_LARGE = (
     "the result is {size} bytes, more than protocol.maxFrameBytes ({limit}); "
     "raise the limit, or return a handle and fetch the data in parts"
@@ -66,11 +68,14 @@ class Outcomes:
     def result(self, call_id: int, value: Any, session: int, *, flush: bool = True) -> None:
         """Sends the RESULT of ``call_id``, or the ERROR saying why ``value`` could not be sent."""
         try:
-            body = self.encode(value, session, call_id)
+            if type(value) in _SCALARS and not self.wants_target:
+                body = self._serializer.encode(value)  # no handle to make or take back: straight to the serializer
+            else:
+                body = self.encode(value, session, call_id)
         except BaseException as exc:
             self.error(call_id, exc, flush=flush)
             return
-        self._writer.send(Kind.RESULT, call_id, body, self._serializer.wire_id, flush=flush)
+        self._writer.send(Kind.RESULT, call_id, body, self.wire_id, flush=flush)
 
     def item(self, call_id: int, value: Any, session: int, *, flush: bool = True) -> None:
         """Sends one stream item; raises if it cannot be encoded (the stream then ends in an error)."""
