@@ -16,11 +16,12 @@ from values import build_value, expected_bytes, load_vectors, same
 
 from snakebridge.errors import HandleError, SerializationError
 from snakebridge.serializers import get_serializer
-from snakebridge.serializers.base import CallbackRef, HandleWire
+from snakebridge.serializers.base import CallbackRef, HandleWire, Scattered
 from snakebridge.serializers.msgpack import (
     EXT_CALLBACK,
     EXT_HANDLE,
     EXT_NDARRAY,
+    SCATTER_BYTES,
     MsgpackExtension,
     MsgpackSerializer,
 )
@@ -265,6 +266,62 @@ def test_elements_start_8_aligned_in_the_message_when_python_writes_them(seriali
         encoded = serializer.encode(value)
         ext_at = 0 if not prefix else 1 + (1 + prefix)
         assert element_offset(encoded, ext_at) % 8 == 0, prefix
+
+
+# --- large arrays written from their own memory (encode_scattered) -----------------
+
+
+BIG = SCATTER_BYTES // 8 + 3  # float64 elements: just over the threshold
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda big: big,
+        lambda big: [big, "x", big[:10].copy(), big],
+        lambda big: {"a": "xyz", "b": big, "c": [1, big.astype("int32"), "odd length!"]},
+        lambda big: ["abc", np.ones((400, 300)), {"deep": [[big]]}, 2**70],
+        lambda big: [big.reshape(1, -1), big[::2]],  # a view that is not contiguous is made so
+    ],
+)
+def test_scattered_parts_join_to_exactly_the_encoded_bytes(serializer, make):
+    value = make(np.arange(BIG, dtype="float64"))
+    scattered = serializer.encode_scattered(value)
+    assert isinstance(scattered, Scattered)
+    assert bytes(scattered) == serializer.encode(value)
+    assert len(scattered) == len(serializer.encode(value))
+    assert same(serializer.decode(bytes(scattered)), value)
+
+
+def test_a_scattered_array_is_its_own_memory_not_a_copy(serializer):
+    big = np.arange(BIG, dtype="float64")
+    scattered = serializer.encode_scattered([1, big])
+    assert isinstance(scattered, Scattered)
+    own = [part for part in scattered.parts if isinstance(part, memoryview) and part.nbytes == big.nbytes]
+    assert len(own) == 1 and np.shares_memory(np.frombuffer(own[0], dtype="float64"), big)
+
+
+def test_scattered_elements_stay_8_aligned_in_the_whole_message(serializer):
+    for prefix in range(0, 9):
+        value = ["k" * prefix, np.arange(BIG, dtype="float64"), "x" * prefix, np.arange(BIG, dtype="float64")]
+        encoded = bytes(serializer.encode_scattered(value))
+        ext_at = 1 + 1 + prefix
+        assert element_offset(encoded, ext_at) % 8 == 0, prefix
+
+
+def test_small_arrays_and_arrays_in_sets_or_maps_are_not_scattered(serializer):
+    assert isinstance(serializer.encode_scattered([np.arange(10.0)]), bytes)
+    small = np.arange(SCATTER_BYTES // 8 - 1, dtype="float64")
+    assert isinstance(serializer.encode_scattered(small), bytes)
+    value = {frozenset({1}): 1, "plain": [1, 2]}
+    assert serializer.encode_scattered(value) == serializer.encode(value)
+
+
+def test_a_failed_scattered_encode_leaves_the_encoder_clean(serializer):
+    big = np.arange(BIG, dtype="float64")
+    with pytest.raises(SerializationError):
+        serializer.encode_scattered([big, object()])  # no to_handle: the object cannot be sent
+    assert serializer.encode([big]) == bytes(serializer.encode_scattered([big]))
 
 
 def test_arrays_of_other_dtypes_become_handles(serializer):

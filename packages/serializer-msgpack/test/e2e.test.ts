@@ -83,6 +83,17 @@ describe('msgpack through real Python workers', () => {
     expect(result.ccc[0].buffer).toBe(result.a.buffer);
   });
 
+  it('reads large arrays that the worker wrote from their own memory, aligned in place in one frame', async () => {
+    const count = 100_000; // 800 KB and 400 KB: over the worker's threshold for scattered writes
+    const [first, floats, nested, last] = await invoker.call<[string, Float64Array, { k: Int32Array }, string]>(
+      fixture('large_arrays_in_a_list', [count]),
+    );
+    expect([first, last]).toEqual(['odd', 'xxxxxxx']);
+    expect(floats).toEqual(Float64Array.from({ length: count }, (_, i) => i));
+    expect(nested.k).toEqual(Int32Array.from({ length: count }, (_, i) => i * 2));
+    expect(nested.k.buffer).toBe(floats.buffer); // views of the frame: aligned as if written in one piece
+  });
+
   it('returns an object msgpack cannot carry as a HandleRef that can be called', async () => {
     const point = await invoker.call<HandleRef>(fixture('make_point', [3, 4]));
     expect(point).toBeInstanceOf(HandleRef);

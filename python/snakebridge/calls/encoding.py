@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ProtocolError
-from ..serializers.base import HandleWire, Serializer
+from ..serializers.base import HandleWire, Scattered, Serializer
 from .handles import HandleTable
 
 
@@ -25,7 +25,8 @@ def encode_value(
     per_callable: bool = False,
     target: str | None = None,
     role: str = "result",
-) -> bytes:
+    scatter: bool = False,
+) -> bytes | Scattered:
     """``value`` encoded by ``serializer``; objects it cannot carry become handles of ``session``.
 
     The ids of the handles made are appended to ``created``. If the encode
@@ -33,7 +34,8 @@ def encode_value(
     ``{size}`` for the body's size and ``{limit}`` for the limit), they are released again: the host never
     hears of them, so it could never release them itself. ``per_callable``
     serializers (protobuf) are told the dotted name called and the value's
-    role.
+    role. With ``scatter``, a serializer that can (msgpack) leaves large
+    arrays out of the message, for a vectored write (``Scattered``).
     """
 
     def to_handle(obj: object) -> HandleWire:
@@ -44,6 +46,8 @@ def encode_value(
     try:
         if per_callable:
             body = serializer.encode(value, to_handle, target=target, role=role)  # type: ignore[call-arg]
+        elif scatter and hasattr(serializer, "encode_scattered"):
+            body = serializer.encode_scattered(value, to_handle)
         else:
             body = serializer.encode(value, to_handle)
         if len(body) > limit:

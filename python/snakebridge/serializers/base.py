@@ -37,6 +37,29 @@ class CallbackRef:
     index: int
 
 
+class Scattered:
+    """An encoded value in parts, for a vectored write that copies none of them.
+
+    What an encoder returns when large binary data (a numpy array's memory)
+    is better written from where it lies than copied into the message: the
+    parts, joined, are exactly the bytes ``encode`` would return. ``len()``
+    is their total size; ``bytes()`` joins them, for a transport that needs
+    one buffer.
+    """
+
+    __slots__ = ("parts", "size")
+
+    def __init__(self, parts: list[bytes | memoryview]) -> None:
+        self.parts = parts
+        self.size = sum(memoryview(part).nbytes for part in parts)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self.parts)
+
+
 #: Keeps an object in the worker and returns its handle.
 ToHandle = Callable[[object], HandleWire]
 #: Finds the object behind a handle id (raises HandleError if it is gone).

@@ -29,7 +29,7 @@ from typing import Any, NoReturn
 import msgpack
 
 from ..errors import SerializationError, SnakeBridgeError
-from .base import MAX_NESTING_DEPTH, NESTING_REFUSAL, CallbackRef, FromCallback, FromHandle, ToHandle
+from .base import MAX_NESTING_DEPTH, NESTING_REFUSAL, CallbackRef, FromCallback, FromHandle, Scattered, ToHandle
 from .ndarray import DTYPES, ITEM_SIZES, decode_ndarray, describe_ndarray, is_ndarray, numpy_scalar_value
 
 EXT_BIGINT = 80
@@ -46,6 +46,11 @@ _UINT64_MAX = 2**64 - 1
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 #: dtype code, ndim, offset of the elements (u16): the ndarray header before the shape.
 _NDARRAY_HEAD = struct.Struct("<BBH")
+#: Arrays with at least this many bytes are left out of the message by ``encode_scattered`` and written
+#: from their own memory. Above ext 16's limit, so their ext header is always the 6-byte ext 32 one.
+SCATTER_BYTES = 256 * 1024
+#: msgpack's ext 32 header: 0xc9, the payload's length (u32, big-endian), the type.
+_EXT32 = struct.Struct(">BIb")
 
 
 @dataclass(frozen=True)
@@ -73,8 +78,9 @@ class MsgpackSerializer:
         # One encoder (and its C packer) per thread, reused: making a Packer costs more than packing a small call.
         self._local = threading.local()
 
-    def encode(self, value: Any, to_handle: ToHandle | None = None) -> bytes:
-        encoder = self._encoder(to_handle)
+    def encode(self, value: Any, to_handle: ToHandle | None = None, encoder: _Encoder | None = None) -> bytes:
+        if encoder is None:
+            encoder = self._encoder(to_handle)
         try:
             return encoder.pack(value)
         except _Unsendable as exc:
@@ -95,6 +101,17 @@ class MsgpackSerializer:
             raise SerializationError(f"[msgpack] {exc}") from exc
         finally:
             encoder.busy = False
+
+    def encode_scattered(self, value: Any, to_handle: ToHandle | None = None) -> bytes | Scattered:
+        """As ``encode``, but numpy arrays of ``SCATTER_BYTES`` or more outside sets and Maps are not
+        copied into the message: the result is then a ``Scattered`` whose parts include the arrays'
+        own memory, for a vectored write. Joined, the parts are the bytes ``encode`` returns."""
+        encoder = self._encoder(to_handle)
+        encoder.scattered = []
+        try:
+            return encoder.scatter(self.encode(value, to_handle, encoder))
+        finally:
+            encoder.scattered, encoder.left_out = None, 0
 
     def _encoder(self, to_handle: ToHandle | None) -> _Encoder:
         """This thread's encoder, or a fresh one if it is busy (an encode inside an encode)."""
@@ -159,6 +176,12 @@ class _Encoder:
         self.to_handle = to_handle
         self.busy = False
         self._nesting = 0
+        #: During encode_scattered: the arrays left out so far, as (position in the packed message, length of
+        #: their placeholder's payload, their memory, their payload's real length); else None.
+        self.scattered: list[tuple[int, int, memoryview, int]] | None = None
+        #: How much longer the message is before the packer's position than what the packer wrote: each
+        #: array left out adds its bytes and a longer ext header.
+        self.left_out = 0
         # A packer per encode: the worker encodes on several threads, and _default packs payloads re-entrantly.
         self._packer = self._new_packer()
 
@@ -215,11 +238,47 @@ class _Encoder:
         shape = list(array.shape)  # describe_ndarray reports a 0-d array as 1-d (ascontiguousarray does)
         if any(size > 0xFFFFFFFF for size in shape):
             raise ValueError(f"an array of shape {tuple(shape)} has a dimension too large to send")
+        if self.scattered is not None and raw.nbytes >= SCATTER_BYTES and not self._nesting:
+            position = self._position()
+            if position is not None:
+                return self._left_out_ndarray(dtype, shape, raw, position)
         offset = self._element_offset(len(shape), raw.nbytes)
         header = _NDARRAY_HEAD.pack(DTYPES.index(dtype), len(shape), offset) + struct.pack(f"<{len(shape)}I", *shape)
         return msgpack.ExtType(EXT_NDARRAY, b"".join((header, bytes(offset - len(header)), raw)))
 
-    def _element_offset(self, ndim: int, nbytes: int) -> int:
+    def _left_out_ndarray(self, dtype: str, shape: list[int], raw: memoryview, position: int) -> msgpack.ExtType:
+        """A placeholder for an array that ``scatter`` puts back: its header and padding alone, as a
+        payload; the elements are aligned as they will be in the whole message."""
+        assert self.scattered is not None
+        offset = self._element_offset(len(shape), raw.nbytes, position + self.left_out)
+        header = _NDARRAY_HEAD.pack(DTYPES.index(dtype), len(shape), offset) + struct.pack(f"<{len(shape)}I", *shape)
+        head = header + bytes(offset - len(header))
+        self.scattered.append((position, len(head), raw, offset + raw.nbytes))
+        self.left_out += _EXT32.size - _ext_header_size(len(head)) + raw.nbytes
+        return msgpack.ExtType(EXT_NDARRAY, head)
+
+    def scatter(self, message: bytes) -> bytes | Scattered:
+        """``message`` with the placeholders of the arrays left out replaced by their ext 32 header,
+        their header and padding, and their memory, as parts; ``message`` itself if none was."""
+        scattered = self.scattered
+        if not scattered:
+            return message
+        view = memoryview(message)
+        parts: list[bytes | memoryview] = []
+        cursor = 0
+        for position, head_length, raw, length in scattered:
+            head_start = position + _ext_header_size(head_length)
+            parts += (
+                view[cursor:position],
+                _EXT32.pack(0xC9, length, EXT_NDARRAY),
+                view[head_start : head_start + head_length],
+                raw,
+            )
+            cursor = head_start + head_length
+        parts.append(view[cursor:])
+        return Scattered([part for part in parts if len(part)])
+
+    def _element_offset(self, ndim: int, nbytes: int, position: int | None = None) -> int:
         """Where the elements start in the payload: 8-aligned in the message when the position is known.
 
         The TypeScript side reads the elements in place, as a typed array that
@@ -227,7 +286,10 @@ class _Encoder:
         the message saves it a copy. Anything from ``shortest`` up decodes.
         """
         shortest = _NDARRAY_HEAD.size + 4 * ndim
-        position = self._position()
+        if position is None:
+            position = self._position()
+            if position is not None:
+                position += self.left_out  # where it will be in the message, arrays left out put back
         if position is None:
             return -(-shortest // 8) * 8
         # The smallest offset that aligns; the ext header's size depends on the padding, hence a search (< 24 steps).

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 
 from ..protocol import Frame, FrameReader, FrameTooLarge, Kind, frame_parts
+from ..serializers.base import Scattered
 
 #: Most buffers handed to one writev call (IOV_MAX is 1024 on Linux).
 _MAX_IOV = 512
@@ -107,7 +108,7 @@ class Writer:
         self,
         kind: int,
         id: int,
-        body: bytes | bytearray | memoryview = b"",
+        body: bytes | bytearray | memoryview | Scattered = b"",
         serializer: int = 0,
         flags: int = 0,
         aux: int = 0,
@@ -123,7 +124,12 @@ class Writer:
         with self._lock:
             pending = self._pending
             pending.append(header)
-            if len(payload):
+            if type(payload) is Scattered:
+                # Parts of it are memory the caller's code may change next (an array it returned): written
+                # now, not deferred. (Only bodies of SCATTER_BYTES and more are scattered: over _FLUSH_BYTES.)
+                pending += payload.parts
+                flush = True
+            elif len(payload):
                 pending.append(payload)
             self._pending_bytes += len(header) + len(payload)
             if flush or self._pending_bytes >= _FLUSH_BYTES:
@@ -174,7 +180,7 @@ def _write_all(fd: int, buffers: list[bytes | bytearray | memoryview]) -> None:
         while data:
             data = data[os.write(fd, data) :]
         return
-    views = [memoryview(b) for b in buffers]
+    views = [view for view in map(memoryview, buffers) if view.nbytes]  # an empty one would never be taken off
     while views:
         written = os.writev(fd, views[:_MAX_IOV])
         while written:

@@ -16,7 +16,7 @@ from ..calls.handles import HandleTable
 from ..calls.payloads import bridge_error, describe, payload_body
 from ..errors import Cancelled
 from ..protocol import Kind
-from ..serializers.base import Serializer
+from ..serializers.base import Scattered, Serializer
 from .connection import Writer
 
 JSON_WIRE_ID = 1
@@ -49,9 +49,13 @@ class Outcomes:
         #: Whether the serializer checks results per callable (protobuf): then targets are kept.
         self.wants_target = bool(getattr(serializer, "accepts_target", False))
 
-    def encode(self, value: Any, session: int, call_id: int = 0, role: str = "result") -> bytes:
+    def encode(
+        self, value: Any, session: int, call_id: int = 0, role: str = "result", scatter: bool = False
+    ) -> bytes | Scattered:
         """``value`` encoded for the host; objects it cannot carry become handles of ``session``
-        (released again if the encode fails or its body is over the frame limit: calls/encoding.py)."""
+        (released again if the encode fails or its body is over the frame limit: calls/encoding.py).
+        ``scatter``: large arrays may stay in their own memory (``Scattered``), for results and items,
+        which the writer sends at once."""
         return encode_value(
             self._serializer,
             value,
@@ -63,6 +67,7 @@ class Outcomes:
             per_callable=self.wants_target,
             target=self.targets.get(call_id) if self.wants_target else None,
             role=role,
+            scatter=scatter,
         )
 
     def result(self, call_id: int, value: Any, session: int, *, flush: bool = True) -> None:
@@ -71,7 +76,7 @@ class Outcomes:
             if type(value) in _SCALARS and not self.wants_target:
                 body = self._serializer.encode(value)  # no handle to make or take back: straight to the serializer
             else:
-                body = self.encode(value, session, call_id)
+                body = self.encode(value, session, call_id, scatter=True)
         except BaseException as exc:
             self.error(call_id, exc, flush=flush)
             return
@@ -80,7 +85,7 @@ class Outcomes:
     def item(self, call_id: int, value: Any, session: int, *, flush: bool = True) -> None:
         """Sends one stream item; raises if it cannot be encoded (the stream then ends in an error)."""
         self._writer.send(
-            Kind.ITEM, call_id, self.encode(value, session, call_id, "item"), self._serializer.wire_id, flush=flush
+            Kind.ITEM, call_id, self.encode(value, session, call_id, "item", True), self.wire_id, flush=flush
         )
 
     def end(self, call_id: int, *, flush: bool = True) -> None:
