@@ -19,6 +19,7 @@ its own, and the call runs all the same.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -51,9 +52,14 @@ def _load() -> CallTracing | None:
     try:
         from opentelemetry import context, trace
         from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+        return CallTracing(trace, context, TraceContextTextMapPropagator())
     except ImportError:
         return None
-    return CallTracing(trace, context, TraceContextTextMapPropagator())
+    except Exception as exc:
+        # Installed but broken: calls run untraced, and the log says why once.
+        print(f"snakebridge: calls are not traced: opentelemetry failed to load: {exc!r}", file=sys.stderr, flush=True)
+        return None
 
 
 class CallTracing:
@@ -106,10 +112,17 @@ class CallTracing:
         self._context.detach(token)
 
     def end(self, call_id: int, error: BaseException | None = None, cancelled: bool = False) -> None:
-        """Ends the span of call ``call_id`` (if it has one) with its outcome."""
+        """Ends the span of call ``call_id`` (if it has one) with its outcome. Never raises: the call's
+        outcome is sent next, whatever happens to its span."""
         span = self._spans.pop(call_id, None)
         if span is None:
             return
+        try:
+            self._finish(span, error, cancelled)
+        except Exception as exc:
+            print(f"snakebridge: the span of a call could not be ended: {exc!r}", file=sys.stderr, flush=True)
+
+    def _finish(self, span: Any, error: BaseException | None, cancelled: bool) -> None:
         if cancelled or isinstance(error, Cancelled):
             span.set_attribute("snakebridge.outcome", "cancelled")
         elif error is not None:

@@ -149,6 +149,19 @@ def test_a_call_without_a_trace_context_gets_no_span(worker):
     assert [s["name"] for s in finished(worker)] == ["user add"]
 
 
+@pytest.mark.parametrize("where", ["start", "end"])
+def test_a_tracer_that_fails_never_loses_a_calls_outcome(where):
+    worker = WorkerClient()
+    try:
+        worker.ready()
+        assert worker.call("tracing_targets.install_failing_tracer", where) == ("result", True)
+        assert worker.outcome(worker.send_call("operator.add", (2, 3), trace=HOST)) == ("result", 5)
+        kind, error = worker.outcome(worker.send_call("operator.truediv", (1, 0), trace=HOST))
+        assert kind == "error" and error["type"] == "ZeroDivisionError"
+    finally:
+        worker.close()
+
+
 def test_an_untraced_call_imports_nothing_of_opentelemetry():
     worker = WorkerClient()
     try:

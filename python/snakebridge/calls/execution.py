@@ -66,6 +66,14 @@ async def _done() -> None:
     """Nothing left to await: the call ended as it started."""
 
 
+def _begun(tracing: CallTracing, call_id: int, meta: CallMeta) -> object | None:
+    """The context of a coroutine call's span, or None if the SDK failed to make one (it then runs untraced)."""
+    try:
+        return tracing.begin(call_id, meta, False)
+    except Exception:
+        return None
+
+
 async def _awaited_in(tracing: CallTracing, context: object, call: Coroutine[Any, Any, None]) -> None:
     """Awaits ``call`` with ``context`` (its span) current in the awaiting task."""
     token = tracing.attach(context)
@@ -322,7 +330,9 @@ class CallExecutor:
         session = meta.session
         state = self._register(call_id, session)
         tracing = None if meta.trace is None else self._load_tracing()
-        context = None if tracing is None else tracing.begin(call_id, meta, False)
+        context = None if tracing is None else _begun(tracing, call_id, meta)
+        if context is None:
+            tracing = None
         try:
             if self._wants_target:
                 self._outcomes.targets[call_id] = meta.target
@@ -419,7 +429,10 @@ class CallExecutor:
         tracing = self._tracing if self._tracing_looked_for else self._load_tracing()
         if tracing is None:
             return None
-        token = tracing.attach(tracing.begin(call_id, meta, bool(stream)))
+        try:
+            token = tracing.attach(tracing.begin(call_id, meta, bool(stream)))
+        except Exception:
+            return None  # a broken SDK: the call runs untraced (its span, if begun, ends with it)
         self._traced = True
         return tracing, token
 
