@@ -7,7 +7,17 @@ import json
 import pytest
 from values import VECTORS
 
-from snakebridge.protocol import CallMeta, Frame, FrameReader, FrameTooLarge, Op, decode_call, encode_call, encode_frame
+from snakebridge.protocol import (
+    CallMeta,
+    Frame,
+    FrameReader,
+    FrameTooLarge,
+    Op,
+    TraceContext,
+    decode_call,
+    encode_call,
+    encode_frame,
+)
 from snakebridge.protocol.frames import FrameError
 
 DOCUMENT = json.loads((VECTORS / "protocol" / "frames.json").read_text(encoding="utf-8"))
@@ -53,7 +63,16 @@ def test_decodes_each_frame_whatever_the_chunking(vector):
 @pytest.mark.parametrize("vector", [v for v in FRAMES if "call" in v], ids=[v["name"] for v in FRAMES if "call" in v])
 def test_call_meta_round_trips(vector):
     call = vector["call"]
-    meta = CallMeta(OPS[call["op"]], call["target"], call["handle"], call["session"], call["window"], call["timeoutMs"])
+    trace = call.get("trace")
+    meta = CallMeta(
+        OPS[call["op"]],
+        call["target"],
+        call["handle"],
+        call["session"],
+        call["window"],
+        call["timeoutMs"],
+        None if trace is None else TraceContext(trace["traceparent"], trace.get("tracestate", "")),
+    )
     body = encode_call(meta, bytes.fromhex(call["payload"]))
     assert body.hex() == vector["body"]
     decoded, payload = decode_call(body)

@@ -14,7 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from snakebridge import PROTOCOL_VERSION
-from snakebridge.protocol import FLAG_STREAM, CallMeta, Frame, FrameReader, Kind, Op, encode_call, encode_frame
+from snakebridge.protocol import (
+    FLAG_STREAM,
+    CallMeta,
+    Frame,
+    FrameReader,
+    Kind,
+    Op,
+    TraceContext,
+    encode_call,
+    encode_frame,
+)
 from snakebridge.serializers import REGISTRY, Serializer, get_serializer
 from snakebridge.serializers.json import JsonSerializer
 
@@ -25,8 +35,9 @@ JSON = JsonSerializer()
 
 
 class WorkerClient:
-    def __init__(self, *, first_frame: bytes | None = None, **hello: Any) -> None:
-        """Starts a worker and sends HELLO with ``hello`` as options, or ``first_frame`` instead."""
+    def __init__(self, *, first_frame: bytes | None = None, python_path: tuple[str, ...] = (), **hello: Any) -> None:
+        """Starts a worker and sends HELLO with ``hello`` as options, or ``first_frame`` instead;
+        ``python_path`` goes before the usual path."""
         data_r, self._data = os.pipe()
         self._out, out_w = os.pipe()
         control_r, self._control = os.pipe()
@@ -38,8 +49,8 @@ class WorkerClient:
             for target, fd in zip((3, 4, 5), staged, strict=True):
                 os.dup2(fd, target)
 
-        python_path = os.pathsep.join((str(PYTHON_ROOT), str(TESTS_ROOT)))
-        env = {**os.environ, "PYTHONPATH": python_path, "SNAKEBRIDGE_HOST_PID": str(os.getpid())}
+        search_path = os.pathsep.join((*python_path, str(PYTHON_ROOT), str(TESTS_ROOT)))
+        env = {**os.environ, "PYTHONPATH": search_path, "SNAKEBRIDGE_HOST_PID": str(os.getpid())}
         # os.pipe() fds close on exec; the dup2'd 3, 4 and 5 do not. So no pass_fds, which would close them.
         self.process = subprocess.Popen(
             [sys.executable, "-m", "snakebridge"],
@@ -63,10 +74,21 @@ class WorkerClient:
 
     # --- sending ------------------------------------------------------------------
 
-    def send_call(self, target: str, args=(), kwargs=None, *, op=Op.CALL, handle=0, session=0, window=0) -> int:
+    def send_call(
+        self,
+        target: str,
+        args=(),
+        kwargs=None,
+        *,
+        op=Op.CALL,
+        handle=0,
+        session=0,
+        window=0,
+        trace: TraceContext | None = None,
+    ) -> int:
         self._next_id += 1
         payload = self.codec.encode([list(args), kwargs or {}])
-        body = encode_call(CallMeta(op, target, handle, session, window), payload)
+        body = encode_call(CallMeta(op, target, handle, session, window, 0, trace), payload)
         flags = FLAG_STREAM if window else 0
         os.write(self._data, encode_frame(Kind.CALL, self._next_id, body, self.codec.wire_id, flags))
         return self._next_id

@@ -7,6 +7,7 @@ export {
   callMetaSize,
   decodeCallMeta,
   encodeCallMeta,
+  META_TRACE,
   OP_CODES,
   writeCallMeta,
 } from './protocol/call.js';

@@ -31,6 +31,7 @@ interface FrameVector {
     session: number;
     window: number;
     timeoutMs: number;
+    trace?: { traceparent: string; tracestate?: string };
     payload: string;
   };
 }
@@ -91,6 +92,7 @@ describe('frame golden vectors', () => {
       session: call.session,
       window: call.window,
       timeoutMs: call.timeoutMs,
+      ...(call.trace === undefined ? {} : { trace: call.trace }),
     });
     expect(hex(decoded.payload)).toBe(call.payload);
   });

@@ -1,7 +1,8 @@
 // Traces and metrics of calls, read with the OpenTelemetry SDK's in-memory
 // exporter and a metric reader, over real Python workers: a span per call
-// and per stream, a child of the caller's span, with the error recorded; and
-// the call and pool metrics after a run with a crash and a recycle.
+// and per stream, a child of the caller's span, with the error recorded; the
+// call and pool metrics after a run with a crash and a recycle; the pool's
+// gauges (queue, workers, circuit, handles and memory per worker).
 
 import { context, metrics, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -13,7 +14,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { silentLogger, WorkerCrashedError } from '@snakebridge/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { StdioInvoker } from '../src/index.js';
 import { fn, nextPoolEvent, rejection, testConfig } from './helpers.js';
 
@@ -46,6 +47,18 @@ async function points(name: string): Promise<{ attributes: Record<string, unknow
   const latest = metricExporter.getMetrics().at(-1);
   const metric = latest?.scopeMetrics.flatMap((scope) => scope.metrics).find((m) => m.descriptor.name === name);
   return (metric?.dataPoints ?? []).map((point) => ({ attributes: point.attributes, value: point.value }));
+}
+
+/** The sum of a counter's (or gauge's) data points whose attributes include `match`. */
+async function total(name: string, match: Record<string, unknown> = {}): Promise<number> {
+  return (await points(name))
+    .filter((p) => Object.entries(match).every(([key, value]) => p.attributes[key] === value))
+    .reduce((sum, p) => sum + (p.value as number), 0);
+}
+
+/** How many values a histogram recorded. */
+async function recorded(name: string): Promise<number> {
+  return (await points(name)).reduce((sum, p) => sum + (p.value as { count: number }).count, 0);
 }
 
 describe('telemetry', () => {
@@ -98,6 +111,10 @@ describe('telemetry', () => {
       logger: silentLogger,
     });
     const calls = invoker;
+    // The reader is cumulative over this file's tests: starts and waits of earlier ones are counted already.
+    const startsBefore = await total('snakebridge.worker.starts');
+    const startupsBefore = await recorded('snakebridge.worker.startup.duration');
+    const waitsBefore = await recorded('snakebridge.pool.wait_time');
     for (let i = 0; i < 3; i++) await calls.call(fn(`${CONTRACT}.add`, [i, 1]));
     await rejection(calls.call(fn(`${CONTRACT}.fail`)));
     const replaced = nextPoolEvent(
@@ -131,5 +148,42 @@ describe('telemetry', () => {
     expect(eventCount('restart')).toBeGreaterThanOrEqual(1);
     const inFlight = await points('snakebridge.calls.in_flight');
     expect(inFlight.reduce((sum, p) => sum + (p.value as number), 0)).toBe(0);
+
+    // The same run, in the instruments named for what they count.
+    expect(await total('snakebridge.worker.recycles', { 'snakebridge.reason': 'max-calls' })).toBe(1);
+    expect(await total('snakebridge.worker.crashes')).toBe(1);
+    expect(await total('snakebridge.worker.restarts')).toBeGreaterThanOrEqual(1);
+    // w1, its replacement after the recycle, and the replacement of the one that crashed.
+    expect((await total('snakebridge.worker.starts')) - startsBefore).toBe(3);
+    expect((await recorded('snakebridge.worker.startup.duration')) - startupsBefore).toBe(3);
+    expect((await recorded('snakebridge.pool.wait_time')) - waitsBefore).toBe(5);
+    expect(await total('snakebridge.pool.queue.depth', { 'snakebridge.pool': 'stdio pool' })).toBe(0);
+    expect(await total('snakebridge.pool.circuit.open')).toBe(0);
+    expect(await total('snakebridge.pool.workers', { 'snakebridge.worker.state': 'ready' })).toBe(1);
+  });
+
+  it('reads the live handles and memory of each worker, as its health checks measured them', async () => {
+    invoker = new StdioInvoker({ config: testConfig({ pool: { pingIntervalMs: 20 } }), logger: silentLogger });
+    const calls = invoker;
+    await calls.call(fn(`${CONTRACT}.make_counter`, [1]));
+    await calls.call(fn(`${CONTRACT}.make_counter`, [2]));
+    // A health check reads them: wait for the one after the objects were made.
+    await vi.waitFor(() => expect(calls.pool.stats().workers[0]?.handles).toBe(2));
+    expect(await total('snakebridge.worker.handles', { 'snakebridge.worker.id': 'w1' })).toBe(2);
+    expect(await total('snakebridge.worker.memory.usage', { 'snakebridge.worker.id': 'w1' })).toBeGreaterThan(0);
+  });
+
+  it('says when the pool’s circuit is open', async () => {
+    invoker = new StdioInvoker({
+      config: testConfig({ pool: { restart: { maxRestarts: 0, probeAfterMs: 600_000 } } }),
+      logger: silentLogger,
+    });
+    const calls = invoker;
+    await calls.call(fn(`${CONTRACT}.add`, [1, 1]));
+    const opened = nextPoolEvent(calls, (event) => event.type === 'circuit-open');
+    await rejection(calls.call(fn('os._exit', [1])));
+    await opened;
+    expect(await total('snakebridge.pool.circuit.open', { 'snakebridge.pool': 'stdio pool' })).toBe(1);
+    expect(await total('snakebridge.pool.events', { 'snakebridge.pool.event': 'circuit-open' })).toBe(1);
   });
 });

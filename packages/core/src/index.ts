@@ -61,13 +61,14 @@ export * from './process-pool/process-pool.js';
 export * from './serializer/ndarray.js';
 export * from './serializer/serializer.js';
 export { createJsonSerializer, JSON_TAG, JsonSerializer } from './serializer-json/json-serializer.js';
+export { PoolTelemetry } from './telemetry/pool-telemetry.js';
+export { type CallRecord, CallTelemetry, TELEMETRY_SCOPE, type TelemetryIdentity } from './telemetry/telemetry.js';
 export {
-  type CallRecord,
-  CallTelemetry,
-  poolEventCounter,
-  TELEMETRY_SCOPE,
-  type TelemetryIdentity,
-} from './telemetry/telemetry.js';
+  MAX_TRACEPARENT_LENGTH,
+  MAX_TRACESTATE_LENGTH,
+  type TraceContext,
+  traceContextOf,
+} from './telemetry/trace-context.js';
 export { EXPIRED_BODY, HostCallbacks, refuseExpired } from './transport/host-callbacks.js';
 export { type StreamChannel, StreamReceiver } from './transport/stream-receiver.js';
 export * from './transport/transport.js';

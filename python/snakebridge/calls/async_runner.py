@@ -28,7 +28,8 @@ class AsyncRunner:
         finished: Callable[[CallState], None],
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
-        self._outcomes = outcomes
+        #: Where calls end; the executor wraps it once it traces calls (telemetry.py).
+        self.outcomes = outcomes
         self._finished = finished
         self._loop = loop
         self._owns_loop = loop is None
@@ -74,13 +75,13 @@ class AsyncRunner:
         try:
             value = await awaitable
         except asyncio.CancelledError:
-            self._outcomes.cancelled(state.id)
+            self.outcomes.cancelled(state.id)
             if reraise:
                 raise
         except BaseException as exc:
-            self._outcomes.error(state.id, exc)
+            self.outcomes.error(state.id, exc)
         else:
-            self._outcomes.result(state.id, value, session)
+            self.outcomes.result(state.id, value, session)
         finally:
             self._finished(state)
 
@@ -92,12 +93,12 @@ class AsyncRunner:
                     item = await iterator.__anext__()
                 except StopAsyncIteration:
                     break
-                self._outcomes.item(state.id, item, session)
-            self._outcomes.end(state.id)
+                self.outcomes.item(state.id, item, session)
+            self.outcomes.end(state.id)
         except asyncio.CancelledError:
-            self._outcomes.end(state.id)  # acknowledges the cancel
+            self.outcomes.end(state.id)  # acknowledges the cancel
         except BaseException as exc:
-            self._outcomes.error(state.id, exc)
+            self.outcomes.error(state.id, exc)
         finally:
             aclose = getattr(iterator, "aclose", None)
             if aclose is not None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import inspect
 import os
 import select
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..errors import Cancelled, ProtocolError
 from ..protocol import CallMeta, Op
 from ..serializers.base import Serializer
+from ..telemetry import CallTracing, call_tracing
 from .async_runner import AsyncRunner
 from .dispatcher import Dispatcher
 from .interrupt import raise_in_thread
@@ -62,6 +64,23 @@ _pool_thread = threading.local()
 
 async def _done() -> None:
     """Nothing left to await: the call ended as it started."""
+
+
+def _begun(tracing: CallTracing, call_id: int, meta: CallMeta) -> object | None:
+    """The context of a coroutine call's span, or None if the SDK failed to make one (it then runs untraced)."""
+    try:
+        return tracing.begin(call_id, meta, False)
+    except Exception:
+        return None
+
+
+async def _awaited_in(tracing: CallTracing, context: object, call: Coroutine[Any, Any, None]) -> None:
+    """Awaits ``call`` with ``context`` (its span) current in the awaiting task."""
+    token = tracing.attach(context)
+    try:
+        await call
+    finally:
+        tracing.detach(token)
 
 
 class Source(Protocol):
@@ -92,6 +111,8 @@ class _SyncStream:
     #: change under (grants and cancels come from other threads). None: it runs on the executor's thread.
     call: _PoolCall | None = None
     lock: threading.Lock | None = None
+    #: A traced call's context (its span current), which each turn of the generator runs in; None untraced.
+    context: contextvars.Context | None = None
 
 
 class _PoolCall:
@@ -230,6 +251,11 @@ class CallExecutor:
         self._decoding_call = 0
         self._decoding_session = 0
         self._from_callback = None if callbacks is None else self._callback_in_arguments
+        #: Spans of traced calls (telemetry.py): looked for at the first call that brings a trace context.
+        self._tracing: CallTracing | None = None
+        self._tracing_looked_for = False
+        #: The call the executor's thread is starting is traced: what it hands to other threads takes its context.
+        self._traced = False
         if callbacks is not None:
             # Callbacks send their requests from user code, which a cancel interrupts.
             callbacks.uninterruptible = self.uninterruptible
@@ -308,6 +334,10 @@ class CallExecutor:
             return None
         session = meta.session
         state = self._register(call_id, session)
+        tracing = None if meta.trace is None else self._load_tracing()
+        context = None if tracing is None else _begun(tracing, call_id, meta)
+        if context is None:
+            tracing = None
         try:
             if self._wants_target:
                 self._outcomes.targets[call_id] = meta.target
@@ -319,6 +349,8 @@ class CallExecutor:
             self._outcomes.error(call_id, exc)
             self._finished(state)
             return _done()
+        if tracing is not None:
+            return _awaited_in(tracing, context, self._async.await_here(state, coroutine, session))
         return self._async.await_here(state, coroutine, session)
 
     # --- the executor's thread --------------------------------------------------------------
@@ -367,6 +399,7 @@ class CallExecutor:
                 return
             # Set under the lock: a cancel now either sees it (and interrupts) or was seen above.
             self._current = call_id
+        traced = None if meta.trace is None else self._enter_trace(call_id, meta, stream)
         try:
             if self._wants_target and meta.op == Op.CALL and not meta.handle:
                 self._outcomes.targets[call_id] = meta.target
@@ -379,6 +412,50 @@ class CallExecutor:
             self._current = 0
             self._outcomes.error(call_id, exc, flush=False)
             self._forget(call_id)
+        finally:
+            if traced is not None:
+                self._leave_trace(traced)
+
+    # --- tracing (telemetry.py) ------------------------------------------------------------
+
+    def _load_tracing(self) -> CallTracing | None:
+        """The tracing of calls, looked for once; from then on the final outcomes of traced calls end their spans."""
+        with self._lock:
+            if not self._tracing_looked_for:
+                self._tracing_looked_for = True
+                tracing = call_tracing()
+                if tracing is not None:
+                    self._outcomes = tracing.outcomes(self._outcomes)
+                    self._async.outcomes = self._outcomes
+                self._tracing = tracing
+        return self._tracing
+
+    def _enter_trace(self, call_id: int, meta: CallMeta, stream: int) -> tuple[CallTracing, object] | None:
+        """Starts the span of a call that brought a trace context and makes it current on the executor's
+        thread while the call starts there; None when OpenTelemetry is not installed."""
+        tracing = self._tracing if self._tracing_looked_for else self._load_tracing()
+        if tracing is None:
+            return None
+        try:
+            token = tracing.attach(tracing.begin(call_id, meta, bool(stream)))
+        except Exception:
+            return None  # a broken SDK: the call runs untraced (its span, if begun, ends with it)
+        self._traced = True
+        return tracing, token
+
+    def _leave_trace(self, traced: tuple[CallTracing, object]) -> None:
+        tracing, token = traced
+        self._traced = False
+        tracing.detach(token)
+
+    def _to_pool(self, function: Callable[..., Any], *args: Any) -> None:
+        """Runs ``function`` on the thread pool; in a copy of this thread's context if the call being started
+        is traced, so that its span is current there too (the event loop copies the context by itself)."""
+        assert self._pool is not None
+        if self._traced:
+            self._pool.submit(contextvars.copy_context().run, function, *args)
+        else:
+            self._pool.submit(function, *args)
 
     def refuse(self, call_id: int, exc: BaseException) -> None:
         """Ends a call that cannot even be started (its call meta is malformed) with ``exc``, or as cancelled."""
@@ -499,8 +576,7 @@ class CallExecutor:
         call = _PoolCall()
         # The hook is in place before a cancel can find the call.
         state = self._register(call_id, session, call.interrupt, call)
-        assert self._pool is not None
-        self._pool.submit(self._run_in_thread, state, call, function, args, kwargs)
+        self._to_pool(self._run_in_thread, state, call, function, args, kwargs)
 
     def _run_in_thread(
         self, state: CallState, call: _PoolCall, function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]
@@ -541,7 +617,7 @@ class CallExecutor:
             self._current = 0
             call = _PoolCall()
             state = self._register(call_id, meta.session, call.interrupt, call)
-            self._pool.submit(self._open_in_thread, state, call, meta, window, args, kwargs)
+            self._to_pool(self._open_in_thread, state, call, meta, window, args, kwargs)
             return
         state = self._register(call_id, meta.session)
         source = self._dispatcher.stream_source(meta.op, meta.target, meta.handle, args, kwargs, self._invoke)
@@ -549,7 +625,7 @@ class CallExecutor:
         if hasattr(source, "__aiter__"):
             self._async.stream(state, source.__aiter__(), window, state.session)
             return
-        stream = _SyncStream(state, iter(source), window)
+        stream = _SyncStream(state, iter(source), window, context=contextvars.copy_context() if self._traced else None)
         self._streams[call_id] = stream
         self._runnable.append(stream)
 
@@ -610,7 +686,7 @@ class CallExecutor:
                 self._end_stream(stream, None)
                 return
             try:
-                item = next(stream.iterator)
+                item = next(stream.iterator) if stream.context is None else stream.context.run(next, stream.iterator)
             except StopIteration:
                 self._end_stream(stream, None)
                 return
@@ -642,7 +718,10 @@ class CallExecutor:
             if hasattr(source, "__aiter__"):
                 self._async.stream(state, source.__aiter__(), window, state.session)
                 return
-            stream = _SyncStream(state, iter(source), window, call=call, lock=threading.Lock())
+            # Traced, this thread runs in the context of the call's start: each turn runs in a copy of it.
+            traced = meta.trace is not None and self._tracing is not None
+            context = contextvars.copy_context() if traced else None
+            stream = _SyncStream(state, iter(source), window, call=call, lock=threading.Lock(), context=context)
         except BaseException as exc:
             self._outcomes.error(state.id, exc)
             self._finished(state)
@@ -665,7 +744,10 @@ class CallExecutor:
                 self._end_stream(stream, None, flush=True)
                 return
             try:
-                item = self._run_interruptibly(state, call, next, [stream.iterator], {})
+                if stream.context is None:
+                    item = self._run_interruptibly(state, call, next, [stream.iterator], {})
+                else:
+                    item = self._run_interruptibly(state, call, stream.context.run, [next, stream.iterator], {})
             except StopIteration:
                 self._end_stream(stream, None, flush=True)
                 return
@@ -698,7 +780,7 @@ class CallExecutor:
         if close is not None:
             # A generator's finally blocks run now; a failure there must not lose the outcome.
             with contextlib.suppress(Exception, Cancelled):
-                close()
+                close() if stream.context is None else stream.context.run(close)
         if error is None or isinstance(error, Cancelled):
             self._outcomes.end(stream.state.id, flush=flush)
         else:

@@ -1,6 +1,6 @@
 """The stdio wire protocol (docs/protocol.md): frames and call meta."""
 
-from .call import CallMeta, Op, decode_call, encode_call
+from .call import META_TRACE, CallMeta, Op, TraceContext, decode_call, encode_call
 from .frames import (
     FLAG_STREAM,
     HEADER,
@@ -17,12 +17,14 @@ __all__ = [
     "FLAG_STREAM",
     "HEADER",
     "HEADER_SIZE",
+    "META_TRACE",
     "CallMeta",
     "Frame",
     "FrameReader",
     "FrameTooLarge",
     "Kind",
     "Op",
+    "TraceContext",
     "decode_call",
     "encode_call",
     "encode_frame",

@@ -37,7 +37,7 @@ from ..calls.encoding import encode_value
 from ..calls.execution import CallExecutor
 from ..calls.payloads import bridge_error, describe, payload_body
 from ..errors import Cancelled
-from ..protocol import CallMeta
+from ..protocol import CallMeta, TraceContext
 from ..serializers.base import Serializer
 
 log = logging.getLogger("snakebridge.server")
@@ -406,22 +406,23 @@ class ServerCalls:
         pending = PendingCall(self._last_id, serializer, session, self._loop, self._handles.release)
         return pending
 
-    def start(self, pending: PendingCall, request: Any, window: int = 0) -> None:
+    def start(self, pending: PendingCall, request: Any, window: int = 0, trace: TraceContext | None = None) -> None:
         """Starts the call ``request`` (a CallRequest) asks for on the executor's thread; with a ``window``,
-        a stream. Its outcome comes to ``pending``."""
+        a stream. Its outcome comes to ``pending``. ``trace``: the host's span, from the RPC's metadata."""
         self.outcomes.pending[pending.id] = pending
-        meta = CallMeta(request.op, request.target, request.handle, pending.session, window)
+        meta = CallMeta(request.op, request.target, request.handle, pending.session, window, 0, trace)
         self._inbox.put(Submitted(pending.id, meta, window > 0, pending.serializer.wire_id, request.payload))
 
-    async def call(self, pending: PendingCall, request: Any) -> Encoded | Failed:
+    async def call(self, pending: PendingCall, request: Any, trace: TraceContext | None = None) -> Encoded | Failed:
         """Runs the call ``request`` asks for and returns its outcome.
 
         A coroutine function the executor already knows runs right here, in
         the RPC's task; anything else goes to the executor's thread.
         Cancelling the awaiting task does not cancel the call: ``cancel`` does.
+        ``trace``: the host's span, from the RPC's metadata.
         """
         self.outcomes.pending[pending.id] = pending
-        meta = CallMeta(request.op, request.target, request.handle, pending.session, 0)
+        meta = CallMeta(request.op, request.target, request.handle, pending.session, 0, 0, trace)
         wire_id = pending.serializer.wire_id
         here = self.executor.start_coroutine(pending.id, meta, wire_id, request.payload)
         if here is not None:

@@ -29,7 +29,7 @@ from ..calls import Dispatcher
 from ..calls.callbacks import EXPIRED, ClosedChannel, HostCallback
 from ..calls.payloads import bridge_error, describe
 from ..lifecycle import resident_bytes
-from ..protocol import Op
+from ..protocol import Op, TraceContext
 from ..serializers import get_serializer
 from ..serializers.base import FromCallback, Serializer
 from .calls import Encoded, Failed, PendingCall, ServerCalls
@@ -38,6 +38,12 @@ from .exchange import HOST_CLOSED, ExchangeChannel
 #: Request metadata naming the server instance a call's handles or session were made on.
 #: A server that restarted has other objects under the same ids: it refuses rather than mix them up.
 INSTANCE_KEY = "snakebridge-instance"
+#: Request metadata carrying the host's span (W3C Trace Context), when the host traces the call.
+TRACEPARENT_KEY = "traceparent"
+TRACESTATE_KEY = "tracestate"
+#: The longest trace context values taken, as the stdio protocol's length fields bound them; longer ones are ignored.
+_MAX_TRACEPARENT = 0xFF
+_MAX_TRACESTATE = 0xFFFF
 #: How long after the host's end of file callbacks fail: a cancel, which reads as end of file too, cancels
 #: the call well within it, so that a callback waiting then ends as cancelled, not as a host that closed.
 _HALF_CLOSE_GRACE = 0.1
@@ -132,7 +138,7 @@ class BridgeService:
             session = self._session(request.session)
             pending = self._calls.open(serializer, session)
             pending.from_callback = _unanswerable(session)
-            outcome = await self._outcome(pending, request)
+            outcome = await self._outcome(pending, request, _trace_context(context))
             if isinstance(outcome, Failed):
                 return self._pb.CallReply(error=outcome.body)
             return self._pb.CallReply(result=outcome.body)
@@ -143,10 +149,10 @@ class BridgeService:
         finally:
             self.in_flight -= 1
 
-    async def _outcome(self, pending: PendingCall, request: Any) -> Encoded | Failed:
+    async def _outcome(self, pending: PendingCall, request: Any, trace: TraceContext | None) -> Encoded | Failed:
         """Runs the call and waits for its outcome; if the RPC is cancelled meanwhile, so is the call."""
         try:
-            return await self._calls.call(pending, request)
+            return await self._calls.call(pending, request, trace)
         except BaseException:
             self._calls.cancel(pending, request.target or _OP_NAMES.get(request.op, "call"))
             raise
@@ -193,10 +199,11 @@ class BridgeService:
             pending.from_callback = exchange.callback
             window = first.window
             reader = asyncio.create_task(self._read_exchange(context, exchange, pending if window else None))
+            trace = _trace_context(context)
             if window:
-                await self._exchange_stream(exchange, pending, request, window)
+                await self._exchange_stream(exchange, pending, request, window, trace)
             else:
-                await self._exchange_call(exchange, pending, request)
+                await self._exchange_call(exchange, pending, request, trace)
         finally:
             if exchange is not None:
                 exchange.close(EXPIRED)
@@ -204,9 +211,11 @@ class BridgeService:
                 reader.cancel()
             self.in_flight -= 1
 
-    async def _exchange_call(self, exchange: ExchangeChannel, pending: PendingCall, request: Any) -> None:
+    async def _exchange_call(
+        self, exchange: ExchangeChannel, pending: PendingCall, request: Any, trace: TraceContext | None
+    ) -> None:
         """Runs the call, then sends its result or error: the exchange's last reply."""
-        outcome = await self._outcome(pending, request)
+        outcome = await self._outcome(pending, request, trace)
         if isinstance(outcome, Failed):
             await exchange.finish(error=outcome.body)
             return
@@ -217,7 +226,7 @@ class BridgeService:
             raise
 
     async def _exchange_stream(
-        self, exchange: ExchangeChannel, pending: PendingCall, request: Any, window: int
+        self, exchange: ExchangeChannel, pending: PendingCall, request: Any, window: int, trace: TraceContext | None
     ) -> None:
         """Writes the stream's items as they come, then its error if it ends in one.
 
@@ -225,7 +234,7 @@ class BridgeService:
         turn is over: an item made just before the generator blocks does not
         wait behind the block.
         """
-        self._calls.start(pending, request, window)
+        self._calls.start(pending, request, window, trace)
         try:
             while True:
                 items, final = await pending.next()
@@ -315,6 +324,30 @@ class BridgeService:
 
 
 _OP_NAMES = {int(op): op.name.lower() for op in Op}
+
+
+def _trace_context(context: aio.ServicerContext) -> TraceContext | None:
+    """The host's span from the RPC's ``traceparent`` and ``tracestate`` metadata; None without one.
+
+    Bounded as over stdio: a value too long or not printable ASCII is ignored
+    (gRPC metadata is ASCII already). What the traceparent says is checked
+    where it is used (telemetry.py), which ignores one that does not parse.
+    """
+    traceparent = tracestate = ""
+    for key, value in context.invocation_metadata() or ():
+        if key == TRACEPARENT_KEY and isinstance(value, str):
+            traceparent = value
+        elif key == TRACESTATE_KEY and isinstance(value, str):
+            tracestate = value
+    if not traceparent or len(traceparent) > _MAX_TRACEPARENT or not _printable(traceparent):
+        return None
+    if len(tracestate) > _MAX_TRACESTATE or not _printable(tracestate):
+        tracestate = ""
+    return TraceContext(traceparent, tracestate)
+
+
+def _printable(text: str) -> bool:
+    return text.isascii() and text.isprintable()
 
 
 def _unanswerable(session: int) -> FromCallback:

@@ -162,6 +162,7 @@ export class Balancer implements Channels<RemoteEndpoint> {
             ? attempt < this.#endpoints.length
             : options.idempotent === true && retries++ < this.#config.pool.retries);
         if (!elsewhere) throw error;
+        options.onRetry?.(error as Error);
         this.#logger.debug(`[grpc] sending a call elsewhere after: ${(error as Error).message}`);
       } finally {
         lease.release();

@@ -19,6 +19,7 @@ import {
   ProtocolError,
   type Serializer,
   type SnakeBridgeError,
+  type TraceContext,
 } from '@snakebridge/core';
 import { type ChannelSecurity, tokenMetadata } from './credentials.js';
 import { type CallRequest, type HealthCheckResponse, type HelloReply, services, type WireOp } from './proto.js';
@@ -27,6 +28,9 @@ import { errorFromStatus, needsHello } from './status.js';
 
 /** Request metadata naming the server instance a call's handles or session were made on. */
 export const INSTANCE_KEY = 'snakebridge-instance';
+/** Request metadata carrying the caller's span (W3C Trace Context), only when an OpenTelemetry SDK traces the call. */
+export const TRACEPARENT_KEY = 'traceparent';
+export const TRACESTATE_KEY = 'tracestate';
 export const PROTOCOL_VERSION = 1;
 /** Room for a CallRequest's own fields around its payload. */
 const ENVELOPE_BYTES = 256;
@@ -204,6 +208,7 @@ export class BridgeConnection {
   #start(remote: RemoteCall, request: CallRequest, instance: string | undefined, greeted: boolean): void {
     const { call } = remote;
     const metadata = this.#metadata(instance);
+    if (call.trace !== undefined) withTraceContext(metadata, call.trace);
     const options: GrpcCallOptions = call.timeoutMs > 0 ? { deadline: Date.now() + call.timeoutMs } : {};
     const greetAndRetry = greeted
       ? undefined
@@ -363,6 +368,15 @@ export class BridgeConnection {
     if (instance !== undefined) metadata.set(INSTANCE_KEY, instance);
     return metadata;
   }
+}
+
+/**
+ * The W3C trace context of the call's span, as the standard `traceparent` and
+ * `tracestate` metadata: the server's span of the call becomes its child.
+ */
+function withTraceContext(metadata: Metadata, trace: TraceContext): void {
+  metadata.set(TRACEPARENT_KEY, trace.traceparent);
+  if (trace.tracestate !== undefined) metadata.set(TRACESTATE_KEY, trace.tracestate);
 }
 
 function abortReason(signal: AbortSignal, description: string): Error {

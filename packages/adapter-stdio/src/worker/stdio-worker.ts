@@ -244,6 +244,7 @@ export class StdioWorker implements SupervisedWorker, Channel {
       session: this.#wireSession(call.session),
       window: call.window,
       timeoutMs: call.timeoutMs,
+      trace: call.trace,
     };
     const metaSize = callMetaSize(meta);
     const bodyLength = metaSize + call.payload.byteLength;

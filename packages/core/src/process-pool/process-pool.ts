@@ -120,6 +120,12 @@ export interface RunOptions extends AcquireOptions {
    * Never retried when the task fails for any other reason.
    */
   readonly idempotent?: boolean | undefined;
+  /**
+   * Told before the task runs again on another worker, with the error that
+   * ended its last run there (the worker refused it before it started, or died
+   * under an idempotent one). For the call's span; it must not throw.
+   */
+  readonly onRetry?: ((error: Error) => void) | undefined;
 }
 
 /**

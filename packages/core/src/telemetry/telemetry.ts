@@ -1,12 +1,12 @@
 // Traces and metrics of calls into Python, through @opentelemetry/api: a
 // no-op until the application registers an OpenTelemetry SDK, so a library
 // can always call it. A span per call and per stream, named `python <target>`,
-// with what a person debugging needs; metrics by the RPC semantic conventions
-// where they exist (rpc.client.*), under `snakebridge.*` where they do not.
+// with what a person debugging needs, whose trace context goes to Python with
+// the call (trace-context.ts); metrics by the RPC semantic conventions where
+// they exist (rpc.client.*), under `snakebridge.*` where they do not.
 
 import {
   type Attributes,
-  type Counter,
   type Histogram,
   type Meter,
   type MeterProvider,
@@ -17,6 +17,7 @@ import {
   trace,
   type UpDownCounter,
 } from '@opentelemetry/api';
+import { type TraceContext, traceContextOf } from './trace-context.js';
 
 /** The instrumentation scope of every span and metric SnakeBridge makes. */
 export const TELEMETRY_SCOPE = '@snakebridge/core';
@@ -36,50 +37,91 @@ interface Instruments {
   readonly requestSize: Histogram;
   readonly responseSize: Histogram;
   readonly inFlight: UpDownCounter;
+  readonly waitTime: Histogram;
 }
 
 /** One call or stream being traced and measured; `end()` it once, with its outcome. */
 export interface CallRecord {
+  /**
+   * The trace context to send to Python with the call, so that its Python span
+   * is a child of this one; undefined when there is no span to continue (no SDK
+   * registered), and then nothing is sent.
+   */
+  readonly trace: TraceContext | undefined;
+  /**
+   * Told when the call is sent again on another worker (its last one refused it
+   * or died under it), with the error that ended the last try: an event on the
+   * span. Undefined when nothing is recorded, so that a pool need not call it.
+   */
+  readonly retried: ((error: Error) => void) | undefined;
   /** The call went to a channel (again, for a retry): its worker, and how long it waited for one. */
   sent(workerId: string, pid: number | undefined): void;
-  /** The encoded result came back. */
+  /** An encoded result, or one stream item, came back. */
   received(bytes: number): void;
   /** Ends the span and records the duration, with the outcome (an error: its code and the exception). */
   end(error?: unknown): void;
 }
 
 /** What a call records when no OpenTelemetry SDK is registered: nothing, at no cost. */
-const SILENT: CallRecord = { sent: () => {}, received: () => {}, end: () => {} };
+const SILENT: CallRecord = {
+  trace: undefined,
+  retried: undefined,
+  sent: () => {},
+  received: () => {},
+  end: () => {},
+};
 
 /** A call recorded by a registered SDK. */
 class RecordedCall implements CallRecord {
+  readonly trace: TraceContext | undefined;
   readonly #telemetry: CallTelemetry;
   readonly #span: Span;
+  readonly #kind: 'call' | 'stream';
   readonly #started = performance.now();
   readonly #metricAttributes: Attributes;
   #sendings = 0;
+  #responses = 0;
+  #responseBytes = 0;
   #ended = false;
 
-  constructor(telemetry: CallTelemetry, span: Span, metricAttributes: Attributes) {
+  constructor(telemetry: CallTelemetry, span: Span, kind: 'call' | 'stream', metricAttributes: Attributes) {
     this.#telemetry = telemetry;
     this.#span = span;
+    this.#kind = kind;
     this.#metricAttributes = metricAttributes;
+    this.trace = traceContextOf(span.spanContext());
   }
+
+  readonly retried = (error: Error): void => {
+    if (!this.#span.isRecording()) return;
+    const code = errorCode(error);
+    this.#span.addEvent('snakebridge.retry', {
+      'snakebridge.retry.attempt': this.#sendings,
+      ...(code === undefined ? {} : { 'error.type': code }),
+      'exception.message': error.message,
+    });
+  };
 
   sent(workerId: string, pid: number | undefined): void {
     this.#sendings += 1;
+    if (this.#sendings === 1) {
+      const waitedMs = performance.now() - this.#started;
+      this.#telemetry.instruments().waitTime.record(waitedMs, this.#metricAttributes);
+      if (this.#span.isRecording()) this.#span.setAttribute('snakebridge.queue.ms', waitedMs);
+    }
     if (!this.#span.isRecording()) return;
     this.#span.setAttributes({
       'snakebridge.worker.id': workerId,
       ...(pid === undefined ? {} : { 'snakebridge.worker.pid': pid }),
       'snakebridge.retries': this.#sendings - 1,
     });
-    if (this.#sendings === 1) this.#span.setAttribute('snakebridge.queue.ms', performance.now() - this.#started);
   }
 
   received(bytes: number): void {
+    this.#responses += 1;
+    this.#responseBytes += bytes;
+    // Per message, as the RPC conventions ask of streams: a stream's items are each one.
     this.#telemetry.instruments().responseSize.record(bytes, this.#metricAttributes);
-    if (this.#span.isRecording()) this.#span.setAttribute('snakebridge.response.bytes', bytes);
   }
 
   end(error?: unknown): void {
@@ -100,6 +142,8 @@ class RecordedCall implements CallRecord {
       if (code !== undefined) this.#span.setAttribute('error.type', code);
     }
     this.#span.setAttribute('snakebridge.outcome', outcome);
+    if (this.#responses > 0) this.#span.setAttribute('snakebridge.response.bytes', this.#responseBytes);
+    if (this.#kind === 'stream') this.#span.setAttribute('snakebridge.stream.items', this.#responses);
     this.#span.end();
   }
 }
@@ -139,7 +183,7 @@ export class CallTelemetry {
     const instruments = this.instruments();
     instruments.inFlight.add(1, metricAttributes);
     instruments.requestSize.record(requestBytes, metricAttributes);
-    return new RecordedCall(this, span, metricAttributes);
+    return new RecordedCall(this, span, kind, metricAttributes);
   }
 
   /** Whether an SDK is registered for traces or metrics (checked per call: one may be registered at any time). */
@@ -171,17 +215,21 @@ function makeInstruments(provider: MeterProvider, meter: Meter): Instruments {
     }),
     responseSize: meter.createHistogram('rpc.client.response.size', {
       unit: 'By',
-      description: 'Encoded results of calls into Python.',
+      description: 'Encoded results of calls into Python, and each item of streams.',
     }),
     inFlight: meter.createUpDownCounter('snakebridge.calls.in_flight', {
       unit: '{call}',
       description: 'Calls and streams into Python started and not yet over.',
     }),
+    waitTime: meter.createHistogram('snakebridge.pool.wait_time', {
+      unit: 'ms',
+      description: 'How long calls and streams waited for a free worker before they were sent to one.',
+    }),
   };
 }
 
 /** The API's own no-op providers, which it returns while no SDK is registered. */
-function isNoop(provider: unknown): boolean {
+export function isNoop(provider: unknown): boolean {
   const name = (provider as { constructor?: { name?: string } } | null)?.constructor?.name;
   return name === 'NoopTracerProvider' || name === 'NoopMeterProvider';
 }
@@ -191,22 +239,4 @@ function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string') return code;
   return error instanceof Error ? error.name : undefined;
-}
-
-/** Counts pool lifecycle events (spawns, crashes, restarts, recycles by reason, circuit changes) by type. */
-export function poolEventCounter(): (type: string, attributes: Attributes) => void {
-  let provider: MeterProvider | undefined;
-  let counter: Counter | undefined;
-  return (type, attributes) => {
-    const current = metrics.getMeterProvider();
-    if (current !== provider || counter === undefined) {
-      provider = current;
-      counter = current.getMeter(TELEMETRY_SCOPE).createCounter('snakebridge.pool.events', {
-        unit: '{event}',
-        description:
-          'Worker lifecycle events: spawn, ready, exit, restart, recycle, unhealthy, circuit-open, circuit-close.',
-      });
-    }
-    counter.add(1, { 'snakebridge.pool.event': type, ...attributes });
-  };
 }

@@ -115,7 +115,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       prepared.sessionKey,
     );
     try {
-      const { body, owner } = await this.#run(prepared, options, record);
+      const { body, owner } = await this.#run(traced(prepared, record), options, record);
       record.received(body.byteLength);
       // Awaited only when it was decoded in a worker thread: an await costs a turn of the microtask queue.
       const decoded = this.#codec.decode(body, this.#decodeContext(prepared, owner, 'result'));
@@ -215,6 +215,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       signal: abandoned,
       timeoutMs: acquireMs,
       description: prepared.outbound.description,
+      onRetry: record.retried,
     };
     return this.#channels.run((channel) => this.#send(channel, prepared, deadline, abandoned, record), runOptions);
   }
@@ -258,7 +259,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
     });
     try {
       record.sent(lease.worker.owner, lease.worker.pid);
-      yield* this.#open<T>(lease.worker, prepared, options);
+      yield* this.#open<T>(lease.worker, traced(prepared, record), options, record);
       this.#counts.succeeded();
       record.end();
     } catch (error) {
@@ -274,7 +275,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
   }
 
   /** Starts a stream on `channel`: its items, with credit as they are consumed, and its deadline and abort. */
-  #open<T>(channel: C, prepared: Prepared, options: StreamOptions): StreamReceiver<T> {
+  #open<T>(channel: C, prepared: Prepared, options: StreamOptions, record: CallRecord): StreamReceiver<T> {
     const { outbound } = prepared;
     const context = this.#decodeContext(prepared, channel.owner, 'item');
     let control: CallControl | undefined;
@@ -282,7 +283,10 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       {
         credit: (count) => control?.credit(count),
         cancel: () => control?.cancel(),
-        decode: (body) => this.#serializer.decode(body, context),
+        decode: (body) => {
+          record.received(body.byteLength);
+          return this.#serializer.decode(body, context);
+        },
       },
       outbound.window,
     );
@@ -587,6 +591,16 @@ function watchDeadline(
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
   };
+}
+
+/**
+ * The call with the trace context of its span, so that Python's span of it is a
+ * child; as it is when there is none (no SDK registered), at no cost.
+ */
+function traced(prepared: Prepared, record: CallRecord): Prepared {
+  const trace = record.trace;
+  if (trace === undefined) return prepared;
+  return { ...prepared, outbound: { ...prepared.outbound, trace } };
 }
 
 /** The call with what is left of its deadline, so that Python stops it when the caller does. */

@@ -5,6 +5,7 @@
 
 import type { CallOp } from '../invoker/invoker.js';
 import type { PoolWorker, ProcessPool } from '../process-pool/process-pool.js';
+import type { TraceContext } from '../telemetry/trace-context.js';
 
 /** One call as a channel sends it: encoded and routed by the invoker, sent as is (again, if it is retried). */
 export interface OutboundCall {
@@ -31,6 +32,13 @@ export interface OutboundCall {
   readonly pinned: boolean;
   /** The call as error messages name it. */
   readonly description: string;
+  /**
+   * The W3C trace context of the call's span, when an OpenTelemetry SDK traces
+   * it: the channel sends it with the call (docs/protocol.md), and Python's
+   * span of the call becomes its child. Undefined otherwise, and then nothing
+   * is sent for it.
+   */
+  readonly trace?: TraceContext | undefined;
 }
 
 /** Python asks the host to run a function from the call's arguments. */

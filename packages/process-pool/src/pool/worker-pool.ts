@@ -21,8 +21,8 @@ import {
   type PoolSettings,
   type PoolState,
   type PoolStats,
+  PoolTelemetry,
   type ProcessPool,
-  poolEventCounter,
   type RunOptions,
   SnakeBridgeError,
   UnavailableError,
@@ -81,6 +81,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
   readonly #watch: readonly string[];
   #stopWatching: (() => void) | undefined;
   readonly #events: PoolEvents;
+  readonly #telemetry: PoolTelemetry;
   readonly #slots: WorkerSlots<W>;
   readonly #queue: WaitingQueue<Slot<W>>;
   readonly #backoff: RestartBackoff;
@@ -106,9 +107,9 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     this.#name = options.name ?? 'pool';
     this.#watch = options.watch ?? [];
     this.#events = new PoolEvents(options.logger);
-    // Every lifecycle event is a metric too (snakebridge.pool.events), for dashboards.
-    const count = poolEventCounter();
-    this.#events.on((event) => count(event.type, eventAttributes(this.#name, event)));
+    // Every lifecycle event is a metric too, and the stats are gauges, for dashboards (docs/observability.md).
+    this.#telemetry = new PoolTelemetry(this.#name, () => this.stats());
+    this.#events.on((event) => this.#telemetry.event(event));
     this.#slots = new WorkerSlots(settings.maxConcurrency);
     this.#queue = new WaitingQueue({
       name: this.#name,
@@ -175,10 +176,12 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
       } catch (error) {
         if (reroutes < this.#settings.max && this.#neverStarted(error, lease.worker, options)) {
           reroutes += 1;
+          options.onRetry?.(error as Error);
           continue;
         }
         if (!this.#shouldRetry(error, options, retries)) throw error;
         retries += 1;
+        options.onRetry?.(error as Error);
         this.#logger.debug(`retrying an idempotent call after its worker failed: ${(error as Error).message}`);
         await delay(this.#backoff.delayFor(retries));
       } finally {
@@ -636,6 +639,8 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
         await slot.worker.exited;
       }),
     );
+    // After the last exit is counted: a closed pool's gauges are no longer read.
+    this.#telemetry.close();
   }
 }
 
@@ -646,12 +651,4 @@ function delay(ms: number): Promise<void> {
 /** True for errors that mean the worker, not the call, failed. */
 export function isWorkerFailure(error: unknown): boolean {
   return WorkerCrashedError.is(error) || SnakeBridgeError.is(error, 'UNAVAILABLE');
-}
-
-/** What a pool event's data point carries: the pool, and why for recycles and exits (a crash has no reason). */
-function eventAttributes(pool: string, event: PoolEvent): Record<string, string> {
-  if (event.type === 'recycle') return { 'snakebridge.pool': pool, 'snakebridge.reason': event.reason };
-  if (event.type === 'exit')
-    return { 'snakebridge.pool': pool, 'snakebridge.exit': event.reason === undefined ? 'crash' : 'planned' };
-  return { 'snakebridge.pool': pool };
 }

@@ -1,0 +1,66 @@
+// One trace across the boundary over gRPC, as over stdio (../../adapter-stdio/test/trace-context.test.ts):
+// the trace context goes as `traceparent` metadata, on a unary Call and on an Exchange stream.
+
+import { SpanStatusCode } from '@opentelemetry/api';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  call,
+  clientSpan,
+  expectOneTrace,
+  installPythonTracing,
+  pythonSpans,
+  registerTracing,
+  TRACING,
+  unregisterTracing,
+} from '../../adapter-stdio/test/tracing-kit.js';
+import type { GrpcInvoker } from '../src/index.js';
+import { rejection, testInvoker } from './helpers.js';
+
+let spans: ReturnType<typeof registerTracing>;
+beforeAll(() => {
+  spans = registerTracing();
+});
+afterAll(unregisterTracing);
+
+let invoker: GrpcInvoker | undefined;
+afterEach(async () => {
+  await invoker?.close();
+  invoker = undefined;
+  spans.reset();
+});
+
+async function tracedInvoker(): Promise<GrpcInvoker> {
+  invoker = testInvoker({ pool: { threads: 1 } });
+  await installPythonTracing(invoker);
+  spans.reset();
+  return invoker;
+}
+
+describe('one trace across the boundary, over gRPC', () => {
+  it('a call: the TypeScript span, the server’s span as its child, the user’s span in it', async () => {
+    const calls = await tracedInvoker();
+    expect(await calls.call(call(`${TRACING}.add`, [2, 3]))).toBe(5);
+    const client = clientSpan(spans, `${TRACING}.add`);
+    const { user } = expectOneTrace(client, await pythonSpans(calls), `${TRACING}.add`, ['user add']);
+    expect(String(user[0]?.attributes['thread.name'])).toMatch(/^snakebridge-call/);
+  });
+
+  it('a stream over Exchange: every item’s span is a child of the stream’s server span', async () => {
+    const calls = await tracedInvoker();
+    const items: number[] = [];
+    for await (const item of calls.stream<number>(call(`${TRACING}.count`, [2]), { window: 1 })) items.push(item);
+    expect(items).toEqual([0, 1]);
+    const client = clientSpan(spans, `${TRACING}.count`);
+    expectOneTrace(client, await pythonSpans(calls), `${TRACING}.count`, ['user item 0', 'user item 1']);
+  });
+
+  it('records a Python exception on the server’s span', async () => {
+    const calls = await tracedInvoker();
+    await rejection(calls.call(call(`${TRACING}.fail`, ['no good'])));
+    const client = clientSpan(spans, `${TRACING}.fail`);
+    expect(client.status.code).toBe(SpanStatusCode.ERROR);
+    const { server } = expectOneTrace(client, await pythonSpans(calls), `${TRACING}.fail`, ['user fail']);
+    expect(server.status).toBe('ERROR');
+    expect(server.events.map((event) => event.name)).toContain('exception');
+  });
+});
