@@ -76,6 +76,19 @@ describe('the output of a managed gRPC server', () => {
     expect(logger.entries.filter((entry) => entry.message.includes('from the server'))).toHaveLength(1);
   });
 
+  it('names the call of a record made in a coroutine, however the server started it', async () => {
+    const logger = watchingLogger();
+    invoker = testInvoker({}, logger);
+    // The first call finds out it is a coroutine function; the second starts on the event loop at once.
+    for (const message of ['first', 'second']) await invoker.call(fn('grpc_output.warn_async', [message]));
+    // Records come on a pipe of their own, not with the results: wait for them.
+    const records = await Promise.all(['first', 'second'].map((text) => logger.next((e) => e.message === text)));
+    expect(records.map((entry) => [entry.message, entry.fields.call])).toEqual([
+      ['first', { target: 'grpc_output.warn_async' }],
+      ['second', { target: 'grpc_output.warn_async' }],
+    ]);
+  });
+
   it('shows a progress bar on its stderr while the call that draws it runs', async () => {
     const logger = watchingLogger();
     invoker = testInvoker({ python: { output: { progressIntervalMs: 600_000 } } }, logger);

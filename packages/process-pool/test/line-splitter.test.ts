@@ -122,7 +122,7 @@ describe('lines redrawn with a carriage return (progress bars)', () => {
     expect(texts()).toEqual(['progress:1', 'progress:2']);
   });
 
-  it("shows a line drawn with a trailing '\r' (print(..., end='\\r')) once the stream is quiet, or at the next draw", () => {
+  it("shows a line drawn with a trailing CR (print(..., end='\\r')) once the stream is quiet, or at the next draw", () => {
     const { push, texts } = splitter({ progressIntervalMs: 0 });
     push('10%\r');
     expect(texts()).toEqual([]);
