@@ -76,6 +76,14 @@ describe('the output of a managed gRPC server', () => {
     expect(logger.entries.filter((entry) => entry.message.includes('from the server'))).toHaveLength(1);
   });
 
+  it("leaves the server's logging alone when logging is 'off': records are stderr lines", async () => {
+    const logger = watchingLogger();
+    invoker = testInvoker({ python: { output: { logging: 'off' } } }, logger);
+    await invoker.call(fn('grpc_output.warn', ['as text']));
+    const line = await logger.next((entry) => entry.message.includes('as text'));
+    expect(line).toMatchObject({ level: 'warn', fields: { stream: 'stderr', workerId: 'w1' } });
+  });
+
   it('names the call of a record made in a coroutine, however the server started it', async () => {
     const logger = watchingLogger();
     invoker = testInvoker({}, logger);

@@ -67,6 +67,7 @@ export class ManagedServer implements SupervisedWorker, GrpcChannel {
   private constructor(options: ManagedServerOptions) {
     this.id = options.workerId;
     this.#options = options;
+    const logging = options.config.python.output.logging !== 'off';
     this.#process = new PythonProcess({
       executable: options.python.executable,
       args: ['-m', 'snakebridge.server', ...serverArguments(options.config)],
@@ -74,15 +75,16 @@ export class ManagedServer implements SupervisedWorker, GrpcChannel {
       workerId: options.workerId,
       logger: options.logger,
       label: `gRPC server ${options.workerId}`,
-      extraPipes: 3,
-      recordsFd: options.config.python.output.logging === 'off' ? undefined : FD_LOG,
+      // fd 5 only when the server is told to write its records there: an unread pipe would fill and block it.
+      extraPipes: logging ? 3 : 2,
+      recordsFd: logging ? FD_LOG : undefined,
       // The token goes by environment, not argv, which any local user can read with ps.
       env: { SNAKEBRIDGE_TOKEN: options.token },
     });
     // A pipe error means the server is gone; its exit is handled below. Never let it throw in the host.
     this.#process.pipe(FD_READY).on('error', () => {});
     this.#process.pipe(FD_LIFELINE).on('error', () => {});
-    this.#process.pipe(FD_LOG).on('error', () => {});
+    if (logging) this.#process.pipe(FD_LOG).on('error', () => {});
     this.exited = this.#process.exited.then((exit) => this.#onExit(exit));
   }
 
