@@ -1,41 +1,71 @@
 // What happens to a Python module's output (print, progress bars, logging):
-// each worker's stdout and stderr reach the host's logger line by line.
+// each becomes a record for the host's logger, with the worker and the stream
+// it came from as fields.
 //
 // Run: npx tsx --conditions=@snakebridge/source examples/noisy/main.ts
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createBridge, type LogFields, type Logger } from '@snakebridge/core';
 
-/** A logger that prints every worker line with a prefix saying where it came from, and keeps it. */
-function prefixingLogger(): Logger & { lines: { level: string; stream: unknown; message: string }[] } {
-  const lines: { level: string; stream: unknown; message: string }[] = [];
-  const write = (level: string) => (message: string, fields?: LogFields) => {
-    if (level === 'debug') return; // lifecycle notes: worker started, stopped…
-    lines.push({ level, stream: fields?.stream, message });
-    // A line holding '\r' redraws (a progress bar) arrives whole: show its last state and how many it held.
-    const redraws = message.split('\r');
-    const shown = redraws.at(-1) ?? '';
-    const note = redraws.length > 1 ? `   (one line, ${redraws.length - 1} '\\r' redraws)` : '';
-    console.log(`[python ${String(fields?.workerId ?? '-')} ${String(fields?.stream ?? level)}] ${shown}${note}`);
-  };
-  return { lines, debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
+interface Entry {
+  readonly level: string;
+  readonly message: string;
+  readonly fields: LogFields;
+  /** It came before the call returned. */
+  readonly whileRunning: boolean;
 }
 
+/** A logger that prints each worker record with where it came from, keeps it, and tells when one has come. */
+function prefixingLogger(): Logger & { entries: Entry[]; arrived(matches: (entry: Entry) => boolean): Promise<void> } {
+  const entries: Entry[] = [];
+  const waiting = new Map<(entry: Entry) => boolean, () => void>();
+  const write =
+    (level: string) =>
+    (message: string, fields: LogFields = {}) => {
+      if (fields.workerId === undefined) return; // lifecycle notes: worker started, stopped…
+      const entry = { level, message, fields, whileRunning: running };
+      entries.push(entry);
+      const { workerId, stream, progress, logger, pythonLevel, call } = fields;
+      const source =
+        stream === 'logging'
+          ? `logging ${String(pythonLevel)} ${String(logger)}`
+          : `${String(stream)}${progress === undefined ? '' : ` progress ${String(progress)}`}`;
+      const during = call === undefined ? '' : `   (in ${(call as { target: string }).target})`;
+      console.log(`[${String(workerId)} ${source}] ${message}${during}`);
+      for (const [matches, resolve] of waiting) if (matches(entry)) resolve();
+    };
+  const arrived = (matches: (entry: Entry) => boolean) =>
+    entries.some(matches) ? Promise.resolve() : new Promise<void>((resolve) => waiting.set(matches, resolve));
+  return { entries, arrived, debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
+}
+
+/** Whether the call is still running: progress records come while it runs, not after it. */
+let running = false;
 const logger = prefixingLogger();
 await using bridge = await createBridge(
   {
     // noisy_job.py sits beside this file: the workers import it from here.
-    python: { path: [fileURLToPath(new URL('.', import.meta.url))] },
+    python: {
+      path: [fileURLToPath(new URL('.', import.meta.url))],
+      // A progress record at most every 100 ms while the bar is drawn (the default is one a second).
+      output: { progressIntervalMs: 100 },
+    },
     pool: { max: 1 },
   },
   { logger },
 );
 
+running = true;
 const total = await bridge.module('noisy_job').crunch(20);
-// Output comes on the worker's stdout and stderr pipes, beside the result: its last lines may land just after it.
-const arrived = (text: string) => logger.lines.some((line) => line.message.includes(text));
-for (let tries = 0; tries < 100 && !(arrived('done:') && arrived('the total is large')); tries++) await sleep(10);
+running = false;
+// logging records travel with the result, but stdout and stderr are pipes of their own: wait for their last lines.
+await Promise.all([
+  logger.arrived((entry) => entry.message.startsWith('done: total=')),
+  logger.arrived((entry) => entry.fields.progress === 'final'),
+]);
 console.log(`result: ${total}`);
-const count = (stream: string) => logger.lines.filter((line) => line.stream === stream).length;
-console.log(`the logger got ${count('stdout')} stdout lines (at info) and ${count('stderr')} stderr lines (at warn)`);
+const count = (matches: (entry: Entry) => boolean) => logger.entries.filter(matches).length;
+console.log(`the logger got ${count((e) => e.fields.stream === 'stdout')} stdout lines, at info`);
+console.log(`and ${count((e) => e.fields.stream === 'logging')} logging records, at their own levels`);
+const updates = count((e) => e.fields.progress === 'update' && e.whileRunning);
+console.log(`and ${updates} progress updates while the call ran, then the bar's final state`);

@@ -4,13 +4,14 @@ import logging
 import sys
 import time
 
-# The usual setup of a script: log records to stderr, with their level and logger name.
+# The usual setup of a script: log records to stderr, with their level and logger name. In a SnakeBridge
+# worker it does nothing: the runtime's handler is in place already, and the records go to the host as records.
 FORMAT = "%(levelname)s %(name)s: %(message)s"
 logging.basicConfig(level=logging.INFO, format=FORMAT, stream=sys.stderr)
 log = logging.getLogger("noisy_job")
 
 
-def crunch(steps=20, delay=0.01):
+def crunch(steps=20, delay=0.02):
     """Adds up 1..steps slowly, reporting on the way as scripts do; returns the sum."""
     log.info("starting %d steps", steps)
     print(f"crunching {steps} steps")

@@ -87,6 +87,9 @@ class WorkerOptions:
     lockfile: str | None = None
     #: What a lockfile that differs from the installed packages does (``versionGuard``).
     version_guard: VersionGuardMode = "off"
+    #: Send ``logging`` records at this level and above to the host as records (``logRecords``, a Python level);
+    #: None: Python's logging is left alone. Off by default: a host that does not ask may not know LOG frames.
+    log_records: int | None = None
 
     @classmethod
     def from_hello(cls, hello: object) -> WorkerOptions:
@@ -218,4 +221,5 @@ _HELLO: tuple[tuple[str, str, Callable[[str, Any], Any]], ...] = (
     ("limits", "limits", _limits),
     ("lockfile", "lockfile", _string),
     ("version_guard", "versionGuard", _version_guard),
+    ("log_records", "logRecords", _integer(0)),
 )

@@ -9,7 +9,7 @@ import pytest
 
 from snakebridge.errors import ProtocolError
 from snakebridge.options import ResourceLimits, SandboxOptions, WorkerOptions
-from snakebridge.server.options import ServerOptions, _parser, parse_options
+from snakebridge.server.options import ServerOptions, UsageError, _parser, parse_options
 
 #: What the host sends (stdio-worker.ts, #handshake), with every option set.
 FULL_HELLO: dict[str, Any] = {
@@ -29,6 +29,7 @@ FULL_HELLO: dict[str, Any] = {
     "limits": {"addressSpaceBytes": 1 << 30, "cpuSeconds": 60},
     "lockfile": "/app/snakebridge.lock.json",
     "versionGuard": "warn",
+    "logRecords": 20,
 }
 
 
@@ -51,6 +52,7 @@ def test_the_defaults() -> None:
         limits=ResourceLimits(address_space_bytes=None, cpu_seconds=None),
         lockfile=None,
         version_guard="off",
+        log_records=None,
     )
     assert dict(options.serializer_options) == {}
 
@@ -84,6 +86,7 @@ def test_reads_every_option_the_host_sends() -> None:
         limits=ResourceLimits(address_space_bytes=1 << 30, cpu_seconds=60),
         lockfile="/app/snakebridge.lock.json",
         version_guard="warn",
+        log_records=20,
     )
     # Every field has its HELLO key: none is left at its default by a full HELLO.
     defaults = WorkerOptions()
@@ -157,6 +160,8 @@ def test_the_serializer_options_are_a_copy() -> None:
         ("lockfile", "", "a non-empty string"),
         ("versionGuard", "strict", '"off" or "warn" or "error"'),
         ("versionGuard", True, '"off" or "warn" or "error"'),
+        ("logRecords", "INFO", "an integer of 0 or more"),
+        ("logRecords", -10, "an integer of 0 or more"),
     ],
 )
 def test_an_option_of_the_wrong_type_is_refused_naming_it(key: str, value: Any, expected: str) -> None:
@@ -234,10 +239,20 @@ def test_the_server_s_command_line_builds_the_same_dataclass() -> None:
         "--limit-cpu-seconds", "60",
         "--lockfile", "/app/snakebridge.lock.json",
         "--version-guard", "warn",
+        "--log-fd", "5", "--log-records", "info",
     ]  # fmt: skip
     stdio_only = {"serializer", "serializerOptions", "workerId", "maxFrameBytes", "hostTimeoutMs"}
     hello = {key: value for key, value in FULL_HELLO.items() if key not in stdio_only}
     assert parse_options(argv, env={}).calls == WorkerOptions.from_hello(hello)
+
+
+def test_the_server_forwards_logging_records_only_to_a_log_fd() -> None:
+    assert parse_options([], env={}).calls.log_records is None
+    options = parse_options(["--log-fd", "5"], env={})
+    assert (options.log_fd, options.calls.log_records) == (5, 20)
+    assert parse_options(["--log-fd", "5", "--log-records", "DEBUG"], env={}).calls.log_records == 10
+    with pytest.raises(UsageError, match="--log-records says which records go to --log-fd: give both"):
+        parse_options(["--log-records", "INFO"], env={})
 
 
 def test_the_server_leaves_the_sandbox_options_alone_without_sandbox() -> None:

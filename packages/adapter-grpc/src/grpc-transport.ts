@@ -13,6 +13,7 @@ import {
   type ResolvedConfig,
   type Serializer,
   type Transport,
+  toLogger,
 } from '@snakebridge/core';
 import { findPython, WorkerPool } from '@snakebridge/process-pool';
 import { ManagedServer } from './managed/managed-server.js';
@@ -49,7 +50,7 @@ export class GrpcTransport implements Transport<GrpcChannel> {
   /** @throws ConfigError for plaintext to a remote endpoint without `grpc.insecure`, or an unreadable PEM file. */
   constructor(options: GrpcTransportOptions) {
     const { config, serializer } = options;
-    const logger = options.logger ?? consoleLogger(config.logLevel);
+    const logger = options.logger ? toLogger(options.logger) : consoleLogger(config.logLevel);
     const grpc = grpcOptions.resolve(config);
     this.mode = grpc.mode;
     if (grpc.mode === 'managed') {

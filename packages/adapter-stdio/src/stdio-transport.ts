@@ -2,7 +2,14 @@
 // and supervised by the shared WorkerPool. Everything else a call needs is
 // done by core's TransportInvoker.
 
-import { consoleLogger, type Logger, type ResolvedConfig, type Serializer, type Transport } from '@snakebridge/core';
+import {
+  consoleLogger,
+  type Logger,
+  type ResolvedConfig,
+  type Serializer,
+  type Transport,
+  toLogger,
+} from '@snakebridge/core';
 import { findPython, WorkerPool } from '@snakebridge/process-pool';
 import { StdioWorker } from './worker/stdio-worker.js';
 
@@ -24,7 +31,7 @@ export class StdioTransport implements Transport<StdioWorker> {
 
   constructor(options: StdioTransportOptions) {
     const { config, serializer } = options;
-    const logger = options.logger ?? consoleLogger(config.logLevel);
+    const logger = options.logger ? toLogger(options.logger) : consoleLogger(config.logLevel);
     this.channels = new WorkerPool<StdioWorker>({
       factory: async (workerId, hooks) => {
         const python = await findPython(config.python);

@@ -45,6 +45,8 @@ const INJECTIONS: readonly (readonly [string, string, unknown[], readonly FrameF
   ['a 4 GiB frame', 'inject.oversized', [], ['oversized']],
   ['a whole frame for an unknown call', 'inject.unknown_call', [], ['unknown-call']],
   ['a frame in the wrong serializer', 'inject.wrong_serializer', [], ['wrong-serializer']],
+  ['a LOG whose body is not a log record', 'inject.bad_log', [], ['body']],
+  ['a LOG larger than a log record may be', 'inject.oversized_log', [], ['oversized']],
 ];
 
 interface Moment {

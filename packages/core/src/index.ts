@@ -39,7 +39,18 @@ export {
   type SnakeBridgeConfig,
   type SnakeBridgeSettings,
 } from './config/resolve.js';
-export { INVOKER_NAMES, type InvokerName, SERIALIZER_NAMES, type SerializerName } from './config/schema.js';
+export {
+  ESCAPE_MODES,
+  type EscapeMode,
+  INVALID_UTF8_MODES,
+  INVOKER_NAMES,
+  type InvalidUtf8Mode,
+  type InvokerName,
+  PYTHON_LOGGING_LEVELS,
+  type PythonLoggingLevel,
+  SERIALIZER_NAMES,
+  type SerializerName,
+} from './config/schema.js';
 export * from './config/types.js';
 export {
   type InvokerDependencies,

@@ -109,4 +109,38 @@ describe('config errors', () => {
     ]);
     expect(configError(() => defineConfig({ bindings: { minCoverage: 1.5 } })).field).toBe('bindings.minCoverage');
   });
+
+  it('checks the python.output section: levels, modes and bounds, naming the allowed values', () => {
+    const resolved = resolveConfig({ python: { output: { stderr: 'error', escapes: 'escape' } } }, { env: {} });
+    expect(resolved.python.output).toEqual({
+      stdout: 'info',
+      stderr: 'error',
+      progress: 'info',
+      logging: 'info',
+      progressIntervalMs: 1_000,
+      partialLineMs: 100,
+      maxLineBytes: 65_536,
+      escapes: 'escape',
+      invalidUtf8: 'escape',
+    });
+    const modes = configError(() => defineConfig({ python: { output: { escapes: 'remove' as 'strip' } } }));
+    expect(modes.issues[0]).toEqual({
+      field: 'python.output.escapes',
+      message: 'not an allowed value',
+      allowed: ['strip', 'escape', 'keep'],
+    });
+    expect(
+      configError(() => defineConfig({ python: { output: { logging: 'warning' as 'warn' } } })).issues[0]?.allowed,
+    ).toEqual(['debug', 'info', 'warn', 'error', 'off']);
+    expect(configError(() => defineConfig({ python: { output: { maxLineBytes: 10 } } })).field).toBe(
+      'python.output.maxLineBytes',
+    );
+    expect(configError(() => defineConfig({ python: { output: { partialLineMs: -1 } } })).field).toBe(
+      'python.output.partialLineMs',
+    );
+    expect(configError(() => defineConfig({ python: { output: { colour: true } as never } })).issues[0]).toMatchObject({
+      field: 'python.output.colour',
+      message: 'unknown setting',
+    });
+  });
 });

@@ -1,6 +1,17 @@
 // @snakebridge/process-pool: what the adapters that run Python processes
-// share: finding the interpreter, spawning workers, and the supervised pool.
+// share: finding the interpreter, spawning workers, the supervised pool, and
+// turning what workers write into log records.
 
+export { LineSplitter, type LineSplitterOptions, type OutputPiece, type PieceKind } from './output/line-splitter.js';
+export {
+  forwardedPythonLevel,
+  hostLevel,
+  LOG_RECORD_MAX_BYTES,
+  type PythonLogRecord,
+  parseLogRecord,
+} from './output/log-record.js';
+export { safeString, type TextPolicy, textOfBytes } from './output/safe-text.js';
+export { type OutputStream, WorkerOutput, type WorkerOutputOptions } from './output/worker-output.js';
 export type { StartHooks, SupervisedWorker, WorkerFactory, WorkerHealth } from './pool/supervised-worker.js';
 export { isWorkerFailure, WorkerPool, type WorkerPoolOptions } from './pool/worker-pool.js';
 export {

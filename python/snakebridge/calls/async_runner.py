@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any
 
+from .running import RUNNING
 from .state import CallState, Outcomes
 
 
@@ -72,6 +73,7 @@ class AsyncRunner:
             self._loop.call_soon_threadsafe(self._loop.stop)
 
     async def _finish(self, state: CallState, awaitable: Awaitable[Any], session: int, reraise: bool = False) -> None:
+        running = RUNNING.set(state.meta)  # this task runs the call: its records name it
         try:
             value = await awaitable
         except asyncio.CancelledError:
@@ -84,8 +86,10 @@ class AsyncRunner:
             self.outcomes.result(state.id, value, session)
         finally:
             self._finished(state)
+            RUNNING.reset(running)
 
     async def _pump(self, state: CallState, iterator: AsyncIterator[Any], credit: _Credit, session: int) -> None:
+        RUNNING.set(state.meta)  # a task of its own: its context goes with it
         try:
             while True:
                 await credit.take()

@@ -41,6 +41,7 @@ from ..telemetry import CallTracing, call_tracing
 from .async_runner import AsyncRunner
 from .dispatcher import Dispatcher
 from .interrupt import raise_in_thread
+from .running import RUNNING
 from .state import Callbacks, CallState, Outcomes
 
 if TYPE_CHECKING:
@@ -334,6 +335,7 @@ class CallExecutor:
             return None
         session = meta.session
         state = self._register(call_id, session)
+        state.meta = meta  # not the executor's thread: RUNNING is not set here
         tracing = None if meta.trace is None else self._load_tracing()
         context = None if tracing is None else _begun(tracing, call_id, meta)
         if context is None:
@@ -400,6 +402,8 @@ class CallExecutor:
             # Set under the lock: a cancel now either sees it (and interrupts) or was seen above.
             self._current = call_id
         traced = None if meta.trace is None else self._enter_trace(call_id, meta, stream)
+        # What runs now is this call, for a record it logs; a task or thread it moves to gets it from its state.
+        running = RUNNING.set(meta)
         try:
             if self._wants_target and meta.op == Op.CALL and not meta.handle:
                 self._outcomes.targets[call_id] = meta.target
@@ -413,6 +417,7 @@ class CallExecutor:
             self._outcomes.error(call_id, exc, flush=False)
             self._forget(call_id)
         finally:
+            RUNNING.reset(running)
             if traced is not None:
                 self._leave_trace(traced)
 
@@ -473,7 +478,7 @@ class CallExecutor:
         pool_call: _PoolCall | None = None,
     ) -> CallState:
         """Keeps state for a call that outlives this turn (async, thread pool, stream), so a cancel can reach it."""
-        state = CallState(call_id, session, on_cancel=on_cancel, pool_call=pool_call)
+        state = CallState(call_id, session, on_cancel=on_cancel, pool_call=pool_call, meta=RUNNING.get())
         with self._lock:
             self.calls[call_id] = state
         return state
@@ -597,11 +602,13 @@ class CallExecutor:
         state: CallState, call: _PoolCall, function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]
     ) -> Any:
         """Runs user code on a pool thread; a cancel meanwhile raises Cancelled in it."""
+        running = RUNNING.set(state.meta)
         try:
             call.start(state)
             return function(*args, **kwargs)
         finally:
             call.stop()
+            RUNNING.reset(running)
 
     def _pool_submit(self, function: Callable[..., Any], *args: Any) -> None:
         # A pool shut down means the process is leaving: nobody waits for the outcome any more.
@@ -670,6 +677,14 @@ class CallExecutor:
         stream = self._runnable.popleft()
         if stream.done:
             return
+        running = RUNNING.set(stream.state.meta)
+        try:
+            self._turn_of(stream)
+        finally:
+            RUNNING.reset(running)
+
+    def _turn_of(self, stream: _SyncStream) -> None:
+        """The items of one turn, then the stream goes to the back of the queue (unless it parked or ended)."""
         call_id = stream.state.id
         for turn in range(STREAM_TURN):
             if turn:

@@ -29,6 +29,8 @@ class CallState:
     on_credit: Callable[[int], object] | None = None
     #: The pool thread slot of a call whose user code runs on the thread pool (``execution._PoolCall``).
     pool_call: Any = None
+    #: The call's meta, set as ``running.RUNNING`` wherever its user code runs later (another thread, a task).
+    meta: Any = None
 
 
 class Outcomes(Protocol):

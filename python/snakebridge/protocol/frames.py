@@ -57,6 +57,8 @@ class Kind(IntEnum):
     CALLBACK_ERROR = 0x1A
     PING = 0x20
     PONG = 0x21
+    #: Worker -> host: a Python ``logging`` record (JSON; log_forwarding.py), when HELLO asked for them.
+    LOG = 0x30
 
 
 class _Rule(NamedTuple):
@@ -89,6 +91,7 @@ _RULES: dict[int, _Rule] = {
     Kind.CALLBACK_ERROR: _Rule(0, _JSON_ONLY),
     Kind.PING: _Rule(0, _NONE, empty=True),
     Kind.PONG: _Rule(0, _JSON_BODY),
+    Kind.LOG: _Rule(0, _JSON_ONLY),
 }
 
 

@@ -34,6 +34,7 @@ from grpc_health.v1.health import aio as health_aio
 
 from ..calls import Dispatcher, HandleTable, Resolver
 from ..lifecycle import EXIT_HOST_GONE, EXIT_OK, EXIT_START_FAILED, EXIT_USAGE, apply_limits, die_with_parent
+from ..log_forwarding import ForwardingHandler, forward_logging
 from .auth import TokenInterceptor
 from .calls import ServerCalls
 from .options import ServerOptions, UsageError, parse_options
@@ -53,21 +54,53 @@ def main(argv: list[str] | None = None) -> None:
     except (UsageError, OSError) as exc:
         print(f"python -m snakebridge.server: {exc}", file=sys.stderr, flush=True)
         sys.exit(EXIT_USAGE)
-    logging.basicConfig(
-        level=options.log_level,
-        stream=sys.stderr,
-        format="snakebridge.server[%(process)d] %(levelname)s %(message)s",
-    )
+    log_handler = _configure_logging(options)
     host_pid = int(os.environ["SNAKEBRIDGE_HOST_PID"]) if os.environ.get("SNAKEBRIDGE_HOST_PID") else None
     if host_pid is not None:
         die_with_parent(host_pid)
-    _exit(ServerProcess(options, host_pid).run())
+    _exit(ServerProcess(options, host_pid, log_handler).run())
+
+
+def _configure_logging(options: ServerOptions) -> ForwardingHandler | None:
+    """Text on stderr; or, with --log-fd, records for the host that started us, as JSON lines on that fd."""
+    if options.log_fd is None or options.calls.log_records is None:
+        logging.basicConfig(
+            level=options.log_level,
+            stream=sys.stderr,
+            format="snakebridge.server[%(process)d] %(levelname)s %(message)s",
+        )
+        return None
+    handler = forward_logging(_line_writer(options.log_fd), options.calls.log_records)
+    # User code's records follow --log-records (the root's level); the server's own keep --log-level.
+    own = logging.getLevelName(options.log_level)
+    logging.getLogger("snakebridge").setLevel(own)
+    handler.setLevel(min(own, options.calls.log_records))
+    return handler
+
+
+def _line_writer(fd: int) -> Callable[[bytes], None]:
+    """Writes each record as one line to ``fd``, whole: one thread at a time."""
+    lock = threading.Lock()
+
+    def write(body: bytes) -> None:
+        data = memoryview(body + b"\n")
+        with lock:
+            try:
+                while data:
+                    data = data[os.write(fd, data) :]
+            except OSError:
+                pass  # the host is gone: nobody reads the records any more
+
+    return write
 
 
 class ServerProcess:
-    def __init__(self, options: ServerOptions, host_pid: int | None) -> None:
+    def __init__(
+        self, options: ServerOptions, host_pid: int | None, log_handler: ForwardingHandler | None = None
+    ) -> None:
         self.options = options
         self.host_pid = host_pid
+        self._log_handler = log_handler
         self.loop = asyncio.new_event_loop()
         self.port: int | None = None
         self._calls: ServerCalls | None = None
@@ -110,6 +143,8 @@ class ServerProcess:
             cancel_grace_ms=options.cancel_grace_ms,
             initializer=enter,
         )
+        if self._log_handler is not None:
+            self._log_handler.guard = self._calls.executor.uninterruptible
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
         loop_thread = threading.Thread(target=self._loop_main, args=modules, name="snakebridge-grpc", daemon=True)

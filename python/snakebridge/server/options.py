@@ -18,6 +18,8 @@ DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 TOKEN_ENV = "SNAKEBRIDGE_TOKEN"
 #: The defaults of the options calls run with, shared with the stdio worker.
 _CALL_DEFAULTS = WorkerOptions()
+#: Python's levels by the names the command line takes.
+_LOG_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
 
 
 class UsageError(Exception):
@@ -49,7 +51,11 @@ class ServerOptions:
     #: A cancelled sync call that has not stopped after this long makes the server exit (0: never).
     cancel_grace_ms: int = 0
     shutdown_grace_ms: int = 5_000
+    #: The level of the server's own messages (the ``snakebridge`` loggers); all of ``logging`` without --log-fd.
     log_level: str = "WARNING"
+    #: Write ``logging`` records as JSON lines to this fd (a managed server's host reads them), at
+    #: ``calls.log_records`` and above, instead of text on stderr.
+    log_fd: int | None = None
     #: Said once at start: the server is exposed without TLS or a token (--insecure).
     exposure_warning: str | None = None
 
@@ -93,6 +99,8 @@ def parse_options(argv: list[str] | None = None, env: dict[str, str] | None = No
         raise UsageError("--tls-client-ca (mutual TLS) needs --tls-cert and --tls-key")
     if args.max_message_bytes <= 0:
         raise UsageError("--max-message-bytes must be positive")
+    if args.log_records is not None and args.log_fd is None:
+        raise UsageError("--log-records says which records go to --log-fd: give both")
     options = ServerOptions(
         host=args.host,
         port=args.port,
@@ -110,6 +118,7 @@ def parse_options(argv: list[str] | None = None, env: dict[str, str] | None = No
         cancel_grace_ms=args.cancel_grace_ms,
         shutdown_grace_ms=args.shutdown_grace_ms,
         log_level=args.log_level,
+        log_fd=args.log_fd,
     )
     return replace(options, exposure_warning=_check_exposure(options))
 
@@ -135,6 +144,7 @@ def _calls(args: argparse.Namespace) -> WorkerOptions:
         limits=ResourceLimits(args.limit_address_space_bytes, args.limit_cpu_seconds),
         lockfile=args.lockfile,
         version_guard=args.version_guard,
+        log_records=None if args.log_fd is None else _LOG_LEVELS[args.log_records or "INFO"],
     )
 
 
@@ -246,5 +256,24 @@ def _parser() -> argparse.ArgumentParser:
         default=_CALL_DEFAULTS.version_guard,
         help="at start, warn or refuse when installed packages differ from --lockfile (default: %(default)s)",
     )
-    parser.add_argument("--log-level", default="WARNING", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    logs = parser.add_argument_group("logs")
+    logs.add_argument(
+        "--log-level",
+        default="WARNING",
+        type=str.upper,
+        choices=list(_LOG_LEVELS),
+        help="level of the server's own messages; of all logging without --log-fd (default: %(default)s)",
+    )
+    logs.add_argument(
+        "--log-fd",
+        type=int,
+        metavar="N",
+        help="write logging records to fd N as JSON lines, for the host that started this server, not to stderr",
+    )
+    logs.add_argument(
+        "--log-records",
+        type=str.upper,
+        choices=list(_LOG_LEVELS),
+        help="with --log-fd: the records written there, and the root logger's level (default: INFO)",
+    )
     return parser

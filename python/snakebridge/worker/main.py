@@ -29,6 +29,7 @@ from ..lifecycle import (
     die_with_parent,
     resident_bytes,
 )
+from ..log_forwarding import ForwardingHandler, forward_logging
 from ..options import WorkerOptions
 from ..protocol import Frame, FrameReader, FrameTooLarge, Kind
 from ..serializers import get_serializer
@@ -147,6 +148,8 @@ class Worker:
             from ..sandbox import enter_sandbox  # only then: it loads libc and builds a filter
 
             enter_sandbox(options.sandbox.writable_paths, network=options.sandbox.network)
+        # Before any user code (preload): its records go to the host from the start.
+        log_handler = self._forward_logging(options.log_records)
         max_frame_bytes = options.max_frame_bytes
         data.max_frame_bytes = max_frame_bytes
         handles = HandleTable(
@@ -174,6 +177,8 @@ class Worker:
             self.callbacks,
             flush_soon=self.writer.flush_soon,
         )
+        if log_handler is not None:
+            log_handler.guard = self.executor.uninterruptible
         self.handles = handles
         self.watchdog = Watchdog(
             self.host_pid,
@@ -187,6 +192,13 @@ class Worker:
         ControlReader(control, self._on_control, self._on_control_eof, self._on_malformed).start()
         self.watchdog.start()
         return self.executor
+
+    def _forward_logging(self, level: int | None) -> ForwardingHandler | None:
+        """Python's ``logging`` records at ``level`` and above go to the host in LOG frames (None: left alone)."""
+        if level is None:
+            return None
+        # Written at once, not deferred: a record made just before a crash is the one most wanted.
+        return forward_logging(lambda body: self.writer.send(Kind.LOG, 0, body, 1), level)
 
     def _fatal(self, exc: BaseException) -> NoReturn:
         """Reports a start-up failure to the host and exits."""

@@ -1,15 +1,16 @@
 // A Python gRPC server this host starts and supervises (managed mode): one
 // `python -m snakebridge.server` process on a free loopback port, pooled by
 // the shared WorkerPool like a stdio worker. It reports readiness on fd 3 once
-// it serves, and exits when fd 4 (its lifeline) reaches end of file, so it
-// never outlives the host. When it dies, every call in flight on it fails at
-// once with WorkerCrashedError.
+// it serves, exits when fd 4 (its lifeline) reaches end of file, so it never
+// outlives the host, and writes its `logging` records on fd 5. When it dies,
+// every call in flight on it fails at once with WorkerCrashedError.
 
 import {
   type CallControl,
   type CallEvents,
   CancelledError,
   type OutboundCall,
+  type PythonLoggingLevel,
   type ResolvedConfig,
   type SnakeBridgeError,
   WorkerCrashedError,
@@ -35,6 +36,8 @@ import { isTransportFailure } from '../wire/status.js';
 const FD_READY = 3;
 /** Host to server: never written; its end of file tells the server to leave. */
 const FD_LIFELINE = 4;
+/** Server to host: its `logging` records, one JSON object per line (docs/protocol.md, "Log records"). */
+const FD_LOG = 5;
 /** How long a failed RPC waits to learn whether the server process died (to say WorkerCrashedError). */
 const CRASH_CONFIRM_MS = 1_000;
 
@@ -64,6 +67,7 @@ export class ManagedServer implements SupervisedWorker, GrpcChannel {
   private constructor(options: ManagedServerOptions) {
     this.id = options.workerId;
     this.#options = options;
+    const logging = options.config.python.output.logging !== 'off';
     this.#process = new PythonProcess({
       executable: options.python.executable,
       args: ['-m', 'snakebridge.server', ...serverArguments(options.config)],
@@ -71,13 +75,16 @@ export class ManagedServer implements SupervisedWorker, GrpcChannel {
       workerId: options.workerId,
       logger: options.logger,
       label: `gRPC server ${options.workerId}`,
-      extraPipes: 2,
+      // fd 5 only when the server is told to write its records there: an unread pipe would fill and block it.
+      extraPipes: logging ? 3 : 2,
+      recordsFd: logging ? FD_LOG : undefined,
       // The token goes by environment, not argv, which any local user can read with ps.
       env: { SNAKEBRIDGE_TOKEN: options.token },
     });
     // A pipe error means the server is gone; its exit is handled below. Never let it throw in the host.
     this.#process.pipe(FD_READY).on('error', () => {});
     this.#process.pipe(FD_LIFELINE).on('error', () => {});
+    if (logging) this.#process.pipe(FD_LOG).on('error', () => {});
     this.exited = this.#process.exited.then((exit) => this.#onExit(exit));
   }
 
@@ -280,6 +287,9 @@ export function serverArguments(config: ResolvedConfig): string[] {
     '--log-level',
     config.logLevel === 'debug' ? 'DEBUG' : 'WARNING',
   ];
+  const records = config.python.output.logging;
+  // Its `logging` records come to the host's logger on fd 5, as a stdio worker's come in LOG frames.
+  if (records !== 'off') args.push('--log-fd', String(FD_LOG), '--log-records', SERVER_LOG_LEVELS[records]);
   for (const module of security.allowedModules ?? []) args.push('--allowed-module', module);
   // An empty allowlist allows nothing; a name no module has says so.
   if (security.allowedModules?.length === 0) args.push('--allowed-module', '');
@@ -299,6 +309,14 @@ export function serverArguments(config: ResolvedConfig): string[] {
   if (guard.lockfile !== undefined) args.push('--lockfile', guard.lockfile, '--version-guard', guard.versionGuard);
   return args;
 }
+
+/** The server's `--log-records` for each `python.output.logging`. */
+const SERVER_LOG_LEVELS: Readonly<Record<Exclude<PythonLoggingLevel, 'off'>, string>> = {
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARNING',
+  error: 'ERROR',
+};
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

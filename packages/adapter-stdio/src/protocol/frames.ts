@@ -5,6 +5,7 @@
 // vectors/protocol/frames.json.
 
 import { ProtocolError } from '@snakebridge/core';
+import { LOG_RECORD_MAX_BYTES } from '@snakebridge/process-pool';
 
 /**
  * Version of the frame format: the header's version byte (docs/protocol.md).
@@ -36,6 +37,8 @@ export const Kind = {
   CALLBACK_ERROR: 0x1a,
   PING: 0x20,
   PONG: 0x21,
+  /** Worker -> host: a Python `logging` record (JSON), at most LOG_RECORD_MAX_BYTES. */
+  LOG: 0x30,
 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
@@ -53,6 +56,8 @@ interface KindRule {
   readonly empty: boolean;
   /** The kind gives `aux` a meaning; others must leave it 0. */
   readonly aux: boolean;
+  /** Largest body of the kind, if it is less than protocol.maxFrameBytes. */
+  readonly maxBody?: number | undefined;
 }
 
 const VALUES = [1, 2, 3, 4];
@@ -80,6 +85,7 @@ const RULES = new Map<number, KindRule>([
   [Kind.CALLBACK_ERROR, rule('CALLBACK_ERROR', JSON_ONLY)],
   [Kind.PING, rule('PING', NONE, { empty: true })],
   [Kind.PONG, rule('PONG', JSON_BODY)],
+  [Kind.LOG, rule('LOG', JSON_ONLY, { maxBody: LOG_RECORD_MAX_BYTES })],
 ]);
 
 /** The name of a frame kind, for messages: `RESULT`, or `kind 0xee` for one that does not exist. */
@@ -236,6 +242,9 @@ function fieldFault(
   if (version !== FRAME_VERSION) return ['version', describeVersion(version)];
   if (size > maxFrameBytes) {
     return ['oversized', `${rule.name} of ${size} bytes, more than protocol.maxFrameBytes (${maxFrameBytes})`];
+  }
+  if (rule.maxBody !== undefined && size > rule.maxBody) {
+    return ['oversized', `${rule.name} of ${size} bytes, more than a ${rule.name} may carry (${rule.maxBody})`];
   }
   if (available < RESERVED_AT) return undefined;
   const aux = bytes.readUInt32LE(offset + 12);

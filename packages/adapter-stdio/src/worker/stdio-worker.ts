@@ -22,9 +22,12 @@ import {
 } from '@snakebridge/core';
 import {
   describeEarlyExit,
+  forwardedPythonLevel,
   type ProcessExit,
+  type PythonLogRecord,
   PythonProcess,
   type PythonWorkerOptions,
+  parseLogRecord,
   type SupervisedWorker,
   sandboxOptions,
   versionGuard,
@@ -386,7 +389,7 @@ export class StdioWorker implements SupervisedWorker, Channel {
     const what = error.message;
     this.#options.logger.error(`worker ${this.id} broke the stdio protocol: ${what}`, {
       workerId: this.id,
-      pid: this.pid,
+      workerPid: this.pid,
       fault: error.fault,
     });
     this.#ready?.reject(`it broke the stdio protocol: ${what}`);
@@ -425,6 +428,7 @@ export class StdioWorker implements SupervisedWorker, Channel {
         return this.#serializerFault(kind, serializer);
       case Kind.PING:
       case Kind.PONG:
+      case Kind.LOG:
         return undefined;
       case Kind.READY:
         return this.#ready === undefined ? ['unexpected-kind', 'a second READY, after the handshake'] : undefined;
@@ -468,6 +472,9 @@ export class StdioWorker implements SupervisedWorker, Channel {
         return;
       case Kind.READY:
         this.#ready?.resolve();
+        return;
+      case Kind.LOG:
+        this.#process.logRecord(logRecord(frame.body));
         return;
     }
   }
@@ -568,6 +575,8 @@ export class StdioWorker implements SupervisedWorker, Channel {
       hostTimeoutMs: config.pool.hostTimeoutMs,
       preload: config.pool.preload,
       limits: config.pool.limits,
+      // LOG frames only when asked for: a worker never sends a kind its host does not know.
+      logRecords: forwardedPythonLevel(config.python.output.logging) ?? null,
       ...versionGuard(config.bindings),
     };
     const body = Buffer.from(JSON.stringify(hello));
@@ -636,6 +645,15 @@ function errorPayload(body: Uint8Array): PythonErrorPayload {
     throw new MalformedFrameError('body', 'an ERROR whose body is not an error payload (type, module, message)');
   }
   return payload as PythonErrorPayload;
+}
+
+/** A LOG body: a log record (docs/protocol.md, "Log records"); anything else breaks the protocol. */
+function logRecord(body: Uint8Array): PythonLogRecord {
+  try {
+    return parseLogRecord(body);
+  } catch (error) {
+    throw new MalformedFrameError('body', `a LOG whose body is not a log record (${(error as Error).message})`);
+  }
 }
 
 /** How a process ended, in a few words, for the reason it can take no calls. */

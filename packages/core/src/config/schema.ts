@@ -13,6 +13,32 @@ export const INVOKER_NAMES = ['stdio', 'grpc', 'mock'] as const;
 /** Built-in serializer names. */
 export const SERIALIZER_NAMES = ['json', 'msgpack', 'arrow', 'protobuf'] as const;
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+/** How a worker's ANSI escape sequences and other control characters reach the logger. */
+export const ESCAPE_MODES = ['strip', 'escape', 'keep'] as const;
+/** How bytes of a worker's output that are not UTF-8 reach the logger. */
+export const INVALID_UTF8_MODES = ['escape', 'replace', 'strip'] as const;
+/** The least Python `logging` level forwarded to the host, or `off` to leave Python's logging alone. */
+export const PYTHON_LOGGING_LEVELS = ['debug', 'info', 'warn', 'error', 'off'] as const;
+
+const outputSchema = z.strictObject({
+  /** Level of the records made from each stream's lines; `silent` drops them. */
+  stdout: z.enum(LOG_LEVELS).optional(),
+  stderr: z.enum(LOG_LEVELS).optional(),
+  /** Level of the records of a line redrawn with '\r' (a progress bar), whichever stream it is on. */
+  progress: z.enum(LOG_LEVELS).optional(),
+  /** Python `logging` records at this level and above reach the host as records; `off` installs no handler. */
+  logging: z.enum(PYTHON_LOGGING_LEVELS).optional(),
+  /** At most one progress record per stream this often (the latest state); 0: every redraw. */
+  progressIntervalMs: millis.optional(),
+  /** Text without a newline is passed on after this long without more output; 0: at once. */
+  partialLineMs: millis.optional(),
+  /** Longest line or log message passed on, in bytes; the rest of it is dropped and the record marked `cut`. */
+  maxLineBytes: z.number().int().min(256).optional(),
+  /** ANSI escape sequences and other control characters: removed, shown as `\x1b`, or passed as they are. */
+  escapes: z.enum(ESCAPE_MODES).optional(),
+  /** Bytes that are not UTF-8: shown as `\xff`, replaced by U+FFFD, or removed. */
+  invalidUtf8: z.enum(INVALID_UTF8_MODES).optional(),
+});
 
 const pythonSchema = z.strictObject({
   /** Interpreter to run: a path or a name on PATH. */
@@ -27,6 +53,8 @@ const pythonSchema = z.strictObject({
   path: z.array(z.string()).optional(),
   /** Development: replace the workers when a .py file under `path` changes. Refused in production. */
   reload: z.boolean().optional(),
+  /** What becomes of the workers' stdout, stderr and `logging` records (docs/observability.md). */
+  output: outputSchema.optional(),
 });
 
 const restartSchema = z.strictObject({
@@ -179,4 +207,7 @@ export const configSchema = settingsSchema.extend({
 });
 
 export type InvokerName = (typeof INVOKER_NAMES)[number];
+export type EscapeMode = (typeof ESCAPE_MODES)[number];
+export type InvalidUtf8Mode = (typeof INVALID_UTF8_MODES)[number];
+export type PythonLoggingLevel = (typeof PYTHON_LOGGING_LEVELS)[number];
 export type SerializerName = (typeof SERIALIZER_NAMES)[number];

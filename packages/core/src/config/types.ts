@@ -2,7 +2,50 @@
 
 import type { LogLevel } from '../logger/logger.js';
 import type { AdapterSectionSettings } from './adapter-options.js';
-import type { InvokerName, SerializerName } from './schema.js';
+import type { EscapeMode, InvalidUtf8Mode, InvokerName, PythonLoggingLevel, SerializerName } from './schema.js';
+
+/**
+ * What becomes of a worker's stdout, stderr and Python `logging` records: log
+ * records with the fields `workerId`, `workerPid` and `stream`
+ * (docs/observability.md, "Worker output"). Workers and managed gRPC servers alike.
+ */
+export interface OutputSettings {
+  /** Level of the records made from stdout lines; `silent` drops them. @default 'info' */
+  readonly stdout: LogLevel;
+  /** Level of the records made from stderr lines; `silent` drops them. @default 'warn' */
+  readonly stderr: LogLevel;
+  /**
+   * Level of the records of a line redrawn with '\r' (tqdm and the like): its
+   * updates while it is drawn and its final state, whichever stream it is on. @default 'info'
+   */
+  readonly progress: LogLevel;
+  /**
+   * Python `logging` records at this level and above reach the host as
+   * records, with their level and logger name: the runtime installs a handler
+   * on the root logger at start and sets the root's level to this. `off`
+   * installs nothing (records then go wherever Python's logging sends them,
+   * stderr by default). @default 'info'
+   */
+  readonly logging: PythonLoggingLevel;
+  /** At most one progress record per stream this often, always the latest state; 0: every redraw. @default 1000 */
+  readonly progressIntervalMs: number;
+  /** Text without a newline is passed on after this long without more output (a quiet period); 0: at once. @default 100 */
+  readonly partialLineMs: number;
+  /**
+   * Longest line (or `logging` message) passed on, in bytes: the rest of it is
+   * dropped and the record marked `cut`, so a worker that writes without a
+   * newline cannot grow the host's memory. @default 65536
+   */
+  readonly maxLineBytes: number;
+  /**
+   * ANSI escape sequences and other control characters (not tabs, nor the
+   * newlines of a `logging` message): `strip` removes them, `escape` shows
+   * them as `\x1b`, `keep` passes them on, so a worker can drive the host's terminal. @default 'strip'
+   */
+  readonly escapes: EscapeMode;
+  /** Bytes that are not UTF-8: `escape` shows them as `\xff`, `replace` as U+FFFD, `strip` removes them. @default 'escape' */
+  readonly invalidUtf8: InvalidUtf8Mode;
+}
 
 export interface PythonSettings {
   /** Interpreter to run. @default `SNAKEBRIDGE_PYTHON`, else `.venv/bin/python` if present, else `python3` */
@@ -23,6 +66,8 @@ export interface PythonSettings {
    * `production` environment. @default false
    */
   readonly reload: boolean;
+  /** What becomes of the workers' stdout, stderr and `logging` records. */
+  readonly output: OutputSettings;
 }
 
 export interface RestartSettings {

@@ -6,7 +6,7 @@ import { Bridge } from '../bridge/bridge.js';
 import { type ResolveOptions, resolveConfig, type SnakeBridgeConfig } from '../config/resolve.js';
 import { CONFIG, type ResolvedConfig } from '../config/types.js';
 import { INVOKER, type Invoker } from '../invoker/invoker.js';
-import { consoleLogger, LOGGER, type Logger } from '../logger/logger.js';
+import { consoleLogger, LOGGER, type Logger, toLogger } from '../logger/logger.js';
 import { SERIALIZER, type Serializer } from '../serializer/serializer.js';
 import { JsonSerializer } from '../serializer-json/json-serializer.js';
 import { INVOKER_PACKAGES, SERIALIZER_PACKAGES } from './adapter-packages.js';
@@ -38,7 +38,9 @@ export async function createContainer(
   const importer = options.importPackage ?? importPackage;
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind<ResolvedConfig>(CONFIG).toConstantValue(resolved);
-  container.bind<Logger>(LOGGER).toConstantValue(options.logger ?? consoleLogger(resolved.logLevel));
+  container
+    .bind<Logger>(LOGGER)
+    .toConstantValue(options.logger ? toLogger(options.logger) : consoleLogger(resolved.logLevel));
 
   if (options.serializer !== undefined) {
     container.bind<Serializer>(SERIALIZER).toConstantValue(options.serializer);

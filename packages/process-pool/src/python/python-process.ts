@@ -1,6 +1,6 @@
-// One Python child process: spawned with the runtime on its path, its stdout
-// and stderr forwarded line by line to the logger (and the tail of stderr
-// kept for crash reports), and stopped politely, then firmly.
+// One Python child process: spawned with the runtime on its path, its stdout,
+// stderr and `logging` records passed on to the logger as records (and the
+// tail of stderr kept for crash reports), and stopped politely, then firmly.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { delimiter } from 'node:path';
@@ -13,6 +13,8 @@ import {
   type WorkerExit,
   WorkerStartError,
 } from '@snakebridge/core';
+import type { PythonLogRecord } from '../output/log-record.js';
+import { WorkerOutput } from '../output/worker-output.js';
 import type { StartHooks } from '../pool/supervised-worker.js';
 import type { PythonInfo } from './interpreter.js';
 import { runtimePath } from './runtime.js';
@@ -31,13 +33,13 @@ export interface PythonProcessOptions {
   readonly executable: string;
   /** Arguments after the interpreter, e.g. `['-m', 'snakebridge']`. */
   readonly args: readonly string[];
-  /** cwd, env, path and venv settings of the config's `python` section. */
+  /** cwd, env, path, venv and output settings of the config's `python` section. */
   readonly settings: PythonSettings;
-  /** Tags every forwarded line. */
+  /** Tags every record of its output. */
   readonly workerId: string;
   /** What it is, in log lines: `worker w1`, `gRPC server w1`. @default `worker <workerId>` */
   readonly label?: string | undefined;
-  /** Where stdout and stderr lines are forwarded. */
+  /** Where the records of its output go. */
   readonly logger: Logger;
   /** Extra file descriptors after 0-2, as pipes (the stdio adapter's frame channel). @default 2 */
   readonly extraPipes?: number | undefined;
@@ -45,21 +47,21 @@ export interface PythonProcessOptions {
   readonly env?: Readonly<Record<string, string>> | undefined;
   /** Lines of stderr kept for crash reports. @default 20 */
   readonly stderrTailLines?: number | undefined;
+  /** An extra pipe on which it writes its `logging` records as JSON lines (a managed gRPC server's --log-fd). */
+  readonly recordsFd?: number | undefined;
 }
 
-/** Longest line forwarded whole; a longer one is cut into pieces this long. */
-const MAX_LINE = 64 * 1024;
-
 /**
- * A Python child process running the bundled runtime: its output forwarded
- * line by line to the logger, a tail of stderr kept for crash reports, and a
- * stop that escalates from polite to SIGTERM to SIGKILL.
+ * A Python child process running the bundled runtime: its output passed on to
+ * the logger as records (docs/observability.md, "Worker output"), a tail of
+ * stderr kept for crash reports, and a stop that escalates from polite to
+ * SIGTERM to SIGKILL.
  */
 export class PythonProcess {
   readonly workerId: string;
   readonly #child: ChildProcess;
-  readonly #stderrTail: string[] = [];
-  readonly #tailLines: number;
+  readonly #output: WorkerOutput;
+  readonly #recordsFd: number | undefined;
   /** Resolves once the process has exited (or failed to spawn). */
   readonly exited: Promise<ProcessExit>;
   #exit: ProcessExit | undefined;
@@ -72,7 +74,6 @@ export class PythonProcess {
     this.workerId = options.workerId;
     this.#logger = options.logger;
     this.#label = options.label ?? `worker ${options.workerId}`;
-    this.#tailLines = options.stderrTailLines ?? 20;
     const pipes = options.extraPipes ?? 2;
     this.#child = spawn(options.executable, options.args, {
       cwd: options.settings.cwd,
@@ -93,12 +94,22 @@ export class PythonProcess {
         }
       });
     });
-    forwardLines(this.#child.stdout as Readable, (line) => options.logger.info(line, this.#fields('stdout')));
-    forwardLines(this.#child.stderr as Readable, (line) => {
-      this.#stderrTail.push(line);
-      if (this.#stderrTail.length > this.#tailLines) this.#stderrTail.shift();
-      options.logger.warn(line, this.#fields('stderr'));
+    this.#output = new WorkerOutput({
+      logger: options.logger,
+      settings: options.settings.output,
+      workerId: options.workerId,
+      workerPid: this.#child.pid,
+      stderrTailLines: options.stderrTailLines ?? 20,
     });
+    this.#output.follow(this.#child.stdout as Readable, 'stdout');
+    this.#output.follow(this.#child.stderr as Readable, 'stderr');
+    this.#recordsFd = options.recordsFd;
+    if (options.recordsFd !== undefined) {
+      this.#output.followRecords(
+        this.pipe(options.recordsFd),
+        `the log channel of ${this.#label} (fd ${options.recordsFd})`,
+      );
+    }
   }
 
   get pid(): number | undefined {
@@ -117,7 +128,12 @@ export class PythonProcess {
 
   /** The last lines the process wrote to stderr, oldest first. */
   stderrTail(): string[] {
-    return [...this.#stderrTail];
+    return this.#output.stderrTail();
+  }
+
+  /** Passes on a Python `logging` record the process sent some other way (a stdio worker's LOG frame). */
+  logRecord(record: PythonLogRecord): void {
+    this.#output.record(record);
   }
 
   /**
@@ -141,7 +157,7 @@ export class PythonProcess {
     if (!this.alive) return false;
     if (this.#killReason !== undefined) return true; // killed already: its exit is on its way
     this.#killReason = reason;
-    this.#logger.warn(`killing ${this.#label}: ${reason}`, { workerId: this.workerId, pid: this.pid });
+    this.#logger.warn(`killing ${this.#label}: ${reason}`, { workerId: this.workerId, workerPid: this.pid });
     this.signal('SIGKILL');
     return true;
   }
@@ -164,17 +180,13 @@ export class PythonProcess {
     return this.#killReason;
   }
 
-  /** Resolves once stderr is fully read (bounded wait), so a crash report has the last lines. */
+  /**
+   * Resolves once stderr (and the records pipe, if any) is fully read
+   * (bounded wait), so a crash report has the last lines.
+   */
   async stderrSettled(maxWaitMs = 100): Promise<void> {
-    const stderr = this.#child.stderr;
-    if (stderr === null || stderr.readableEnded || stderr.destroyed) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, maxWaitMs);
-      stderr.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    const streams = [this.#child.stderr, this.#recordsFd === undefined ? null : this.pipe(this.#recordsFd)];
+    await Promise.all(streams.map((stream) => closed(stream, maxWaitMs)));
   }
 
   signal(signal: NodeJS.Signals): void {
@@ -203,10 +215,18 @@ export class PythonProcess {
     clearTimeout(timer);
     return exited;
   }
+}
 
-  #fields(stream: 'stdout' | 'stderr') {
-    return { workerId: this.workerId, pid: this.#child.pid, stream };
-  }
+/** Resolves once `stream` has closed, or after `maxWaitMs`. */
+async function closed(stream: Readable | null, maxWaitMs: number): Promise<void> {
+  if (stream === null || stream.readableEnded || stream.destroyed) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, maxWaitMs);
+    stream.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 function workerEnvironment(options: PythonProcessOptions): NodeJS.ProcessEnv {
@@ -233,23 +253,6 @@ export function pythonEnvironment(
   // Live reload: no bytecode cache, whose staleness check (mtime in seconds, and size) misses a quick edit.
   const reload = settings.reload === true ? { PYTHONDONTWRITEBYTECODE: '1' } : {};
   return { ...process.env, ...reload, ...settings.env, ...extra, PYTHONPATH: path.join(delimiter) };
-}
-
-function forwardLines(stream: Readable, onLine: (line: string) => void): void {
-  let partial = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
-    while (partial.length > MAX_LINE) {
-      onLine(partial.slice(0, MAX_LINE));
-      partial = partial.slice(MAX_LINE);
-    }
-  });
-  stream.on('end', () => {
-    if (partial !== '') onLine(partial);
-  });
 }
 
 /** What a supervised Python process (a stdio worker, a managed gRPC server) is started with. */
