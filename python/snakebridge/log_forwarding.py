@@ -18,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
+import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -42,8 +44,30 @@ def record_body(level: int, level_name: str, logger: str, message: str, call: Ca
         "message": _cut(message, MAX_MESSAGE_CHARS),
     }
     if call is not None:
-        body["call"] = {"target": _cut(describe_target(call), MAX_NAME_CHARS)}
+        body["call"] = {"target": _cut(describe_target(call), MAX_NAME_CHARS), **_trace_ids(call)}
     return json.dumps(body, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def _trace_ids(call: CallMeta) -> dict[str, str]:
+    """The trace and span ids a record made during ``call`` belongs to, for log correlation: the span
+    current in Python if OpenTelemetry is in use here (the call's server span, or the user's own inside it),
+    else the host's span that made the call; none for a call that brought no trace context."""
+    trace_api = sys.modules.get("opentelemetry.trace")  # never imported here: only read if the user's code did
+    if trace_api is not None:
+        context = trace_api.get_current_span().get_span_context()
+        if context.is_valid:
+            return {"traceId": format(context.trace_id, "032x"), "spanId": format(context.span_id, "016x")}
+    trace = getattr(call, "trace", None)
+    if trace is None:
+        return {}
+    match = _TRACEPARENT.fullmatch(trace.traceparent)
+    if match is None or match[1] == "0" * 32 or match[2] == "0" * 16:
+        return {}  # malformed or invalid: as the tracing layer, ignore it
+    return {"traceId": match[1], "spanId": match[2]}
+
+
+#: version, trace id, parent (span) id, flags (https://www.w3.org/TR/trace-context/#traceparent-header).
+_TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(?:-.*)?")
 
 
 def _cut(text: str, limit: int) -> str:

@@ -14,6 +14,7 @@ from worker_client import WorkerClient
 
 from snakebridge.log_forwarding import LOG_RECORD_MAX_BYTES, MAX_MESSAGE_CHARS, ForwardingHandler, record_body
 from snakebridge.protocol import CallMeta, Kind, Op
+from snakebridge.protocol.call import TraceContext
 
 DOCUMENT = json.loads((VECTORS / "protocol" / "log-records.json").read_text(encoding="utf-8"))
 OPS = {op.name.lower(): op for op in Op}
@@ -23,7 +24,8 @@ OPS = {op.name.lower(): op for op in Op}
 def test_writes_each_record_as_the_vector_says(vector):
     given = vector["python"]
     call = given["call"]
-    meta = None if call is None else CallMeta(OPS[call["op"]], call["target"], call.get("handle", 0))
+    trace = TraceContext(call["traceparent"]) if call and "traceparent" in call else None
+    meta = None if call is None else CallMeta(OPS[call["op"]], call["target"], call.get("handle", 0), trace=trace)
     body = record_body(given["level"], given["levelName"], given["logger"], given["message"], meta)
     assert body.decode("ascii") == vector["body"]
 

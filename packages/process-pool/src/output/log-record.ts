@@ -20,9 +20,17 @@ export interface PythonLogRecord {
   readonly message: string;
   /**
    * The call running in the thread or task that made the record, if one was.
-   * (Only `target` so far: a place for the call's trace context.)
+   * With its trace context, when it came with one: the ids for log correlation.
    */
-  readonly call?: { readonly target: string } | undefined;
+  readonly call?:
+    | {
+        readonly target: string;
+        /** The trace the record belongs to, when the call came with a trace context. */
+        readonly traceId?: string;
+        /** The span current where the record was made: Python's, or the host's span of the call. */
+        readonly spanId?: string;
+      }
+    | undefined;
 }
 
 const PYTHON_LEVELS: Readonly<Record<PythonLoggingLevel, number | undefined>> = {
@@ -87,8 +95,16 @@ export function parseLogRecord(body: Uint8Array | string): PythonLogRecord {
   };
   if (call === undefined || call === null) return record;
   if (!isObject(call) || typeof call.target !== 'string') throw refusal('its call is not an object with a target');
-  return { ...record, call: { target: call.target } };
+  const { traceId, spanId } = call;
+  if (traceId === undefined && spanId === undefined) return { ...record, call: { target: call.target } };
+  if (typeof traceId !== 'string' || !TRACE_ID.test(traceId)) throw refusal('its call traceId is not 32 hex digits');
+  if (typeof spanId !== 'string' || !SPAN_ID.test(spanId)) throw refusal('its call spanId is not 16 hex digits');
+  return { ...record, call: { target: call.target, traceId, spanId } };
 }
+
+/** W3C trace context ids, as lowercase hex (https://www.w3.org/TR/trace-context/#trace-id). */
+const TRACE_ID = /^[0-9a-f]{32}$/;
+const SPAN_ID = /^[0-9a-f]{16}$/;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -77,7 +77,11 @@ export class WorkerOutput {
       pythonLevel: safeString(record.levelName.slice(0, MAX_NAME), settings, false),
     };
     if (message.cut) fields.cut = true;
-    if (record.call !== undefined) fields.call = { target: safeString(record.call.target, settings, false) };
+    if (record.call !== undefined) {
+      const { traceId, spanId } = record.call; // checked as hex by the decoder: nothing to make safe
+      const target = safeString(record.call.target, settings, false);
+      fields.call = traceId === undefined ? { target } : { target, traceId, spanId };
+    }
     // Without the handler, Python would have written it to stderr: a crash report shows it likewise.
     if (record.level >= WARNING) this.#keep(`${fields.pythonLevel} ${fields.logger}: ${message.text}`);
     this.#write(hostLevel(record.level), message.text, fields);
