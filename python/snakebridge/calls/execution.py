@@ -20,7 +20,6 @@ Other threads reach a running call another way: a cancel raises
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import inspect
 import os
@@ -29,19 +28,21 @@ import signal
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import Cancelled, ProtocolError
 from ..protocol import CallMeta, Op
 from ..serializers.base import Serializer
-from .async_runner import AsyncRunner
 from .dispatcher import Dispatcher
 from .interrupt import raise_in_thread
 from .state import Callbacks, CallState, Outcomes
 
 if TYPE_CHECKING:
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .async_runner import AsyncRunner
     from .callbacks import HostCallback
 
 #: The signal that interrupts a sync call on the main thread.
@@ -62,6 +63,13 @@ _pool_thread = threading.local()
 
 async def _done() -> None:
     """Nothing left to await: the call ended as it started."""
+
+
+def _thread_pool(threads: int, initializer: Callable[[], None] | None) -> ThreadPoolExecutor:
+    """The pool that runs sync calls when ``threads`` is set (concurrent.futures is imported only then)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(threads, thread_name_prefix="snakebridge-call", initializer=initializer)
 
 
 class Source(Protocol):
@@ -199,12 +207,10 @@ class CallExecutor:
         self._cancelled_early: OrderedDict[int, None] = OrderedDict()
         self._streams: dict[int, _SyncStream] = {}
         self._runnable: deque[_SyncStream] = deque()
-        self._async = AsyncRunner(outcomes, self._finished, loop)
-        self._pool = (
-            ThreadPoolExecutor(threads, thread_name_prefix="snakebridge-call", initializer=initializer)
-            if threads
-            else None
-        )
+        self._loop = loop
+        self._async_runner: AsyncRunner | None = None
+        self._async_lock = threading.Lock()
+        self._pool = _thread_pool(threads, initializer) if threads else None
         #: Dotted names called and found to be coroutine functions: ``start_coroutine`` runs them.
         self.async_targets: set[str] = set()
         self._current = 0  # id of the call whose user code runs on the main thread, 0 when none
@@ -228,6 +234,20 @@ class CallExecutor:
         if callbacks is not None:
             # Callbacks send their requests from user code, which a cancel interrupts.
             callbacks.uninterruptible = self.uninterruptible
+
+    @property
+    def _async(self) -> AsyncRunner:
+        """Runs the coroutines and async generators; made on the first async call, since importing
+        asyncio costs a worker's start tens of milliseconds and most workers never await."""
+        runner = self._async_runner
+        if runner is None:
+            with self._async_lock:
+                runner = self._async_runner
+                if runner is None:
+                    from .async_runner import AsyncRunner
+
+                    runner = self._async_runner = AsyncRunner(self._outcomes, self._finished, self._loop)
+        return runner
 
     # --- from any thread ----------------------------------------------------------------------
 
@@ -337,7 +357,8 @@ class CallExecutor:
             for frame in frames:
                 self.handle(frame)
         self._flush()
-        self._async.stop()
+        if self._async_runner is not None:
+            self._async_runner.stop()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 

@@ -10,7 +10,6 @@ import contextlib
 import importlib
 import json
 import os
-import platform
 import sys
 import threading
 from collections.abc import Iterator
@@ -83,8 +82,8 @@ class Worker:
                 {
                     "protocol": PROTOCOL_VERSION,
                     "pid": os.getpid(),
-                    "python": platform.python_version(),
-                    "implementation": platform.python_implementation(),
+                    "python": _python_version(),
+                    "implementation": _implementation(),
                     "executable": sys.executable,
                     "serializer": options.serializer,
                 }
@@ -243,6 +242,24 @@ def _profiled() -> Iterator[None]:
     finally:
         profile.disable()
         profile.dump_stats(os.path.join(directory, f"worker-{os.getpid()}.prof"))
+
+
+#: platform.python_implementation() for the common interpreters, without importing platform (a start-up cost).
+_IMPLEMENTATIONS = {"cpython": "CPython", "pypy": "PyPy"}
+
+
+def _implementation() -> str:
+    name = _IMPLEMENTATIONS.get(sys.implementation.name)
+    if name is None:
+        import platform
+
+        name = platform.python_implementation()
+    return name
+
+
+def _python_version() -> str:
+    """platform.python_version(): the version as sys.version starts with it (``3.13.0rc1``)."""
+    return sys.version.split()[0]
 
 
 def _has_channels() -> bool:
