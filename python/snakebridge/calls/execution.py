@@ -226,6 +226,8 @@ class CallExecutor:
         if INTERRUPT_SIGNAL is not None and threading.current_thread() is threading.main_thread():
             signal.signal(INTERRUPT_SIGNAL, self._on_interrupt)
         self._callbacks = callbacks
+        # A cancel lands after the imports a call's name needs, never in the middle of one.
+        dispatcher.resolver.importing = self.uninterruptible
         # The call whose arguments are being decoded: decoding is synchronous, on the executor's thread,
         # so one bound method can read them here instead of a closure made for every call.
         self._decoding_call = 0
@@ -776,8 +778,12 @@ class CallExecutor:
             yield
         finally:
             self._held = was_held
-            if not was_held and self._held_interrupt:
+            # The flag is read too, not only what the handler left: CPython 3.11 can lose the wake-up that makes
+            # the main thread run a handler, when the signal arrives while Python code runs (a long import, here).
+            interrupted = self._held_interrupt or (self._interrupt != 0 and self._interrupt == self._current)
+            if not was_held and interrupted:
                 self._held_interrupt = False
+                self._interrupt = 0
                 raise Cancelled()
 
     def _interrupt_main(self, call_id: int) -> None:
