@@ -61,6 +61,17 @@ def main() -> None:
     Worker(host_pid).run()
 
 
+def run_forked(parent_pid: int) -> NoReturn:
+    """A worker forked by the fork server (snakebridge/forkserver), its channels in place on fds 0-5.
+
+    Its parent is the fork server, which dies with the host: it dies with that
+    parent, and its watchdog watches it, as a spawned worker does the host.
+    """
+    die_with_parent(parent_pid)
+    Worker(parent_pid).run()
+    os._exit(0)  # run() leaves by itself; never return into the fork server's loop
+
+
 class Worker:
     def __init__(self, host_pid: int | None) -> None:
         self.host_pid = host_pid
