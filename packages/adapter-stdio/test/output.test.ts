@@ -2,11 +2,13 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StdioInvoker } from '../src/index.js';
-import { fn, recordingLogger, testInvoker } from './helpers.js';
+import { fn, LAUNCH_MODES, recordingLogger, testInvoker as stdioInvoker } from './helpers.js';
 
-describe('worker output', () => {
+describe.each(LAUNCH_MODES)('worker output, workers $name', ({ forkServer }) => {
   let invoker: StdioInvoker | undefined;
   afterEach(() => invoker?.close());
+  const testInvoker = (settings: Parameters<typeof stdioInvoker>[0], logger: Parameters<typeof stdioInvoker>[1]) =>
+    stdioInvoker({ ...settings, pool: { forkServer, ...settings?.pool } }, logger);
 
   it('keeps frames intact while a library prints on import and on every call', async () => {
     invoker = testInvoker({}, recordingLogger());

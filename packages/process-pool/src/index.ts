@@ -1,6 +1,14 @@
 // @snakebridge/process-pool: what the adapters that run Python processes
 // share: finding the interpreter, spawning workers, and the supervised pool.
 
+export { ForkServer, type ForkServerOptions } from './fork-server/fork-server.js';
+export {
+  decodeEvent as decodeForkServerEvent,
+  encodeRequest as encodeForkServerRequest,
+  type ForkServerEvent,
+  type ForkServerRequest,
+  PREAMBLE_BYTES as FORK_PREAMBLE_BYTES,
+} from './fork-server/messages.js';
 export type { StartHooks, SupervisedWorker, WorkerFactory, WorkerHealth } from './pool/supervised-worker.js';
 export { isWorkerFailure, WorkerPool, type WorkerPoolOptions } from './pool/worker-pool.js';
 export {
@@ -12,6 +20,7 @@ export {
   type PythonInfo,
   type PythonSource,
 } from './python/interpreter.js';
+export { PythonLauncher, type PythonLauncherOptions, whySpawn } from './python/launcher.js';
 export {
   describeEarlyExit,
   type ProcessExit,
@@ -19,6 +28,7 @@ export {
   type PythonProcessOptions,
   type PythonWorkerOptions,
   pythonEnvironment,
+  type StartedProcess,
 } from './python/python-process.js';
 export { runtimePath } from './python/runtime.js';
 export { type SandboxOptions, sandboxOptions } from './python/sandbox.js';

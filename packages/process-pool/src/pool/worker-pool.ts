@@ -62,6 +62,8 @@ export interface WorkerPoolOptions<W extends SupervisedWorker> {
    * until `close()`.
    */
   readonly watch?: readonly string[] | undefined;
+  /** Runs once `close()` has stopped every worker: to stop what started them (a fork server). */
+  readonly onClosed?: (() => Promise<void>) | undefined;
 }
 
 /** What a call says about itself when it asks for a worker, for the errors that name it. */
@@ -96,6 +98,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
   #lastFailure: Error | undefined;
   #closing: Promise<void> | undefined;
   readonly #startWaiters = new StartWaiters();
+  readonly #onClosed: (() => Promise<void>) | undefined;
 
   constructor(options: WorkerPoolOptions<W>) {
     const settings = options.settings;
@@ -105,6 +108,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     this.#logger = options.logger;
     this.#name = options.name ?? 'pool';
     this.#watch = options.watch ?? [];
+    this.#onClosed = options.onClosed;
     this.#events = new PoolEvents(options.logger);
     // Every lifecycle event is a metric too (snakebridge.pool.events), for dashboards.
     const count = poolEventCounter();
@@ -636,6 +640,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
         await slot.worker.exited;
       }),
     );
+    await this.#onClosed?.();
   }
 }
 

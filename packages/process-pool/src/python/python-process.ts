@@ -1,6 +1,7 @@
-// One Python child process: spawned with the runtime on its path, its stdout
-// and stderr forwarded line by line to the logger (and the tail of stderr
-// kept for crash reports), and stopped politely, then firmly.
+// One Python child process: spawned with the runtime on its path (or forked
+// by a fork server, fork-server/), its stdout and stderr forwarded line by
+// line to the logger (and the tail of stderr kept for crash reports), and
+// stopped politely, then firmly.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { delimiter } from 'node:path';
@@ -15,6 +16,7 @@ import {
 } from '@snakebridge/core';
 import type { StartHooks } from '../pool/supervised-worker.js';
 import type { PythonInfo } from './interpreter.js';
+import type { PythonLauncher } from './launcher.js';
 import { runtimePath } from './runtime.js';
 
 /** How a process ended. */
@@ -23,6 +25,24 @@ export interface ProcessExit {
   readonly signal: NodeJS.Signals | null;
   /** Set when the process could not be spawned at all. */
   readonly spawnError?: Error | undefined;
+  /** Why it ended, when the host knows better than its status does (its fork server died). */
+  readonly note?: string | undefined;
+}
+
+/**
+ * A running process as PythonProcess needs it, however it was started:
+ * spawned by Node (`spawnProcess`), or forked by a fork server.
+ */
+export interface StartedProcess {
+  readonly pid: number | undefined;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Its channel at this fd (3, 4, …). */
+  channel(fd: number): Readable & Writable;
+  /** Resolves once it has exited, or failed to start. */
+  readonly exited: Promise<ProcessExit>;
+  /** Sends it a signal (while it runs). */
+  signal(signal: NodeJS.Signals): void;
 }
 
 /** How a PythonProcess is spawned. */
@@ -57,7 +77,7 @@ const MAX_LINE = 64 * 1024;
  */
 export class PythonProcess {
   readonly workerId: string;
-  readonly #child: ChildProcess;
+  readonly #process: StartedProcess;
   readonly #stderrTail: string[] = [];
   readonly #tailLines: number;
   /** Resolves once the process has exited (or failed to spawn). */
@@ -68,33 +88,22 @@ export class PythonProcess {
   /** Why the host killed it, if it did: its exit info says so. */
   #killReason: string | undefined;
 
-  constructor(options: PythonProcessOptions) {
+  /**
+   * @param started - the process, when something else started it (a fork server); by default it is spawned
+   *   as `options` say
+   */
+  constructor(options: PythonProcessOptions, started: StartedProcess = spawnProcess(options)) {
     this.workerId = options.workerId;
     this.#logger = options.logger;
     this.#label = options.label ?? `worker ${options.workerId}`;
     this.#tailLines = options.stderrTailLines ?? 20;
-    const pipes = options.extraPipes ?? 2;
-    this.#child = spawn(options.executable, options.args, {
-      cwd: options.settings.cwd,
-      env: workerEnvironment(options),
-      stdio: ['ignore', 'pipe', 'pipe', ...Array.from({ length: pipes }, () => 'pipe' as const)],
-      windowsHide: true,
+    this.#process = started;
+    this.exited = started.exited.then((exit) => {
+      this.#exit = exit;
+      return exit;
     });
-    this.exited = new Promise((resolve) => {
-      this.#child.once('exit', (exitCode, signal) => {
-        this.#exit = { exitCode, signal };
-        resolve(this.#exit);
-      });
-      this.#child.once('error', (error) => {
-        // 'error' without 'exit' means it never started.
-        if (this.#child.pid === undefined) {
-          this.#exit = { exitCode: null, signal: null, spawnError: error };
-          resolve(this.#exit);
-        }
-      });
-    });
-    forwardLines(this.#child.stdout as Readable, (line) => options.logger.info(line, this.#fields('stdout')));
-    forwardLines(this.#child.stderr as Readable, (line) => {
+    forwardLines(started.stdout, (line) => options.logger.info(line, this.#fields('stdout')));
+    forwardLines(started.stderr, (line) => {
       this.#stderrTail.push(line);
       if (this.#stderrTail.length > this.#tailLines) this.#stderrTail.shift();
       options.logger.warn(line, this.#fields('stderr'));
@@ -102,7 +111,7 @@ export class PythonProcess {
   }
 
   get pid(): number | undefined {
-    return this.#child.pid;
+    return this.#process.pid;
   }
 
   /** True until the process has exited. */
@@ -112,7 +121,7 @@ export class PythonProcess {
 
   /** The extra pipe at this fd (3, 4, …) as a stream. */
   pipe(fd: number): Readable & Writable {
-    return this.#child.stdio[fd] as Readable & Writable;
+    return this.#process.channel(fd);
   }
 
   /** The last lines the process wrote to stderr, oldest first. */
@@ -132,7 +141,11 @@ export class PythonProcess {
       exitCode: exit?.exitCode,
       signal: exit?.signal,
       stderrTail: this.stderrTail(),
-      reason: this.#killReason ?? (exit?.spawnError ? `spawn failed: ${exit.spawnError.message}` : undefined) ?? reason,
+      reason:
+        this.#killReason ??
+        (exit?.spawnError ? `spawn failed: ${exit.spawnError.message}` : undefined) ??
+        exit?.note ??
+        reason,
     };
   }
 
@@ -166,8 +179,8 @@ export class PythonProcess {
 
   /** Resolves once stderr is fully read (bounded wait), so a crash report has the last lines. */
   async stderrSettled(maxWaitMs = 100): Promise<void> {
-    const stderr = this.#child.stderr;
-    if (stderr === null || stderr.readableEnded || stderr.destroyed) return;
+    const stderr = this.#process.stderr;
+    if (stderr.readableEnded || stderr.destroyed) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, maxWaitMs);
       stderr.once('close', () => {
@@ -178,7 +191,7 @@ export class PythonProcess {
   }
 
   signal(signal: NodeJS.Signals): void {
-    if (this.alive) this.#child.kill(signal);
+    if (this.alive) this.#process.signal(signal);
   }
 
   /**
@@ -205,10 +218,41 @@ export class PythonProcess {
   }
 
   #fields(stream: 'stdout' | 'stderr') {
-    return { workerId: this.workerId, pid: this.#child.pid, stream };
+    return { workerId: this.workerId, pid: this.#process.pid, stream };
   }
 }
 
+/** Spawns the process `options` describe: stdin from /dev/null, then stdout, stderr and `extraPipes` pipes. */
+function spawnProcess(options: PythonProcessOptions): StartedProcess {
+  const pipes = options.extraPipes ?? 2;
+  const child: ChildProcess = spawn(options.executable, options.args, {
+    cwd: options.settings.cwd,
+    env: workerEnvironment(options),
+    stdio: ['ignore', 'pipe', 'pipe', ...Array.from({ length: pipes }, () => 'pipe' as const)],
+    windowsHide: true,
+  });
+  const exited = new Promise<ProcessExit>((resolve) => {
+    child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
+    child.once('error', (error) => {
+      // 'error' without 'exit' means it never started.
+      if (child.pid === undefined) resolve({ exitCode: null, signal: null, spawnError: error });
+    });
+  });
+  return {
+    get pid() {
+      return child.pid;
+    },
+    stdout: child.stdout as Readable,
+    stderr: child.stderr as Readable,
+    channel: (fd) => child.stdio[fd] as Readable & Writable,
+    exited,
+    signal: (signal) => {
+      child.kill(signal);
+    },
+  };
+}
+
+/** The environment a worker (or a fork server, whose workers inherit it) runs in. */
 function workerEnvironment(options: PythonProcessOptions): NodeJS.ProcessEnv {
   return {
     ...pythonEnvironment(options.settings, options.env),
@@ -266,6 +310,8 @@ export interface PythonWorkerOptions {
   readonly logger: Logger;
   /** Tells the pool when the process exists, before its handshake, and when it can take calls. */
   readonly hooks?: StartHooks | undefined;
+  /** How its process is started (forked by the pool's fork server, or spawned). @default spawned */
+  readonly launcher?: PythonLauncher | undefined;
 }
 
 /** How a process that was still starting ended, in a few words (why its start failed). */
