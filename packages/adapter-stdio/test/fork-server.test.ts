@@ -4,7 +4,8 @@
 // ones from a new server; a server that cannot start leaves the pool spawning;
 // and a worker deaf to SIGTERM is still stopped, with SIGKILL, in either mode.
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type PoolEvent, WorkerCrashedError } from '@snakebridge/core';
@@ -128,6 +129,30 @@ describe('fork server', () => {
       if (saved === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = saved;
       rmSync(join(deep, '..', '..'), { recursive: true, force: true });
+    }
+  });
+});
+
+describe('fork server sockets', () => {
+  it('removes the socket directory a killed host left behind when the next server starts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-sockets-'));
+    const gone = spawnSync('true').pid as number; // a pid that has exited
+    const left = join(dir, `snakebridge-fork-${gone}-abc123`);
+    mkdirSync(left);
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = dir;
+    try {
+      const invoker = pooled();
+      await invoker.start();
+      expect(existsSync(left)).toBe(false);
+      const own = readdirSync(dir).filter((entry) => entry.startsWith(`snakebridge-fork-${process.pid}-`));
+      expect(own).toHaveLength(1); // this pool's
+      await invoker.close();
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

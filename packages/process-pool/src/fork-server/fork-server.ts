@@ -11,7 +11,7 @@
 // docs/operations.md, "Fork server"; docs/protocol.md, "Fork server".
 
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,8 +45,40 @@ const EVENTS_SETTLE_MS = 1_000;
 /** Longest Unix socket path Linux takes (sun_path is 108 bytes, with its terminating NUL). */
 const MAX_SOCKET_PATH = 107;
 
+/** A fork server's socket directory: `snakebridge-fork-<host pid>-<random>`, under the temporary directory. */
+const SOCKET_DIR_PREFIX = 'snakebridge-fork-';
+const SOCKET_DIR = /^snakebridge-fork-(\d+)-/;
+
 /** Socket directories of fork servers still running: removed when the host exits, if their pool was never closed. */
 const socketDirs = new Set<string>();
+
+/**
+ * Removes the socket directories of hosts that are gone (killed before they
+ * could clean up): the pid in a directory's name is its host's.
+ */
+function sweepSocketDirs(parent: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const pid = Number(SOCKET_DIR.exec(entry)?.[1]);
+    if (pid > 0 && pid !== process.pid && !processExists(pid)) {
+      rmSync(join(parent, entry), { recursive: true, force: true });
+    }
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // someone else's: alive
+  }
+}
 
 function keepSocketDir(dir: string): void {
   if (socketDirs.size === 0) process.once('exit', removeSocketDirs);
@@ -128,7 +160,8 @@ export class ForkServer {
   private constructor(options: ForkServerOptions) {
     this.#logger = options.logger;
     this.#startMs = options.startMs;
-    this.#socketDir = mkdtempSync(join(tmpdir(), 'snakebridge-fork-'));
+    sweepSocketDirs(tmpdir());
+    this.#socketDir = mkdtempSync(join(tmpdir(), `${SOCKET_DIR_PREFIX}${process.pid}-`));
     keepSocketDir(this.#socketDir);
     const socketPath = join(this.#socketDir, 'workers.sock');
     this.#listener = createServer((socket) => this.#accept(socket));
