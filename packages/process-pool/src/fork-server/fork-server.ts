@@ -66,7 +66,11 @@ function sweepSocketDirs(parent: string): void {
   for (const entry of entries) {
     const pid = Number(SOCKET_DIR.exec(entry)?.[1]);
     if (pid > 0 && pid !== process.pid && !processExists(pid)) {
-      rmSync(join(parent, entry), { recursive: true, force: true });
+      try {
+        rmSync(join(parent, entry), { recursive: true, force: true });
+      } catch {
+        // Another user's: theirs to sweep.
+      }
     }
   }
 }
@@ -86,7 +90,11 @@ function keepSocketDir(dir: string): void {
 }
 
 function dropSocketDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    // Left for the next fork server to sweep: a directory that cannot be removed must not fail the pool's close.
+  }
   socketDirs.delete(dir);
   if (socketDirs.size === 0) process.off('exit', removeSocketDirs);
 }
