@@ -161,8 +161,9 @@ function startUpRows(sb: Results | undefined): Row[] {
   const ms = (workload: string, name = 'ms') => metric(sb, workload, name);
   const atMost = (value: number | undefined, limit: number) => (value === undefined ? undefined : value <= limit);
   const one = ms('one worker to ready');
-  const poolRow = (workload: string, label: string): Row => {
+  const poolRow = (workload: string, label: string, targeted: boolean): Row => {
     const ratio = divide(ms(workload), one);
+    if (!targeted) return { workload: label, snakebridge: ms(workload), ratio };
     return { workload: label, snakebridge: ms(workload), ratio, target: '≤ 1.5× one worker', met: atMost(ratio, 1.5) };
   };
   return [
@@ -183,8 +184,9 @@ function startUpRows(sb: Results | undefined): Row[] {
       snakebridge: ms('fresh Node process to first answer', 'processMs'),
     },
     { workload: 'one worker to ready, ms', snakebridge: one },
-    poolRow('pool of 4 to all ready', 'pool of 4 to all ready (fork server), ms'),
-    poolRow('pool of 4 to all ready, fork server off', 'pool of 4 to all ready, fork server off, ms'),
+    poolRow('pool of 4 to all ready', 'pool of 4 to all ready (fork server), ms', true),
+    // The same pool with every worker spawned, for comparison: the target is the default's.
+    poolRow('pool of 4 to all ready, fork server off', 'pool of 4 to all ready, fork server off, ms', false),
   ];
 }
 
