@@ -100,7 +100,7 @@ function dropSocketDir(dir: string): void {
 }
 
 function removeSocketDirs(): void {
-  for (const dir of socketDirs) rmSync(dir, { recursive: true, force: true });
+  for (const dir of socketDirs) dropSocketDir(dir);
 }
 
 /** What a ForkServer is started with. */
@@ -136,7 +136,6 @@ export class ForkServer {
   readonly #socketDir: string;
   /** False when its socket path was too long to listen on. */
   readonly #listening: boolean;
-  readonly #logger: Logger;
   readonly #startMs: number;
   /** Forks in progress, by token. */
   readonly #forks = new Map<string, PendingFork>();
@@ -166,7 +165,6 @@ export class ForkServer {
   }
 
   private constructor(options: ForkServerOptions) {
-    this.#logger = options.logger;
     this.#startMs = options.startMs;
     sweepSocketDirs(tmpdir());
     this.#socketDir = mkdtempSync(join(tmpdir(), `${SOCKET_DIR_PREFIX}${process.pid}-`));
