@@ -62,6 +62,10 @@ class WorkerClient:
         )
         for fd in child_fds:
             os.close(fd)
+        self._say_hello(first_frame, hello)
+
+    def _say_hello(self, first_frame: bytes | None, hello: dict[str, Any]) -> None:
+        """Sends HELLO with ``hello`` as options (or ``first_frame`` instead) on the data channel."""
         self._reader = FrameReader(1 << 30)
         self._frames: list[Frame] = []
         self._next_id = 0

@@ -11,7 +11,7 @@ import type { LogFields, Logger, SnakeBridgeSettings } from '@snakebridge/core';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StdioInvoker } from '../src/index.js';
-import { fn, recordingLogger, testInvoker } from './helpers.js';
+import { fn, LAUNCH_MODES, recordingLogger, testInvoker as stdioInvoker } from './helpers.js';
 
 interface Entry {
   readonly level: string;
@@ -48,9 +48,11 @@ function watchingLogger(): Logger & { entries: Entry[]; next(matches: (entry: En
 
 const fromStream = (stream: string) => (entry: Entry) => entry.fields.stream === stream;
 
-describe('worker output', () => {
+describe.each(LAUNCH_MODES)('worker output, workers $name', ({ forkServer }) => {
   let invoker: StdioInvoker | undefined;
   afterEach(() => invoker?.close());
+  const testInvoker = (settings: Parameters<typeof stdioInvoker>[0], logger: Parameters<typeof stdioInvoker>[1]) =>
+    stdioInvoker({ ...settings, pool: { forkServer, ...settings?.pool } }, logger);
 
   function start(logger: Logger, settings: SnakeBridgeSettings = {}): StdioInvoker {
     invoker = testInvoker(settings, logger);
