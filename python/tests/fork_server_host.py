@@ -136,6 +136,14 @@ class ForkServerHost:
         shutil.rmtree(self._dir, ignore_errors=True)
         return status
 
+    def discard(self) -> None:
+        """Kills the server if it still runs, and removes its socket: a test's teardown, whatever the test did."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.listener.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
     # --- events ---------------------------------------------------------------------------
 
     def next_event(self, matches: Any = lambda event: True, timeout: float = 10.0) -> dict[str, Any]:

@@ -26,9 +26,7 @@ DOCUMENT = json.loads((VECTORS / "protocol" / "fork-server.json").read_text(enco
 def host():
     server = ForkServerHost()
     yield server
-    if server.process.poll() is None:
-        server.process.kill()
-        server.process.wait()
+    server.discard()
 
 
 def test_a_forked_worker_answers_calls_as_a_spawned_one_does(host):

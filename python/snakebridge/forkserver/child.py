@@ -35,7 +35,7 @@ def become_worker(request: ForkRequest, address: str, server_pid: int) -> NoRetu
             os.dup2(channel.fileno(), fd)
             channel.close()
         # The server's own pipes (its fds 3 and 4 were replaced above) and anything else it held stay behind.
-        os.closerange(max(WORKER_FDS) + 1, _fd_limit())
+        _close_inherited(max(WORKER_FDS) + 1)
         os.environ["SNAKEBRIDGE_WORKER_ID"] = request.worker_id
         sys.argv = [_WORKER_MAIN]
         from ..worker.main import run_forked
@@ -63,8 +63,11 @@ def _connect(address: str, token: bytes, fd: int) -> socket.socket:
     return channel
 
 
-def _fd_limit() -> int:
-    try:
-        return os.sysconf("SC_OPEN_MAX")
-    except (OSError, ValueError):
-        return 65536
+def _close_inherited(first: int) -> None:
+    """Closes every open fd from ``first`` up: those /proc lists (a loop up to the fd limit, a million here, is
+    what ``os.closerange`` falls back to on kernels without close_range)."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd >= first:
+            with contextlib.suppress(OSError):  # the listing's own fd, closed by now
+                os.close(fd)

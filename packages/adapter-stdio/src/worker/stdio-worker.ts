@@ -148,18 +148,18 @@ export class StdioWorker implements SupervisedWorker, Channel {
       logger: options.logger,
       extraPipes: 3,
     };
-    const process = await (options.launcher?.launch(processOptions) ?? new PythonProcess(processOptions));
-    const worker = new StdioWorker(options, process);
+    const python = await (options.launcher?.launch(processOptions) ?? new PythonProcess(processOptions));
+    const worker = new StdioWorker(options, python);
     options.hooks?.spawned(worker.pid);
     await worker.#handshake();
     return worker;
   }
 
-  private constructor(options: StdioWorkerOptions, process: PythonProcess) {
+  private constructor(options: StdioWorkerOptions, python: PythonProcess) {
     this.id = options.workerId;
     this.#options = options;
     this.#reader = new FrameReader(options.config.protocol.maxFrameBytes, (header) => this.#checkHeader(header));
-    this.#process = process;
+    this.#process = python;
     const output = this.#process.pipe(FD_OUT);
     // A pipe error most often means the worker is gone; its exit is handled below. Never let it throw in the host.
     this.#process.pipe(FD_DATA).on('error', () => this.#pipeBroke('its data pipe broke'));
