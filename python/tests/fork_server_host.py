@@ -12,13 +12,11 @@ import secrets
 import select
 import shutil
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from typing import Any
 
-from worker_client import PYTHON_ROOT, TESTS_ROOT, WorkerClient
+from worker_client import WorkerClient, spawn_runtime
 
 from snakebridge.forkserver.messages import PREAMBLE_BYTES, WORKER_FDS
 
@@ -72,23 +70,9 @@ class ForkServerHost:
         self._events, events_w = os.pipe()
         child_fds = (requests_r, events_w)
 
-        def place_fds() -> None:
-            staged = [os.dup(fd) for fd in child_fds]
-            for target, fd in zip((3, 4), staged, strict=True):
-                os.dup2(fd, target)
-
-        python_path = os.pathsep.join((str(PYTHON_ROOT), str(TESTS_ROOT)))
-        env = {**os.environ, "PYTHONPATH": python_path, "SNAKEBRIDGE_HOST_PID": str(os.getpid())}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "snakebridge.forkserver", "--socket", self.path, "--serializer", serializer],
-            close_fds=False,
-            preexec_fn=place_fds,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+        self.process = spawn_runtime(
+            ["snakebridge.forkserver", "--socket", self.path, "--serializer", serializer], child_fds
         )
-        for fd in child_fds:
-            os.close(fd)
         self._buffer = b""
         self._events_seen: list[dict[str, Any]] = []
         self._next_id = 0
