@@ -38,6 +38,16 @@ class SandboxOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class SharedMemoryOptions:
+    """The host's shared-memory lane (``sharedMemory``; docs/protocol.md, "Shared memory")."""
+
+    #: Arrays of at least this many bytes go back to the host through a segment, not the pipe.
+    threshold_bytes: int
+    #: The host's process id: its segments are reached through /proc/<host pid>/fd/<fd>.
+    host_pid: int
+
+
+@dataclass(frozen=True, slots=True)
 class ResourceLimits:
     """Per-process resource limits, applied before any user code runs (None: left as inherited)."""
 
@@ -90,6 +100,8 @@ class WorkerOptions:
     #: Send ``logging`` records at this level and above to the host as records (``logRecords``, a Python level);
     #: None: Python's logging is left alone. Off by default: a host that does not ask may not know LOG frames.
     log_records: int | None = None
+    #: The host's shared-memory lane (``sharedMemory``; stdio on Linux); None: everything goes through the pipe.
+    shared_memory: SharedMemoryOptions | None = None
 
     @classmethod
     def from_hello(cls, hello: object) -> WorkerOptions:
@@ -194,6 +206,17 @@ def _sandbox(key: str, value: object) -> SandboxOptions:
     )
 
 
+def _shared_memory(key: str, value: object) -> SharedMemoryOptions:
+    lane = _object(key, value)
+    positive = _integer(1)
+    threshold = lane.get("thresholdBytes")
+    host_pid = lane.get("hostPid")
+    return SharedMemoryOptions(
+        threshold_bytes=positive(f"{key}.thresholdBytes", threshold),
+        host_pid=positive(f"{key}.hostPid", host_pid),
+    )
+
+
 def _limits(key: str, value: object) -> ResourceLimits:
     limits = _object(key, value)
     positive = _integer(1)
@@ -222,4 +245,5 @@ _HELLO: tuple[tuple[str, str, Callable[[str, Any], Any]], ...] = (
     ("lockfile", "lockfile", _string),
     ("version_guard", "versionGuard", _version_guard),
     ("log_records", "logRecords", _integer(0)),
+    ("shared_memory", "sharedMemory", _shared_memory),
 )

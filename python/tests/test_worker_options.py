@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from snakebridge.errors import ProtocolError
-from snakebridge.options import ResourceLimits, SandboxOptions, WorkerOptions
+from snakebridge.options import ResourceLimits, SandboxOptions, SharedMemoryOptions, WorkerOptions
 from snakebridge.server.options import ServerOptions, UsageError, _parser, parse_options
 
 #: What the host sends (stdio-worker.ts, #handshake), with every option set.
@@ -30,6 +30,7 @@ FULL_HELLO: dict[str, Any] = {
     "lockfile": "/app/snakebridge.lock.json",
     "versionGuard": "warn",
     "logRecords": 20,
+    "sharedMemory": {"thresholdBytes": 1048576, "hostPid": 4242},
 }
 
 
@@ -53,6 +54,7 @@ def test_the_defaults() -> None:
         lockfile=None,
         version_guard="off",
         log_records=None,
+        shared_memory=None,
     )
     assert dict(options.serializer_options) == {}
 
@@ -87,6 +89,7 @@ def test_reads_every_option_the_host_sends() -> None:
         lockfile="/app/snakebridge.lock.json",
         version_guard="warn",
         log_records=20,
+        shared_memory=SharedMemoryOptions(threshold_bytes=1048576, host_pid=4242),
     )
     # Every field has its HELLO key: none is left at its default by a full HELLO.
     defaults = WorkerOptions()
@@ -241,7 +244,7 @@ def test_the_server_s_command_line_builds_the_same_dataclass() -> None:
         "--version-guard", "warn",
         "--log-fd", "5", "--log-records", "info",
     ]  # fmt: skip
-    stdio_only = {"serializer", "serializerOptions", "workerId", "maxFrameBytes", "hostTimeoutMs"}
+    stdio_only = {"serializer", "serializerOptions", "workerId", "maxFrameBytes", "hostTimeoutMs", "sharedMemory"}
     hello = {key: value for key, value in FULL_HELLO.items() if key not in stdio_only}
     assert parse_options(argv, env={}).calls == WorkerOptions.from_hello(hello)
 

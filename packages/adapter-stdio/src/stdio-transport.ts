@@ -11,6 +11,7 @@ import {
   toLogger,
 } from '@snakebridge/core';
 import { findPython, PythonLauncher, WorkerPool } from '@snakebridge/process-pool';
+import { type FileSegments, sharedMemoryLane } from './shared-memory/file-segments.js';
 import { StdioWorker } from './worker/stdio-worker.js';
 
 /** What a StdioTransport is built from. */
@@ -28,16 +29,21 @@ export class StdioTransport implements Transport<StdioWorker> {
   readonly kind = 'stdio';
   /** The worker pool: `stats()`, `health()`, and lifecycle events with `on()`. */
   readonly channels: WorkerPool<StdioWorker>;
+  /** Large typed arrays go through /dev/shm rather than the pipe (Linux, msgpack; docs/protocol.md, "Shared memory"). */
+  readonly sharedMemory: FileSegments | undefined;
 
   constructor(options: StdioTransportOptions) {
     const { config, serializer } = options;
+    // Only a serializer that can name a segment in its format uses the lane (msgpack's sharedNdarray).
+    const sharedMemory = serializer.namesSegments === true ? sharedMemoryLane(config) : undefined;
+    this.sharedMemory = sharedMemory;
     const logger = options.logger ? toLogger(options.logger) : consoleLogger(config.logLevel);
     // Forks the workers from one warmed-up Python process where it can (docs/operations.md, "Fork server").
     const launcher = new PythonLauncher({ config, serializer: serializer.id, logger });
     this.channels = new WorkerPool<StdioWorker>({
       factory: async (workerId, hooks) => {
         const python = await findPython(config.python);
-        return StdioWorker.start({ workerId, python, config, serializer, logger, hooks, launcher });
+        return StdioWorker.start({ workerId, python, config, serializer, logger, hooks, launcher, sharedMemory });
       },
       onClosed: () => launcher.close(),
       settings: config.pool,

@@ -125,6 +125,8 @@ function decodeExt(ext: PendingExt, state: DecodeState): unknown {
       return finishEntries(expectMap(state.unpack(ext.payload)), state);
     case MsgpackExtType.ndarray:
       return decodeNdarray(ext.payload);
+    case MsgpackExtType.sharedNdarray:
+      return decodeSharedNdarray(ext.payload, state.context?.segments);
     case MsgpackExtType.handle:
       return decodeHandle(state.unpack(ext.payload), state.context);
     case MsgpackExtType.callback:
@@ -173,6 +175,26 @@ function decodeCallback(index: unknown): CallbackRef {
 
 /** A typed array (1-D, not uint8) or an NDArray, viewing the payload's bytes unless they are misaligned. */
 function decodeNdarray(payload: Uint8Array): unknown {
+  const { dtype, shape, dataOffset } = ndarrayHeader(payload);
+  // A plain Uint8Array view: typedArrayFromBytes copies misaligned bytes with
+  // slice(), which on a Buffer would be one more view, not a copy.
+  const bytes = new Uint8Array(payload.buffer, payload.byteOffset + dataOffset, payload.byteLength - dataOffset);
+  return shaped(dtype, elements(dtype, bytes), shape);
+}
+
+/** An ndarray whose elements are a segment that came with the message: the header, then the segment's index. */
+function decodeSharedNdarray(payload: Uint8Array, segments: readonly Uint8Array[] | undefined): unknown {
+  const { dtype, shape, dataOffset } = ndarrayHeader(payload);
+  if (payload.byteLength !== dataOffset + 4) throw malformed('a shared ndarray must end with its segment index');
+  const index = new DataView(payload.buffer, payload.byteOffset + dataOffset, 4).getUint32(0, true);
+  const segment = segments?.[index];
+  if (segment === undefined) {
+    throw malformed(`a shared ndarray names segment ${index}, which did not come with the message`);
+  }
+  return shaped(dtype, elements(dtype, segment), shape);
+}
+
+function ndarrayHeader(payload: Uint8Array): { dtype: DType; shape: number[]; dataOffset: number } {
   if (payload.byteLength < NDARRAY_FIXED_HEADER) throw malformed('an ndarray header is cut short');
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   const dtype = DTYPE_BY_CODE[view.getUint8(0)];
@@ -183,18 +205,18 @@ function decodeNdarray(payload: Uint8Array): unknown {
     throw malformed('an ndarray header does not fit its payload');
   }
   const shape = Array.from({ length: ndim }, (_, i) => view.getUint32(NDARRAY_FIXED_HEADER + 4 * i, true));
-  const data = elements(dtype, payload, dataOffset);
+  return { dtype, shape, dataOffset };
+}
+
+function shaped(dtype: DType, data: TypedArray, shape: number[]): unknown {
   if (data.length !== shape.reduce((product, size) => product * size, 1)) {
     throw malformed(`an ndarray of shape [${shape.join(', ')}] has ${data.length} elements`);
   }
   // One-dimensional arrays arrive as plain typed arrays, except uint8, which would read as bytes.
-  return ndim === 1 && dtype !== 'uint8' ? data : new NDArray(data, shape);
+  return shape.length === 1 && dtype !== 'uint8' ? data : new NDArray(data, shape);
 }
 
-function elements(dtype: DType, payload: Uint8Array, dataOffset: number): TypedArray {
-  // A plain Uint8Array view: typedArrayFromBytes copies misaligned bytes with
-  // slice(), which on a Buffer would be one more view, not a copy.
-  const bytes = new Uint8Array(payload.buffer, payload.byteOffset + dataOffset, payload.byteLength - dataOffset);
+function elements(dtype: DType, bytes: Uint8Array): TypedArray {
   try {
     return typedArrayFromBytes(dtype, bytes);
   } catch (error) {

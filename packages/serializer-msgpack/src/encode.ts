@@ -339,12 +339,19 @@ function prepareExtension(extension: MsgpackExtension, object: object, state: En
 // order. The elements start at a multiple of 8 within the payload: the Python
 // side receives the payload as a bytes object of its own (aligned), so
 // numpy.frombuffer gets aligned elements without a copy.
+//
+// An array of at least the shared-memory threshold, when the transport has a
+// lane, is written as a sharedNdarray instead: the same header, then the index
+// (u32 LE) of the segment its elements were copied into, at the data offset.
 function prepareNdarray(data: TypedArray, shape: readonly number[], state: EncodeState): RawMsgpack {
   const code = dtypeCode(data);
   if (shape.length > 255) throw new Refusal(`an array of ${shape.length} dimensions is too many`);
   const shapeEnd = NDARRAY_FIXED_HEADER + 4 * shape.length;
   const dataOffset = Math.ceil(shapeEnd / 8) * 8;
-  const header = new Uint8Array(dataOffset);
+  const lane = state.context?.sharedMemory;
+  const large = lane !== undefined && data.byteLength > 0 && data.byteLength >= lane.thresholdBytes;
+  const segment = large ? lane.put(bytesOfTypedArray(data)) : undefined;
+  const header = new Uint8Array(dataOffset + (segment === undefined ? 0 : 4));
   const view = new DataView(header.buffer);
   view.setUint8(0, code);
   view.setUint8(1, shape.length);
@@ -353,6 +360,11 @@ function prepareNdarray(data: TypedArray, shape: readonly number[], state: Encod
     if (!Number.isInteger(size) || size < 0 || size > 0xffffffff) throw new Refusal(`bad array dimension ${size}`);
     view.setUint32(NDARRAY_FIXED_HEADER + 4 * i, size, true);
   });
+  if (segment !== undefined) {
+    view.setUint32(dataOffset, segment, true);
+    state.size += EXT_HEADER_BYTES + header.byteLength;
+    return extRaw(MsgpackExtType.sharedNdarray, header);
+  }
   state.size += EXT_HEADER_BYTES + header.byteLength + data.byteLength;
   return extRaw(MsgpackExtType.ndarray, header, bytesOfTypedArray(data));
 }

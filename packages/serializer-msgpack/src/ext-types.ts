@@ -16,6 +16,8 @@ export const MsgpackExtType = {
   handle: 84,
   /** A host function in call arguments: its index among the call's functions. */
   callback: 86,
+  /** An ndarray whose elements travel in a shared-memory segment of the message (docs/protocol.md, "Shared memory"). */
+  sharedNdarray: 87,
 } as const;
 
 /**
@@ -40,6 +42,7 @@ export const RESERVED_EXT_TYPES: ReadonlySet<number> = new Set([
   MsgpackExtType.ndarray,
   MsgpackExtType.handle,
   MsgpackExtType.callback,
+  MsgpackExtType.sharedNdarray,
 ]);
 
 /** The dtype each code in an ndarray header stands for (the order of DTYPES in ndarray.py). */

@@ -77,6 +77,8 @@ export class MsgpackSerializer implements Serializer {
   readonly supports: ReadonlySet<ValueKind>;
   /** How to rebuild it in a worker thread (offload); none when extensions (functions) are plugged in. */
   readonly recipe: SerializerRecipe | undefined;
+  /** Arrays past the lane's threshold travel as sharedNdarray references (docs/protocol.md, "Shared memory"). */
+  readonly namesSegments = true;
   readonly #packr = new Packr(MSGPACKR_OPTIONS);
   readonly #slab = new OutputSlab();
   readonly #extensions: readonly MsgpackExtension[];
@@ -161,6 +163,7 @@ const OWN_TYPES = [
   MsgpackExtType.ndarray,
   MsgpackExtType.handle,
   MsgpackExtType.callback,
+  MsgpackExtType.sharedNdarray,
 ];
 
 function checkExtensions(extensions: readonly MsgpackExtension[]): readonly MsgpackExtension[] {

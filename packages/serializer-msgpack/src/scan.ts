@@ -32,6 +32,7 @@ export const OWN_EXT_PAYLOADS: ReadonlyMap<number, ExtPayloadKind> = new Map([
   [MsgpackExtType.set, ExtPayload.container],
   [MsgpackExtType.map, ExtPayload.container],
   [MsgpackExtType.ndarray, ExtPayload.opaque],
+  [MsgpackExtType.sharedNdarray, ExtPayload.opaque],
   [MsgpackExtType.handle, ExtPayload.leaf],
   [MsgpackExtType.callback, ExtPayload.leaf],
 ]);

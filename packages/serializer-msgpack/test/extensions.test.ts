@@ -33,7 +33,7 @@ describe('MsgpackSerializer extensions', () => {
 
   it('is asked before the built-in rules', () => {
     const dates: MsgpackExtension = {
-      type: 87,
+      type: 88,
       accepts: (value) => value instanceof Date,
       encode: () => Uint8Array.of(7),
       decode: () => 'a date, our way',

@@ -26,6 +26,7 @@ def encode_value(
     target: str | None = None,
     role: str = "result",
     scatter: bool = False,
+    segments: list[Any] | None = None,
 ) -> bytes | Scattered:
     """``value`` encoded by ``serializer``; objects it cannot carry become handles of ``session``.
 
@@ -35,7 +36,8 @@ def encode_value(
     hears of them, so it could never release them itself. ``per_callable``
     serializers (protobuf) are told the dotted name called and the value's
     role. With ``scatter``, a serializer that can (msgpack) leaves large
-    arrays out of the message, for a vectored write (``Scattered``).
+    arrays out of the message, for a vectored write (``Scattered``), and, given ``segments``
+    and a shared-memory lane, puts the largest into segments, appending their entries to it.
     """
 
     def to_handle(obj: object) -> HandleWire:
@@ -47,7 +49,7 @@ def encode_value(
         if per_callable:
             body = serializer.encode(value, to_handle, target=target, role=role)  # type: ignore[call-arg]
         elif scatter and hasattr(serializer, "encode_scattered"):
-            body = serializer.encode_scattered(value, to_handle)
+            body = serializer.encode_scattered(value, to_handle, segments)
         else:
             body = serializer.encode(value, to_handle)
         if len(body) > limit:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import Cancelled, ProtocolError
 from ..protocol import CallMeta, Op
-from ..serializers.base import Serializer
+from ..serializers.base import SegmentedPayload, Serializer
 from ..telemetry import CallTracing, call_tracing
 from .dispatcher import Dispatcher
 from .interrupt import raise_in_thread
@@ -525,7 +525,12 @@ class CallExecutor:
         if from_callback is None:
             self._decoding_call, self._decoding_session = call_id, session
             from_callback = self._from_callback
-        decoded = serializer.decode(payload, self._from_handle, from_callback)
+        if isinstance(payload, SegmentedPayload):
+            if not hasattr(serializer, "shared_memory"):
+                raise ProtocolError(f"serializer {wire_id} cannot read arguments in shared-memory segments")
+            decoded = serializer.decode(payload.body, self._from_handle, from_callback, payload.segments)  # type: ignore[call-arg]
+        else:
+            decoded = serializer.decode(payload, self._from_handle, from_callback)
         # The host sends [args, kwargs]; anything else is a host that does not speak this protocol.
         if not (isinstance(decoded, (list, tuple)) and len(decoded) == 2):
             raise ProtocolError(f"the arguments of a call must be [args, kwargs], not a {type(decoded).__name__}")

@@ -2,6 +2,7 @@
 
 from .call import META_TRACE, CallMeta, Op, TraceContext, decode_call, encode_call
 from .frames import (
+    FLAG_SEGMENTS,
     FLAG_STREAM,
     HEADER,
     HEADER_SIZE,
@@ -14,6 +15,7 @@ from .frames import (
 )
 
 __all__ = [
+    "FLAG_SEGMENTS",
     "FLAG_STREAM",
     "HEADER",
     "HEADER_SIZE",

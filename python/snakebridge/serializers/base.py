@@ -68,6 +68,34 @@ FromHandle = Callable[[int], object]
 FromCallback = Callable[[int], object]
 
 
+class SegmentedPayload:
+    """A call's encoded arguments and the shared-memory segments they name (mapped), as one payload."""
+
+    __slots__ = ("body", "segments")
+
+    def __init__(self, body: memoryview, segments: list[memoryview]) -> None:
+        self.body = body
+        self.segments = segments
+
+    def __len__(self) -> int:
+        return len(self.body)
+
+
+class SegmentWriter(Protocol):
+    """A transport's shared-memory lane, as a serializer uses it (worker/shared_memory.py)."""
+
+    #: Arrays of at least this many bytes go into segments.
+    threshold_bytes: int
+
+    def put(self, raw: memoryview) -> Any:
+        """A new segment holding ``raw``; returns its entry for the frame's segment table (``.ref``)."""
+        ...
+
+    def release(self, refs: list[int]) -> None:
+        """Frees segments that will not be sent after all."""
+        ...
+
+
 class Serializer(Protocol):
     #: Stable name shared with the TypeScript side: json, msgpack, arrow, protobuf.
     id: str

@@ -12,6 +12,8 @@ has the whole mapping, vectors/serializers/msgpack.json the bytes):
 - ``84`` handle: ``[id, type, repr?]`` of an object kept in the worker
 - ``86`` callback: a host function in the arguments, its index in the call as a positive int
   (``85`` is the Arrow serializer's tables)
+- ``87`` shared ndarray: an ndarray's header, then the index (u32) of the shared-memory segment
+  of the message that holds its elements (docs/protocol.md, "Shared memory")
 
 numpy is only imported when an ndarray arrives (see ndarray.py).
 """
@@ -24,12 +26,21 @@ import struct
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import msgpack
 
 from ..errors import SerializationError, SnakeBridgeError
-from .base import MAX_NESTING_DEPTH, NESTING_REFUSAL, CallbackRef, FromCallback, FromHandle, Scattered, ToHandle
+from .base import (
+    MAX_NESTING_DEPTH,
+    NESTING_REFUSAL,
+    CallbackRef,
+    FromCallback,
+    FromHandle,
+    Scattered,
+    SegmentWriter,
+    ToHandle,
+)
 from .ndarray import DTYPES, ITEM_SIZES, decode_ndarray, describe_ndarray, is_ndarray, numpy_scalar_value
 
 EXT_BIGINT = 80
@@ -38,8 +49,9 @@ EXT_MAP = 82
 EXT_NDARRAY = 83
 EXT_HANDLE = 84
 EXT_CALLBACK = 86
+EXT_SHARED_NDARRAY = 87
 #: Types an added extension may not use: ours, and those msgpackr (the TypeScript decoder) reads itself.
-RESERVED_EXT_TYPES = frozenset({0x00, 0x42, 0x62, 0x65, 0x69, 0x70, 0x72, 0x73, 0x74, 0x78, 80, 81, 82, 83, 84, 86})
+RESERVED_EXT_TYPES = frozenset({0x00, 0x42, 0x62, 0x65, 0x69, 0x70, 0x72, 0x73, 0x74, 0x78, 80, 81, 82, 83, 84, 86, 87})
 
 _INT64_MIN = -(2**63)
 _UINT64_MAX = 2**64 - 1
@@ -75,6 +87,9 @@ class MsgpackSerializer:
 
     def __init__(self, extensions: Iterable[MsgpackExtension] = ()) -> None:
         self._extensions = _check_extensions(extensions)
+        #: The transport's shared-memory lane, when the host offers one (worker/shared_memory.py): large arrays
+        #: in results then go through it, by ``encode_scattered`` with a ``segments`` list.
+        self.shared_memory: SegmentWriter | None = None
         # One encoder (and its C packer) per thread, reused: making a Packer costs more than packing a small call.
         self._local = threading.local()
 
@@ -102,16 +117,30 @@ class MsgpackSerializer:
         finally:
             encoder.busy = False
 
-    def encode_scattered(self, value: Any, to_handle: ToHandle | None = None) -> bytes | Scattered:
+    def encode_scattered(
+        self, value: Any, to_handle: ToHandle | None = None, segments: list[Any] | None = None
+    ) -> bytes | Scattered:
         """As ``encode``, but numpy arrays of ``SCATTER_BYTES`` or more outside sets and Maps are not
         copied into the message: the result is then a ``Scattered`` whose parts include the arrays'
-        own memory, for a vectored write. Joined, the parts are the bytes ``encode`` returns."""
+        own memory, for a vectored write. Joined, the parts are the bytes ``encode`` returns.
+
+        With a shared-memory lane and a ``segments`` list, arrays of at least its threshold go into
+        segments instead, whose entries are appended to the list (the frame's segment table); if the
+        encode fails, they are released again."""
         encoder = self._encoder(to_handle)
         encoder.scattered = []
+        lane = self.shared_memory
+        if lane is not None and segments is not None:
+            encoder.lane, encoder.segments = lane, segments
         try:
             return encoder.scatter(self.encode(value, to_handle, encoder))
+        except BaseException:
+            if encoder.segments:
+                cast(SegmentWriter, lane).release([entry.ref for entry in encoder.segments])
+                encoder.segments.clear()
+            raise
         finally:
-            encoder.scattered, encoder.left_out = None, 0
+            encoder.scattered, encoder.left_out, encoder.lane, encoder.segments = None, 0, None, None
 
     def _encoder(self, to_handle: ToHandle | None) -> _Encoder:
         """This thread's encoder, or a fresh one if it is busy (an encode inside an encode)."""
@@ -125,15 +154,20 @@ class MsgpackSerializer:
         return encoder
 
     def decode(
-        self, data: bytes | memoryview, from_handle: FromHandle | None = None, from_callback: FromCallback | None = None
+        self,
+        data: bytes | memoryview,
+        from_handle: FromHandle | None = None,
+        from_callback: FromCallback | None = None,
+        segments: list[memoryview] | None = None,
     ) -> Any:
         """Decodes one msgpack value. Anything malformed is a SerializationError naming what is wrong:
         msgpack's own errors (lengths beyond the input, extra bytes, bad timestamps), our extension
         payloads, and Sets and Maps nested more than MAX_NESTING_DEPTH deep (arrays and maps stop at
         msgpack's own 1,024 levels). msgpack sizes nothing from a declared count beyond the input's
-        length. A HandleError from ``from_handle`` keeps its code."""
+        length. A HandleError from ``from_handle`` keeps its code. ``segments``: the shared-memory
+        segments that came with the message, which shared ndarrays name by index."""
         try:
-            return _Decoder(self._extensions, from_handle, from_callback).unpack(data)
+            return _Decoder(self._extensions, from_handle, from_callback, segments).unpack(data)
         except SnakeBridgeError:
             raise  # ours, or a HandleError from from_handle, which keeps its code
         except msgpack.StackError:
@@ -182,6 +216,9 @@ class _Encoder:
         #: How much longer the message is before the packer's position than what the packer wrote: each
         #: array left out adds its bytes and a longer ext header.
         self.left_out = 0
+        #: During encode_scattered with a shared-memory lane: the lane, and the segments made so far.
+        self.lane: SegmentWriter | None = None
+        self.segments: list[Any] | None = None
         # A packer per encode: the worker encodes on several threads, and _default packs payloads re-entrantly.
         self._packer = self._new_packer()
 
@@ -238,6 +275,8 @@ class _Encoder:
         shape = list(array.shape)  # describe_ndarray reports a 0-d array as 1-d (ascontiguousarray does)
         if any(size > 0xFFFFFFFF for size in shape):
             raise ValueError(f"an array of shape {tuple(shape)} has a dimension too large to send")
+        if self.segments is not None and raw.nbytes >= cast(SegmentWriter, self.lane).threshold_bytes:
+            return self._shared_ndarray(dtype, shape, raw)
         if self.scattered is not None and raw.nbytes >= SCATTER_BYTES and not self._nesting:
             position = self._position()
             if position is not None:
@@ -245,6 +284,15 @@ class _Encoder:
         offset = self._element_offset(len(shape), raw.nbytes)
         header = _NDARRAY_HEAD.pack(DTYPES.index(dtype), len(shape), offset) + struct.pack(f"<{len(shape)}I", *shape)
         return msgpack.ExtType(EXT_NDARRAY, b"".join((header, bytes(offset - len(header)), raw)))
+
+    def _shared_ndarray(self, dtype: str, shape: list[int], raw: memoryview) -> msgpack.ExtType:
+        """The array's elements in a new segment of the message; its payload names the segment."""
+        segments = cast(list[Any], self.segments)
+        segments.append(cast(SegmentWriter, self.lane).put(raw))
+        offset = -(-(_NDARRAY_HEAD.size + 4 * len(shape)) // 8) * 8
+        header = _NDARRAY_HEAD.pack(DTYPES.index(dtype), len(shape), offset) + struct.pack(f"<{len(shape)}I", *shape)
+        index = struct.pack("<I", len(segments) - 1)
+        return msgpack.ExtType(EXT_SHARED_NDARRAY, b"".join((header, bytes(offset - len(header)), index)))
 
     def _left_out_ndarray(self, dtype: str, shape: list[int], raw: memoryview, position: int) -> msgpack.ExtType:
         """A placeholder for an array that ``scatter`` puts back: its header and padding alone, as a
@@ -395,10 +443,12 @@ class _Decoder:
         extensions: dict[int, MsgpackExtension],
         from_handle: FromHandle | None,
         from_callback: FromCallback | None = None,
+        segments: list[memoryview] | None = None,
     ) -> None:
         self._extensions = extensions
         self._from_handle = from_handle
         self._from_callback = from_callback
+        self._segments = segments
         #: Set and Map payloads being unpacked, one inside the other.
         self.depth = 0
 
@@ -476,6 +526,8 @@ class _Decoder:
             return self._expect(self._nested(data, any_keys=True), dict, "map")
         if code == EXT_NDARRAY:
             return _decode_ndarray(data)
+        if code == EXT_SHARED_NDARRAY:
+            return _decode_shared_ndarray(data, self._segments)
         if code == EXT_HANDLE:
             return self._handle(self._expect(_unpack_scalars(data), list, "handle"))
         if code == EXT_CALLBACK:
@@ -521,6 +573,22 @@ def _no_extensions(code: int, _data: bytes) -> NoReturn:
 
 
 def _decode_ndarray(payload: bytes) -> Any:
+    dtype, shape, offset = _ndarray_header(payload)
+    return _shaped(dtype, shape, memoryview(payload)[offset:])
+
+
+def _decode_shared_ndarray(payload: bytes, segments: list[memoryview] | None) -> Any:
+    """An ndarray whose elements are a segment that came with the message: built on its mapping, no copy."""
+    dtype, shape, offset = _ndarray_header(payload)
+    if len(payload) != offset + 4:
+        _malformed("a shared ndarray must end with its segment index")
+    (index,) = struct.unpack_from("<I", payload, offset)
+    if segments is None or index >= len(segments):
+        _malformed(f"a shared ndarray names segment {index}, which did not come with the message")
+    return _shaped(dtype, shape, segments[index])
+
+
+def _ndarray_header(payload: bytes) -> tuple[str, list[int], int]:
     if len(payload) < _NDARRAY_HEAD.size:
         _malformed("an ndarray header is cut short")
     code, ndim, offset = _NDARRAY_HEAD.unpack_from(payload)
@@ -528,11 +596,13 @@ def _decode_ndarray(payload: bytes) -> Any:
         _malformed(f"unknown dtype code {code}")
     if not _NDARRAY_HEAD.size + 4 * ndim <= offset <= len(payload):
         _malformed("an ndarray header does not fit its payload")
-    shape = list(struct.unpack_from(f"<{ndim}I", payload, _NDARRAY_HEAD.size))
-    elements = len(payload) - offset
-    if math.prod(shape) * ITEM_SIZES[DTYPES[code]] != elements:
-        _malformed(f"an ndarray of shape {shape} cannot hold {elements} bytes of {DTYPES[code]}")
-    return decode_ndarray(DTYPES[code], shape, memoryview(payload)[offset:])
+    return DTYPES[code], list(struct.unpack_from(f"<{ndim}I", payload, _NDARRAY_HEAD.size)), offset
+
+
+def _shaped(dtype: str, shape: list[int], elements: memoryview) -> Any:
+    if math.prod(shape) * ITEM_SIZES[dtype] != len(elements):
+        _malformed(f"an ndarray of shape {shape} cannot hold {len(elements)} bytes of {dtype}")
+    return decode_ndarray(dtype, shape, elements)
 
 
 def _dict_of_pairs(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:

@@ -12,14 +12,20 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from ..calls.execution import INTERRUPT_SIGNAL, CallExecutor
 from ..calls.payloads import bridge_error
-from ..protocol import FLAG_STREAM, Frame, FrameTooLarge, Kind, decode_call
+from ..errors import ProtocolError
+from ..protocol import FLAG_SEGMENTS, FLAG_STREAM, Frame, FrameTooLarge, Kind, decode_call
 from ..protocol.frames import kind_name
+from ..protocol.segments import split_segment_table
+from ..serializers.base import SegmentedPayload
 from .connection import DATA_KINDS, FrameSource, MalformedFrameError
 from .outcomes import Outcomes
+
+if TYPE_CHECKING:
+    from .shared_memory import SharedMemoryLane
 
 __all__ = ["INTERRUPT_SIGNAL", "Executor"]
 
@@ -33,6 +39,9 @@ class Executor(CallExecutor):
     ``stop``; everything else runs on the main thread, except pool calls (on
     their threads) and async calls (on the event loop's thread).
     """
+
+    #: The host's shared-memory lane, when it offers one: large arrays come and go through it.
+    shared_memory: SharedMemoryLane | None = None
 
     def run_forever(self, source: FrameSource) -> None:  # type: ignore[override]
         """Reads frames from the data channel and acts on them until it ends or ``stop()`` is called.
@@ -51,7 +60,12 @@ class Executor(CallExecutor):
         kind = frame.kind
         if kind == Kind.CALL:
             try:
-                meta, payload = decode_call(frame.body)
+                if frame.flags & FLAG_SEGMENTS:
+                    body, segments = self._with_segments(frame.body)
+                    meta, payload = decode_call(body)
+                    payload = SegmentedPayload(payload, segments)
+                else:
+                    meta, payload = decode_call(frame.body)
             except BaseException as exc:
                 self.refuse(frame.id, exc)
                 return
@@ -66,11 +80,22 @@ class Executor(CallExecutor):
             # Only frames read with HELLO get here unchecked: the reader refuses the others at their header.
             raise MalformedFrameError(f"malformed frame: {kind_name(kind)} frames do not come on the data channel")
 
+    def _with_segments(self, body: bytes | bytearray | memoryview) -> tuple[memoryview, list[memoryview]]:
+        """A CALL body without its segment table, and the host's segments it names, mapped."""
+        rest, entries = split_segment_table(body)
+        if self.shared_memory is None:
+            raise ProtocolError("a CALL names shared-memory segments, but the host offered no shared-memory lane")
+        return rest, self.shared_memory.map(entries, cast(Outcomes, self._outcomes).max_frame_bytes)
+
     def _release(self, body: bytes | bytearray | memoryview) -> None:
-        """Frees the handles a RELEASE lists. A malformed one is reported on stderr and ignored:
-        it has no call to answer, and it must not take down the worker and the calls it runs."""
+        """Frees the handles a RELEASE lists, and the result segments the host has read. A malformed
+        one is reported on stderr and ignored: it has no call to answer, and it must not take down
+        the worker and the calls it runs."""
         try:
             request = json.loads(bytes(body))
+            segments = request.get("segments")
+            if segments and self.shared_memory is not None:
+                self.shared_memory.release([int(ref) for ref in segments])
             self._dispatcher.release([int(i) for i in request.get("handles", [])], request.get("session"))
         except Exception as exc:
             print(

@@ -187,6 +187,12 @@ class Worker:
             self.callbacks,
             flush_soon=self.writer.flush_soon,
         )
+        if options.shared_memory is not None and hasattr(serializer, "shared_memory"):
+            from .shared_memory import SharedMemoryLane  # only then: most hosts send nothing that large
+
+            lane = SharedMemoryLane(options.shared_memory.host_pid, options.shared_memory.threshold_bytes)
+            serializer.shared_memory = lane
+            self.executor.shared_memory = lane
         if log_handler is not None:
             log_handler.guard = self.executor.uninterruptible
         self.handles = handles

@@ -15,7 +15,8 @@ from ..calls.encoding import encode_value
 from ..calls.handles import HandleTable
 from ..calls.payloads import bridge_error, describe, payload_body
 from ..errors import Cancelled
-from ..protocol import Kind
+from ..protocol import FLAG_SEGMENTS, Kind
+from ..protocol.segments import SegmentEntry, segment_table
 from ..serializers.base import Scattered, Serializer
 from .connection import Writer
 
@@ -50,12 +51,19 @@ class Outcomes:
         self.wants_target = bool(getattr(serializer, "accepts_target", False))
 
     def encode(
-        self, value: Any, session: int, call_id: int = 0, role: str = "result", scatter: bool = False
+        self,
+        value: Any,
+        session: int,
+        call_id: int = 0,
+        role: str = "result",
+        scatter: bool = False,
+        segments: list[SegmentEntry] | None = None,
     ) -> bytes | Scattered:
         """``value`` encoded for the host; objects it cannot carry become handles of ``session``
         (released again if the encode fails or its body is over the frame limit: calls/encoding.py).
         ``scatter``: large arrays may stay in their own memory (``Scattered``), for results and items,
-        which the writer sends at once."""
+        which the writer sends at once. ``segments``: with a shared-memory lane, large arrays go into
+        segments whose entries are appended to it."""
         return encode_value(
             self._serializer,
             value,
@@ -68,6 +76,7 @@ class Outcomes:
             target=self.targets.get(call_id) if self.wants_target else None,
             role=role,
             scatter=scatter,
+            segments=segments,
         )
 
     def result(self, call_id: int, value: Any, session: int, *, flush: bool = True) -> None:
@@ -75,18 +84,30 @@ class Outcomes:
         try:
             if type(value) in _SCALARS and not self.wants_target:
                 body = self._serializer.encode(value)  # no handle to make or take back: straight to the serializer
-            else:
-                body = self.encode(value, session, call_id, scatter=True)
+                self._writer.send(Kind.RESULT, call_id, body, self.wire_id, flush=flush)
+                return
+            segments: list[SegmentEntry] = []
+            body = self.encode(value, session, call_id, scatter=True, segments=segments)
         except BaseException as exc:
             self.error(call_id, exc, flush=flush)
             return
-        self._writer.send(Kind.RESULT, call_id, body, self.wire_id, flush=flush)
+        self._send(Kind.RESULT, call_id, body, segments, flush)
 
     def item(self, call_id: int, value: Any, session: int, *, flush: bool = True) -> None:
         """Sends one stream item; raises if it cannot be encoded (the stream then ends in an error)."""
-        self._writer.send(
-            Kind.ITEM, call_id, self.encode(value, session, call_id, "item", True), self.wire_id, flush=flush
-        )
+        segments: list[SegmentEntry] = []
+        self._send(Kind.ITEM, call_id, self.encode(value, session, call_id, "item", True, segments), segments, flush)
+
+    def _send(
+        self, kind: int, call_id: int, body: bytes | Scattered, segments: list[SegmentEntry], flush: bool
+    ) -> None:
+        """A RESULT or ITEM, with the table of the segments its value names after the body, if any."""
+        if not segments:
+            self._writer.send(kind, call_id, body, self.wire_id, flush=flush)
+            return
+        parts = body.parts if isinstance(body, Scattered) else [body]
+        with_table = Scattered([*parts, segment_table(segments)])
+        self._writer.send(kind, call_id, with_table, self.wire_id, flags=FLAG_SEGMENTS, flush=flush)
 
     def end(self, call_id: int, *, flush: bool = True) -> None:
         """Sends END: the stream of ``call_id`` is over (or its cancel is acknowledged)."""

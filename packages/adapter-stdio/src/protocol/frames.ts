@@ -44,6 +44,8 @@ export type Kind = (typeof Kind)[keyof typeof Kind];
 
 /** On CALL: stream the result. */
 export const FLAG_STREAM = 0x01;
+/** On CALL, RESULT and ITEM: the body ends with a table of shared-memory segments (protocol/segments.ts). */
+export const FLAG_SEGMENTS = 0x02;
 
 /** What a header may hold for one kind of frame; anything else is a malformed frame. */
 interface KindRule {
@@ -72,10 +74,10 @@ function rule(name: string, serializers: readonly number[], extra: Partial<KindR
 const RULES = new Map<number, KindRule>([
   [Kind.HELLO, rule('HELLO', JSON_BODY, { aux: true })],
   [Kind.READY, rule('READY', JSON_BODY, { aux: true })],
-  [Kind.CALL, rule('CALL', VALUES, { flags: FLAG_STREAM })],
-  [Kind.RESULT, rule('RESULT', VALUES)],
+  [Kind.CALL, rule('CALL', VALUES, { flags: FLAG_STREAM | FLAG_SEGMENTS })],
+  [Kind.RESULT, rule('RESULT', VALUES, { flags: FLAG_SEGMENTS })],
   [Kind.ERROR, rule('ERROR', JSON_ONLY)],
-  [Kind.ITEM, rule('ITEM', VALUES)],
+  [Kind.ITEM, rule('ITEM', VALUES, { flags: FLAG_SEGMENTS })],
   [Kind.END, rule('END', NONE, { empty: true })],
   [Kind.CREDIT, rule('CREDIT', NONE, { empty: true, aux: true })],
   [Kind.CANCEL, rule('CANCEL', NONE, { empty: true })],

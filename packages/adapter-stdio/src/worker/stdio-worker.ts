@@ -36,6 +36,7 @@ import {
 import { type CallMeta, callMetaSize, writeCallMeta } from '../protocol/call.js';
 import {
   encodeFrame,
+  FLAG_SEGMENTS,
   FLAG_STREAM,
   type Frame,
   type FrameFault,
@@ -47,6 +48,8 @@ import {
   MalformedFrameError,
   writeHeader,
 } from '../protocol/frames.js';
+import { encodeSegmentTable, splitSegmentTable } from '../protocol/segments.js';
+import { type FileSegments, readSegments } from '../shared-memory/file-segments.js';
 
 /**
  * The bridge protocol version this host speaks, sent in HELLO's aux; the worker refuses another
@@ -69,7 +72,10 @@ const COPY_BELOW = 16 * 1024;
 const LINGER_MS = 200;
 
 /** What a StdioWorker is started with. */
-export type StdioWorkerOptions = PythonWorkerOptions;
+export interface StdioWorkerOptions extends PythonWorkerOptions {
+  /** The transport's shared-memory lane: the worker is told to send large results through it too. */
+  readonly sharedMemory?: FileSegments | undefined;
+}
 
 /** A call sent to the worker, until its final frame comes (or the worker dies); the invoker's hold on it. */
 class Pending implements CallControl {
@@ -252,7 +258,8 @@ export class StdioWorker implements SupervisedWorker, Channel {
       trace: call.trace,
     };
     const metaSize = callMetaSize(meta);
-    const bodyLength = metaSize + call.payload.byteLength;
+    const table = call.segments === undefined ? undefined : encodeSegmentTable(call.segments);
+    const bodyLength = metaSize + call.payload.byteLength + (table?.byteLength ?? 0);
     const limit = this.#options.config.protocol.maxFrameBytes;
     if (bodyLength > limit) {
       this.#settle(
@@ -264,7 +271,7 @@ export class StdioWorker implements SupervisedWorker, Channel {
       );
       return;
     }
-    const flags = call.window > 0 ? FLAG_STREAM : 0;
+    const flags = (call.window > 0 ? FLAG_STREAM : 0) | (table === undefined ? 0 : FLAG_SEGMENTS);
     const header = { kind: Kind.CALL, flags, serializer: this.#options.serializer.wireId, id, aux: 0 };
     // A small payload is copied in: one buffer, one write. A large one is written from its own buffer, never copied.
     const inline = call.payload.byteLength < COPY_BELOW;
@@ -278,6 +285,7 @@ export class StdioWorker implements SupervisedWorker, Channel {
       this.#write(frame);
       this.#write(call.payload);
     }
+    if (table !== undefined) this.#write(table);
   }
 
   /** The invoker gave up on a call (deadline, abort, a stream left early): stop it in Python, within a grace period. */
@@ -307,13 +315,13 @@ export class StdioWorker implements SupervisedWorker, Channel {
   }
 
   /** The worker's final frame for a call arrived: forget it, and tell the invoker. */
-  #settle(id: number, error: Error | undefined, body?: Uint8Array): void {
+  #settle(id: number, error: Error | undefined, body?: Uint8Array, segments?: readonly Uint8Array[]): void {
     const pending = this.#pending.get(id);
     if (pending === undefined) return;
     this.#pending.delete(id);
     this.#cancelConfirmed(pending);
     if (error !== undefined) pending.events.fail(error);
-    else if (body !== undefined) pending.events.result(body);
+    else if (body !== undefined) pending.events.result(body, segments);
     else pending.events.end();
   }
 
@@ -452,13 +460,15 @@ export class StdioWorker implements SupervisedWorker, Channel {
   #onFrame(frame: Frame): void {
     switch (frame.kind) {
       case Kind.RESULT:
-        this.#settle(frame.id, undefined, frame.body);
+        if ((frame.flags & FLAG_SEGMENTS) === 0) this.#settle(frame.id, undefined, frame.body);
+        else this.#withSegments(frame, (body, segments) => this.#settle(frame.id, undefined, body, segments));
         return;
       case Kind.ERROR:
         this.#onError(frame);
         return;
       case Kind.ITEM:
-        this.#pending.get(frame.id)?.events.item(frame.body);
+        if ((frame.flags & FLAG_SEGMENTS) === 0) this.#pending.get(frame.id)?.events.item(frame.body);
+        else this.#withSegments(frame, (body, segments) => this.#pending.get(frame.id)?.events.item(body, segments));
         return;
       case Kind.END:
         this.#settle(frame.id, undefined);
@@ -478,6 +488,33 @@ export class StdioWorker implements SupervisedWorker, Channel {
       case Kind.LOG:
         this.#process.logRecord(logRecord(frame.body));
         return;
+    }
+  }
+
+  /**
+   * A RESULT or ITEM whose large arrays came through shared memory: their
+   * segments are read at once, and the worker is told it may free them, read
+   * or not. A segment that cannot be read fails the call (not the worker: the
+   * frame itself was well formed). A table that does not fit its body is a
+   * malformed frame, like any other.
+   */
+  #withSegments(frame: Frame, deliver: (body: Uint8Array, segments: readonly Uint8Array[]) => void): void {
+    const { body, entries } = splitSegmentTable(frame.body);
+    let segments: Uint8Array[] | undefined;
+    let failure: Error | undefined;
+    try {
+      segments = readSegments(this.pid ?? 0, entries, this.#options.config.protocol.maxFrameBytes);
+    } catch (error) {
+      failure = error as Error;
+    }
+    const release = { handles: [], segments: entries.map((entry) => entry.ref) };
+    this.#write(encodeFrame({ kind: Kind.RELEASE, serializer: JSON_WIRE_ID }, Buffer.from(JSON.stringify(release))));
+    if (segments !== undefined) deliver(body, segments);
+    else if (frame.kind === Kind.RESULT) this.#settle(frame.id, failure);
+    else {
+      // A stream goes on in Python: its consumer hears of the failure now, and Python is told to stop.
+      this.#pending.get(frame.id)?.events.fail(failure as Error);
+      this.#cancel(frame.id);
     }
   }
 
@@ -579,6 +616,9 @@ export class StdioWorker implements SupervisedWorker, Channel {
       limits: config.pool.limits,
       // LOG frames only when asked for: a worker never sends a kind its host does not know.
       logRecords: forwardedPythonLevel(config.python.output.logging) ?? null,
+      sharedMemory: this.#options.sharedMemory
+        ? { thresholdBytes: this.#options.sharedMemory.thresholdBytes, hostPid: process.pid }
+        : null,
       ...versionGuard(config.bindings),
     };
     const body = Buffer.from(JSON.stringify(hello));

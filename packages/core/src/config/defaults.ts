@@ -53,7 +53,7 @@ export function defaultConfig(environment: string): ResolvedConfig {
     timeouts: { callMs: 0, startMs: 30_000, cancelGraceMs: 2_000, shutdownGraceMs: 5_000 },
     handles: { maxPerSession: 10_000, ttlMs: 30 * 60_000 },
     streams: { window: 64 },
-    protocol: { maxFrameBytes: 256 * 1024 * 1024 },
+    protocol: { maxFrameBytes: 256 * 1024 * 1024, sharedMemoryBytes: 1024 * 1024 },
     offload: {},
     security: {
       allowEval: true,

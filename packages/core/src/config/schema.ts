@@ -160,6 +160,8 @@ const adapterSectionSchema = z.record(z.string(), z.unknown());
 const protocolSchema = z.strictObject({
   /** Largest frame either side accepts, in bytes. */
   maxFrameBytes: positiveInt.optional(),
+  /** Typed arrays of at least this many bytes travel through shared memory (stdio, Linux); 0: never. */
+  sharedMemoryBytes: z.number().int().nonnegative().optional(),
 });
 
 const streamsSchema = z.strictObject({

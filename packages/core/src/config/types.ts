@@ -221,6 +221,13 @@ export interface ResolvedConfig {
   readonly protocol: {
     /** Largest frame either side accepts, in bytes. @default 256 MiB */
     readonly maxFrameBytes: number;
+    /**
+     * Typed arrays (and numpy arrays coming back) of at least this many bytes
+     * travel through a shared-memory segment instead of the pipe, where the
+     * transport has such a lane (stdio on Linux): docs/protocol.md, "Shared
+     * memory". 0 turns the lane off. @default 1 MiB
+     */
+    readonly sharedMemoryBytes: number;
   };
   readonly security: SecuritySettings;
   /** @default 'info' */

@@ -49,6 +49,24 @@ export interface EncodeContext {
    * without it, serializers refuse functions with a SerializationError.
    */
   readonly onFunction?: ((fn: HostFunction) => number) | undefined;
+  /**
+   * Where large binary values may go instead of the message: a transport's
+   * shared-memory lane (docs/protocol.md, "Shared memory"). Serializers that
+   * cannot name a segment in their format ignore it.
+   */
+  readonly sharedMemory?: SharedMemoryWriter | undefined;
+}
+
+/** Takes large binary values out of a message, into shared memory the receiver maps or reads. */
+export interface SharedMemoryWriter {
+  /** Values of at least this many bytes go there; smaller ones stay in the message. */
+  readonly thresholdBytes: number;
+  /**
+   * Copies `bytes` into a new segment; returns its index among this message's
+   * segments, which the value names. Undefined if the lane cannot take it
+   * now (full): the value is written into the message as usual.
+   */
+  put(bytes: Uint8Array): number | undefined;
 }
 
 /** What a decoder may be told about the value it decodes. */
@@ -61,6 +79,12 @@ export interface DecodeContext {
    * becomes a proxy. Without it, a plain HandleRef is returned.
    */
   readonly handle?: ((wire: HandleWire) => unknown) | undefined;
+  /**
+   * The bytes of the shared-memory segments that came with the message, by
+   * the index the value names them with; memory of the receiver's own. A
+   * value naming a segment that is not here is malformed.
+   */
+  readonly segments?: readonly Uint8Array[] | undefined;
 }
 
 /**
@@ -111,6 +135,12 @@ export interface Serializer {
   readonly pythonOptions?: Readonly<Record<string, unknown>> | undefined;
   /** How to rebuild this serializer in a worker thread; without it, everything stays on the main thread. */
   readonly recipe?: SerializerRecipe | undefined;
+  /**
+   * It writes large typed arrays as references to shared-memory segments when
+   * the encode context offers a lane (`EncodeContext.sharedMemory`), and reads
+   * them back from `DecodeContext.segments`; its Python side does the same.
+   */
+  readonly namesSegments?: boolean | undefined;
   encode(value: unknown, context?: EncodeContext): Uint8Array;
   decode(bytes: Uint8Array, context?: DecodeContext): unknown;
 }

@@ -8,8 +8,8 @@ export interface StreamChannel {
   credit(count: number): void;
   /** Asks the worker to close the generator. */
   cancel(): void;
-  /** Turns an item's bytes into a value (may throw a SerializationError). */
-  decode(body: Uint8Array): unknown;
+  /** Turns an item's bytes (and the shared-memory segments it names) into a value; may throw a SerializationError. */
+  decode(body: Uint8Array, segments?: readonly Uint8Array[]): unknown;
 }
 
 type Waiting<T> = { resolve: (result: IteratorResult<T>) => void; reject: (error: unknown) => void };
@@ -19,6 +19,8 @@ export class StreamReceiver<T> implements AsyncIterableIterator<T> {
   readonly #channel: StreamChannel;
   readonly #window: number;
   readonly #items: Uint8Array[] = [];
+  /** The segments of the buffered items that came with some (large arrays through shared memory). */
+  readonly #segments = new Map<Uint8Array, readonly Uint8Array[]>();
   /** Consumers waiting for an item, in order: `next()` may be called again before it settles. */
   readonly #waiting: Waiting<T>[] = [];
   #consumed = 0;
@@ -35,11 +37,15 @@ export class StreamReceiver<T> implements AsyncIterableIterator<T> {
 
   // --- from the worker connection ---------------------------------------------------
 
-  push(body: Uint8Array): void {
+  push(body: Uint8Array, segments?: readonly Uint8Array[]): void {
     if (this.#done) return;
     const waiting = this.#waiting.shift();
-    if (waiting !== undefined) this.#deliver(body, waiting);
-    else this.#items.push(body);
+    if (waiting !== undefined) {
+      this.#deliver(body, segments, waiting);
+      return;
+    }
+    this.#items.push(body);
+    if (segments !== undefined) this.#segments.set(body, segments);
   }
 
   end(): void {
@@ -63,7 +69,9 @@ export class StreamReceiver<T> implements AsyncIterableIterator<T> {
   next(): Promise<IteratorResult<T>> {
     const body = this.#items.shift();
     if (body !== undefined) {
-      return new Promise((resolve, reject) => this.#deliver(body, { resolve, reject }));
+      const segments = this.#segments.get(body);
+      if (segments !== undefined) this.#segments.delete(body);
+      return new Promise((resolve, reject) => this.#deliver(body, segments, { resolve, reject }));
     }
     if (this.#ended) return this.#finish();
     return new Promise((resolve, reject) => {
@@ -78,6 +86,7 @@ export class StreamReceiver<T> implements AsyncIterableIterator<T> {
       this.#channel.cancel();
     }
     this.#items.length = 0;
+    this.#segments.clear();
     this.#markDone();
     return { done: true, value: undefined };
   }
@@ -86,15 +95,16 @@ export class StreamReceiver<T> implements AsyncIterableIterator<T> {
     return this;
   }
 
-  #deliver(body: Uint8Array, waiting: Waiting<T>): void {
+  #deliver(body: Uint8Array, segments: readonly Uint8Array[] | undefined, waiting: Waiting<T>): void {
     let value: T;
     try {
-      value = this.#channel.decode(body) as T;
+      value = this.#channel.decode(body, segments) as T;
     } catch (error) {
       // An undecodable item ends the stream for the consumer, who is told once;
       // the generator is closed and items already received are dropped.
       this.#ended = true;
       this.#items.length = 0;
+      this.#segments.clear();
       this.#channel.cancel();
       waiting.reject(error);
       this.#settleWaiting();

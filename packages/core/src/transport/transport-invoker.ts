@@ -22,7 +22,7 @@ import { withDeadline } from '../invoker/deadline.js';
 import { describeCall, sessionOfHandle } from '../invoker/describe-call.js';
 import type { Call, CallOptions, Invoker, InvokerStats, SessionRef, StreamOptions } from '../invoker/invoker.js';
 import type { AcquireOptions, Lease, RunOptions } from '../process-pool/process-pool.js';
-import type { DecodeContext, EncodeContext, Serializer } from '../serializer/serializer.js';
+import type { DecodeContext, EncodeContext, Serializer, SharedMemoryWriter } from '../serializer/serializer.js';
 import { type CallRecord, CallTelemetry } from '../telemetry/telemetry.js';
 import { HostCallbacks } from './host-callbacks.js';
 import { StreamReceiver } from './stream-receiver.js';
@@ -33,6 +33,8 @@ import type {
   Channel,
   Channels,
   OutboundCall,
+  SharedMemory,
+  SharedSegment,
   Transport,
 } from './transport.js';
 
@@ -72,6 +74,8 @@ interface Prepared {
 interface Answered {
   readonly body: Uint8Array;
   readonly owner: string;
+  /** The shared-memory segments the body names, read into host memory by the channel. */
+  readonly segments: readonly Uint8Array[] | undefined;
 }
 
 /** Calls Python over a transport; the stdio and gRPC invokers are this, each with its own transport. */
@@ -81,6 +85,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
   readonly #config: ResolvedConfig;
   readonly #serializer: Serializer;
   readonly #codec: PayloadCodec;
+  readonly #sharedMemory: SharedMemory | undefined;
   readonly #sessions = new Map<string, SessionRef>();
   /** Handles the caller holds, by the session they were made in: closing it frees them all in Python. */
   readonly #sessionHandles = new Map<string, number>();
@@ -95,6 +100,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
     this.#config = options.config;
     this.#serializer = options.serializer;
     this.#codec = options.codec ?? options.serializer;
+    this.#sharedMemory = options.transport.sharedMemory;
   }
 
   start(): Promise<void> {
@@ -115,10 +121,10 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       prepared.sessionKey,
     );
     try {
-      const { body, owner } = await this.#run(traced(prepared, record), options, record);
+      const { body, owner, segments } = await this.#run(traced(prepared, record), options, record);
       record.received(body.byteLength);
       // Awaited only when it was decoded in a worker thread: an await costs a turn of the microtask queue.
-      const decoded = this.#codec.decode(body, this.#decodeContext(prepared, owner, 'result'));
+      const decoded = this.#codec.decode(body, this.#decodeContext(prepared, owner, 'result', segments));
       const result = (decoded instanceof Promise ? await decoded : decoded) as T;
       this.#counts.succeeded();
       record.end();
@@ -130,6 +136,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       throw atCallSite(error as Error, new Error());
     } finally {
       this.#counts.finished();
+      closeSegments(prepared);
     }
   }
 
@@ -252,6 +259,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       prepared.sessionKey,
     );
     const lease = await this.#leaseAccepting(prepared, options).catch((error: unknown) => {
+      closeSegments(prepared);
       this.#counts.failed();
       this.#counts.finished();
       record.end(error);
@@ -271,6 +279,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       // A consumer that stopped early ends the stream without an outcome either way.
       record.end();
       lease.release();
+      closeSegments(prepared);
     }
   }
 
@@ -283,9 +292,9 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       {
         credit: (count) => control?.credit(count),
         cancel: () => control?.cancel(),
-        decode: (body) => {
+        decode: (body, segments) => {
           record.received(body.byteLength);
-          return this.#serializer.decode(body, context);
+          return this.#serializer.decode(body, segments === undefined ? context : { ...context, segments });
         },
       },
       outbound.window,
@@ -334,6 +343,28 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
    * which is what finds the handles.
    */
   #prepare(call: Call, options: CallOptions, window: number): Prepared | Promise<Prepared> {
+    const segments = this.#sharedMemory === undefined ? undefined : new ArgumentSegments(this.#sharedMemory);
+    try {
+      const prepared = this.#encodeAndRoute(call, options, window, segments);
+      if (prepared instanceof Promise && segments !== undefined) {
+        return prepared.catch((error: unknown) => {
+          segments.close();
+          throw error;
+        });
+      }
+      return prepared;
+    } catch (error) {
+      segments?.close();
+      throw error;
+    }
+  }
+
+  #encodeAndRoute(
+    call: Call,
+    options: CallOptions,
+    window: number,
+    segments: ArgumentSegments | undefined,
+  ): Prepared | Promise<Prepared> {
     const handles: HandleRef[] = [];
     const callbacks: HostFunction[] = [];
     const encoded = this.#codec.encode([call.args ?? [], call.kwargs ?? {}], {
@@ -341,9 +372,11 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       role: 'args',
       onHandle: (handle) => handles.push(handle),
       onFunction: (fn) => callbackIndex(callbacks, fn),
+      sharedMemory: segments,
     });
-    if (encoded instanceof Uint8Array) return this.#routed(call, options, window, encoded, handles, callbacks);
-    return encoded.then((payload) => this.#routed(call, options, window, payload, handles, callbacks));
+    const route = (payload: Uint8Array) =>
+      this.#routed(call, options, window, payload, handles, callbacks, segments?.made);
+    return encoded instanceof Uint8Array ? route(encoded) : encoded.then(route);
   }
 
   #routed(
@@ -353,6 +386,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
     payload: Uint8Array,
     handles: HandleRef[],
     callbacks: HostFunction[],
+    segments: readonly SharedSegment[] | undefined,
   ): Prepared {
     if (call.handle !== undefined) handles.unshift(call.handle);
     const session = this.#session(options.session ?? sessionOfHandle(call.handle));
@@ -369,6 +403,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
         callbacks: callbacks.length > 0,
         pinned: owner !== undefined,
         description: describeCall(call),
+        segments,
       },
       owner,
       sessionKey: session?.id,
@@ -416,10 +451,16 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
   // --- results --------------------------------------------------------------------------------
 
   /** How values from `owner` are decoded: handles learn their channel and session, and are counted. */
-  #decodeContext(prepared: Prepared, owner: string, role: 'result' | 'item'): DecodeContext {
+  #decodeContext(
+    prepared: Prepared,
+    owner: string,
+    role: 'result' | 'item',
+    segments?: readonly Uint8Array[],
+  ): DecodeContext {
     return {
       target: prepared.outbound.target,
       role,
+      segments,
       handle: (wire) => {
         this.#counts.handleMade();
         const session = prepared.sessionKey;
@@ -482,8 +523,8 @@ class CallInFlight implements CallEvents {
     abandoned.addEventListener('abort', this.#onAbandoned, { once: true });
   }
 
-  result(body: Uint8Array): void {
-    if (this.#finish()) this.#resolve({ body, owner: this.#owner });
+  result(body: Uint8Array, segments?: readonly Uint8Array[]): void {
+    if (this.#finish()) this.#resolve({ body, owner: this.#owner, segments });
   }
 
   item(): void {
@@ -534,8 +575,8 @@ class StreamInFlight implements CallEvents {
     this.end();
   }
 
-  item(body: Uint8Array): void {
-    this.#receiver.push(body);
+  item(body: Uint8Array, segments?: readonly Uint8Array[]): void {
+    this.#receiver.push(body, segments);
   }
 
   end(): void {
@@ -601,6 +642,36 @@ function traced(prepared: Prepared, record: CallRecord): Prepared {
   const trace = record.trace;
   if (trace === undefined) return prepared;
   return { ...prepared, outbound: { ...prepared.outbound, trace } };
+}
+
+/** The segments a call's large binary arguments were put in, made as the serializer asks for them. */
+class ArgumentSegments implements SharedMemoryWriter {
+  readonly thresholdBytes: number;
+  /** Those made so far, in the order the payload names them; undefined until the first. */
+  made: SharedSegment[] | undefined;
+  readonly #lane: SharedMemory;
+
+  constructor(lane: SharedMemory) {
+    this.#lane = lane;
+    this.thresholdBytes = lane.thresholdBytes;
+  }
+
+  put(bytes: Uint8Array): number | undefined {
+    const segment = this.#lane.create(bytes);
+    if (segment === undefined) return undefined;
+    this.made ??= [];
+    return this.made.push(segment) - 1;
+  }
+
+  close(): void {
+    if (this.made !== undefined) for (const segment of this.made) segment.close();
+  }
+}
+
+/** Frees the shared-memory segments of a call's arguments: it has settled, and will not be sent again. */
+function closeSegments(prepared: Prepared): void {
+  const segments = prepared.outbound.segments;
+  if (segments !== undefined) for (const segment of segments) segment.close();
 }
 
 /** The call with what is left of its deadline, so that Python stops it when the caller does. */

@@ -39,6 +39,29 @@ export interface OutboundCall {
    * is sent for it.
    */
   readonly trace?: TraceContext | undefined;
+  /** Segments of the shared-memory lane the payload names (by index), open until the call settles. */
+  readonly segments?: readonly SharedSegment[] | undefined;
+}
+
+/** A shared-memory segment the host made for a call's payload; the call's channel tells the worker how to reach it. */
+export interface SharedSegment {
+  /** What names it to the worker (on the stdio transport, a file descriptor of the host process). */
+  readonly ref: number;
+  readonly byteLength: number;
+  /** Frees it; the worker's mapping, if any, stays valid. Idempotent. */
+  close(): void;
+}
+
+/**
+ * A transport's lane for large binary values: instead of travelling through
+ * the pipe, they are copied once into a segment that the worker maps
+ * (docs/protocol.md, "Shared memory"). Results come back the same way.
+ */
+export interface SharedMemory {
+  /** Values of at least this many bytes take the lane. */
+  readonly thresholdBytes: number;
+  /** A new segment holding a copy of `bytes`, or undefined if the lane cannot take it now (the value stays in the message). */
+  create(bytes: Uint8Array): SharedSegment | undefined;
 }
 
 /** Python asks the host to run a function from the call's arguments. */
@@ -61,10 +84,10 @@ export type CallbackAnswer =
  * follows it.
  */
 export interface CallEvents {
-  /** A call's encoded result (final). */
-  result(body: Uint8Array): void;
-  /** A stream's next encoded item. */
-  item(body: Uint8Array): void;
+  /** A call's encoded result (final), and the bytes of the shared-memory segments it names, if any. */
+  result(body: Uint8Array, segments?: readonly Uint8Array[]): void;
+  /** A stream's next encoded item, and the segments it names. */
+  item(body: Uint8Array, segments?: readonly Uint8Array[]): void;
   /** A stream's generator is exhausted (final). */
   end(): void;
   /**
@@ -141,4 +164,6 @@ export interface Transport<C extends Channel = Channel> {
   readonly kind: string;
   /** The channels calls are sent to. */
   readonly channels: Channels<C>;
+  /** Its shared-memory lane for large binary values, where it has one and the config turns it on. */
+  readonly sharedMemory?: SharedMemory | undefined;
 }
