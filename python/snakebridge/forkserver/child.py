@@ -5,10 +5,12 @@ worker. It never returns into the server's loop."""
 
 from __future__ import annotations
 
+# _socket, not socket: the fork server imports this before any fork, and socket's enum classes cost its start
+# 2-5 ms, for three calls.
+import _socket
 import contextlib
 import os
 import signal
-import socket
 import sys
 import traceback
 from typing import NoReturn
@@ -55,9 +57,9 @@ def _reset_signals() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def _connect(address: str, token: bytes, fd: int) -> socket.socket:
+def _connect(address: str, token: bytes, fd: int) -> _socket.socket:
     """One channel to the host, opened with the preamble that tells the host whose, and which, it is."""
-    channel = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    channel = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     channel.connect(address)
     channel.sendall(token + bytes((fd,)))
     return channel

@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import os
 import select
-import socket
 import stat
 import threading
 import time
@@ -67,9 +66,12 @@ def widen_send_buffer(fd: int) -> None:
     try:
         if not stat.S_ISSOCK(os.fstat(fd).st_mode):
             return
-        sock = socket.socket(fileno=fd)
+        # _socket, not socket: the module's enum classes cost every worker's start 2-5 ms, for one setsockopt.
+        import _socket
+
+        sock = _socket.socket(fileno=fd)
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SEND_BUFFER)
+            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_SNDBUF, _SEND_BUFFER)
         finally:
             sock.detach()  # the fd stays open: it is the frame channel
     except OSError:

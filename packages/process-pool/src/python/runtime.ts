@@ -9,8 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 /** The directory to put on PYTHONPATH so that `python -m snakebridge` runs the bundled runtime. */
 export function runtimePath(): string {
-  // src/python/runtime.ts and dist/python/runtime.js are both two levels below the package root.
-  const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const packageRoot = packageRootOf(dirname(fileURLToPath(import.meta.url)));
   // In the workspace, `python` (a link to the sources) comes first: a python-runtime/ copy there is only a
   // packing in progress (or left by one that failed), never what to run. A published package has no `python`.
   const candidates = [join(packageRoot, 'python'), join(packageRoot, 'python-runtime')];
@@ -21,4 +20,15 @@ export function runtimePath(): string {
     );
   }
   return found;
+}
+
+/** The nearest folder up from `dir` with a package.json: this module is src/python/runtime.ts, or bundled into dist/index.js. */
+function packageRootOf(dir: string): string {
+  let current = dir;
+  while (!existsSync(join(current, 'package.json'))) {
+    const parent = dirname(current);
+    if (parent === current) return dir;
+    current = parent;
+  }
+  return current;
 }
