@@ -118,6 +118,7 @@ function rows(all: Record<string, Results>): Row[] {
       met: floatRatio === undefined ? undefined : floatRatio <= 1.2,
     },
     { workload: '1M floats, plain array ↔ list, p50 µs', snakebridge: p50(sb, '1M floats as a plain array') },
+    ...sharedMemoryRows(floor, sb),
     {
       workload: '10k records, p50 µs',
       echo: p50(echo, '10k records'),
@@ -154,6 +155,32 @@ function rows(all: Record<string, Results>): Row[] {
       met: workerGrowth === undefined ? undefined : workerGrowth <= 10,
     },
   ];
+}
+
+/**
+ * The shared-memory lane (issue #13): a Float64Array round trip against the
+ * pipe copy of as many bytes; the target is to be at least 3× faster from 8 MB.
+ */
+function sharedMemoryRows(floor: Results | undefined, sb: Results | undefined): Row[] {
+  const p50 = (r: Results | undefined, w: string) => metric(r, w, 'p50');
+  return (
+    [
+      ['1 MB', '1 MB'],
+      ['8 MB', '1M floats'],
+      ['100 MB', '100 MB'],
+    ] as const
+  ).map(([size, floorName]) => {
+    const ratio = divide(p50(sb, `${size} through shared memory`), p50(floor, floorName));
+    const targeted = size !== '1 MB';
+    return {
+      workload: `Float64Array ${size} through shared memory, p50 µs`,
+      floor: p50(floor, floorName),
+      snakebridge: p50(sb, `${size} through shared memory`),
+      ratio,
+      target: targeted ? '≤ 0.33× the pipe copy' : undefined,
+      met: targeted && ratio !== undefined ? ratio <= 1 / 3 : undefined,
+    };
+  });
 }
 
 /** Start-up (issue #13): a first call, a fresh Node process, and a pool of four against one worker. */

@@ -13,6 +13,10 @@ const child = spawn(process.execPath, [fileURLToPath(new URL('./node-echo-child.
 const channel = new FrameChannel(child);
 const small = pack([1, 2]);
 const floats = new Uint8Array(new Float64Array(FLOATS).map((_, i) => i / 7).buffer);
+// The shared-memory rows' sizes (the 8 MB one is `floats`): 1 MB and 100 MB.
+const floatsOf = (megabytes: number) => new Uint8Array(megabytes * 1024 * 1024).fill(7);
+const mb1 = floatsOf(1);
+const mb100 = floatsOf(100);
 
 report('ipc-floor', {
   'small call': {
@@ -20,5 +24,7 @@ report('ipc-floor', {
     callsPerSecond64: await throughput(20_000, 64, () => channel.request(small)),
   },
   '1M floats': { ...(await sample(20, 3, () => channel.request(floats))) },
+  '1 MB': { ...(await sample(20, 3, () => channel.request(mb1))) },
+  '100 MB': { ...(await sample(5, 1, () => channel.request(mb100))) },
 });
 child.kill();

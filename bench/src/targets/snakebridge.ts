@@ -38,9 +38,9 @@ function collectGarbage(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
-/** (a) small calls, (b) floats, (c) records, (g) streams: one worker. */
+/** (a) small calls, (b) floats, (c) records, (g) streams: one worker, everything through the pipe. */
 async function calls(): Promise<void> {
-  const bridge = await bridgeWith();
+  const bridge = await bridgeWith({ protocol: { sharedMemoryBytes: 0 } });
   const add = () => bridge.call('bench_work.add', [1, 2]);
   results['small call'] = { ...(await sample(5_000, 1_000, add)), callsPerSecond64: await throughput(20_000, 64, add) };
 
@@ -59,6 +59,25 @@ async function calls(): Promise<void> {
       if (count !== 100_000) throw new Error(`stream gave ${count} items`);
     }),
   };
+  await bridge.close();
+}
+
+/**
+ * Large Float64Arrays round trip through the shared-memory lane (its default
+ * threshold, 1 MiB) at 1, 8 and 100 MB; the pipe-copy rows of ipc-floor are
+ * the baseline, and the 8 MB row through the pipe is '1M floats'.
+ */
+async function sharedMemory(): Promise<void> {
+  const bridge = await bridgeWith();
+  for (const [name, megabytes, samples] of [
+    ['1 MB', 1, 20],
+    ['8 MB', 8, 20],
+    ['100 MB', 100, 5],
+  ] as const) {
+    const floats = new Float64Array((megabytes * 1024 * 1024) / 8).map((_, i) => i / 7);
+    const echo = () => bridge.call('bench_work.numpy_echo', [floats]);
+    results[`${name} through shared memory`] = { ...(await sample(samples, 1, echo)) };
+  }
   await bridge.close();
 }
 
@@ -155,6 +174,7 @@ if (process.argv.includes('soak')) {
   report('snakebridge-start-up', results);
 } else {
   await calls();
+  await sharedMemory();
   await startUp();
   await parallelism();
   report('snakebridge', results);
