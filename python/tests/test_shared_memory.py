@@ -140,6 +140,16 @@ def test_large_arrays_in_results_go_to_segments_and_read_back_from_them(lane):
     lane.release([entry.ref for entry in segments])
 
 
+def test_an_array_goes_in_the_message_when_no_segment_can_be_made(tmp_path):
+    full = SharedMemoryLane(os.getpid(), threshold_bytes=1024, directory=str(tmp_path / "missing"))
+    serializer = _serializer(full)
+    segments: list[SegmentEntry] = []
+    value = np.arange(1000, dtype=np.float64)
+    body = serializer.encode_scattered(value, segments=segments)
+    assert segments == []
+    assert np.array_equal(serializer.decode(bytes(body)), value)
+
+
 def test_without_a_segments_list_nothing_goes_to_a_segment(lane):
     serializer = _serializer(lane)
     body = serializer.encode_scattered(np.arange(1000, dtype=np.float64))

@@ -276,7 +276,9 @@ class _Encoder:
         if any(size > 0xFFFFFFFF for size in shape):
             raise ValueError(f"an array of shape {tuple(shape)} has a dimension too large to send")
         if self.segments is not None and raw.nbytes >= cast(SegmentWriter, self.lane).threshold_bytes:
-            return self._shared_ndarray(dtype, shape, raw)
+            shared = self._shared_ndarray(dtype, shape, raw)
+            if shared is not None:
+                return shared
         if self.scattered is not None and raw.nbytes >= SCATTER_BYTES and not self._nesting:
             position = self._position()
             if position is not None:
@@ -285,10 +287,14 @@ class _Encoder:
         header = _NDARRAY_HEAD.pack(DTYPES.index(dtype), len(shape), offset) + struct.pack(f"<{len(shape)}I", *shape)
         return msgpack.ExtType(EXT_NDARRAY, b"".join((header, bytes(offset - len(header)), raw)))
 
-    def _shared_ndarray(self, dtype: str, shape: list[int], raw: memoryview) -> msgpack.ExtType:
-        """The array's elements in a new segment of the message; its payload names the segment."""
+    def _shared_ndarray(self, dtype: str, shape: list[int], raw: memoryview) -> msgpack.ExtType | None:
+        """The array's elements in a new segment of the message, its payload naming the segment; None if
+        no segment can be made now (a full /dev/shm): the array then goes in the message, as without a lane."""
         segments = cast(list[Any], self.segments)
-        segments.append(cast(SegmentWriter, self.lane).put(raw))
+        try:
+            segments.append(cast(SegmentWriter, self.lane).put(raw))
+        except OSError:
+            return None
         offset = -(-(_NDARRAY_HEAD.size + 4 * len(shape)) // 8) * 8
         header = _NDARRAY_HEAD.pack(DTYPES.index(dtype), len(shape), offset) + struct.pack(f"<{len(shape)}I", *shape)
         index = struct.pack("<I", len(segments) - 1)
