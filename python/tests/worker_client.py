@@ -14,14 +14,38 @@ from pathlib import Path
 from typing import Any
 
 from snakebridge import PROTOCOL_VERSION
-from snakebridge.protocol import FLAG_STREAM, CallMeta, Frame, FrameReader, Kind, Op, encode_call, encode_frame
+from snakebridge.protocol import (
+    FLAG_PIPELINED,
+    FLAG_STREAM,
+    CallMeta,
+    Frame,
+    FrameReader,
+    Kind,
+    Op,
+    encode_call,
+    encode_frame,
+)
 from snakebridge.serializers import REGISTRY, Serializer, get_serializer
+from snakebridge.serializers.base import HandleWire
 from snakebridge.serializers.json import JsonSerializer
 
 PYTHON_ROOT = Path(__file__).resolve().parents[1]
 #: The tests' own directory is on the worker's path too, for modules of functions that only tests call.
 TESTS_ROOT = Path(__file__).resolve().parent
 JSON = JsonSerializer()
+
+
+class Handle:
+    """A handle (or promised handle) id in a call's arguments, as the host sends one."""
+
+    def __init__(self, handle_id: int) -> None:
+        self.id = handle_id
+
+
+def _handle_wire(value: object) -> HandleWire:
+    if isinstance(value, Handle):
+        return HandleWire(value.id, "object")
+    raise TypeError(f"cannot send a {type(value).__name__}")
 
 
 class WorkerClient:
@@ -63,12 +87,26 @@ class WorkerClient:
 
     # --- sending ------------------------------------------------------------------
 
-    def send_call(self, target: str, args=(), kwargs=None, *, op=Op.CALL, handle=0, session=0, window=0) -> int:
+    def send_call(
+        self,
+        target: str,
+        args=(),
+        kwargs=None,
+        *,
+        op=Op.CALL,
+        handle=0,
+        session=0,
+        window=0,
+        promise=0,
+        pipelined=False,
+    ) -> int:
+        """Sends a CALL; ``pipelined`` (or a ``promise``, the promised id its result is kept under) sets the
+        PIPELINED flag. Handles in ``args`` go as ``Handle(id)``."""
         self._next_id += 1
-        payload = self.codec.encode([list(args), kwargs or {}])
+        payload = self.codec.encode([list(args), kwargs or {}], _handle_wire)
         body = encode_call(CallMeta(op, target, handle, session, window), payload)
-        flags = FLAG_STREAM if window else 0
-        os.write(self._data, encode_frame(Kind.CALL, self._next_id, body, self.codec.wire_id, flags))
+        flags = (FLAG_STREAM if window else 0) | (FLAG_PIPELINED if pipelined or promise else 0)
+        os.write(self._data, encode_frame(Kind.CALL, self._next_id, body, self.codec.wire_id, flags, aux=promise))
         return self._next_id
 
     def send_encoded_call(self, target: str, payload: bytes) -> int:

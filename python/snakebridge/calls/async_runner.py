@@ -71,15 +71,22 @@ class AsyncRunner:
             self._loop.call_soon_threadsafe(self._loop.stop)
 
     async def _finish(self, state: CallState, awaitable: Awaitable[Any], session: int, reraise: bool = False) -> None:
+        # A call whose result the host promised settles its promise (calls/promises.py) before it ends.
         try:
             value = await awaitable
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as exc:
+            if state.promise is not None:
+                state.promise.fail(exc)
             self._outcomes.cancelled(state.id)
             if reraise:
                 raise
         except BaseException as exc:
+            if state.promise is not None:
+                state.promise.fail(exc)
             self._outcomes.error(state.id, exc)
         else:
+            if state.promise is not None:
+                state.promise.resolve(value)
             self._outcomes.result(state.id, value, session)
         finally:
             self._finished(state)

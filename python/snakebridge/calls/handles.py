@@ -69,7 +69,8 @@ class HandleTable:
                     "release handles you no longer need (await using, or release())"
                 )
             handle_id = self._next_id
-            self._next_id = self._next_id + 1 if self._next_id < 0xFFFFFFFF else 1
+            # Below 2^31: ids with the top bit set are promised handles, which the host names (calls/promises.py).
+            self._next_id = self._next_id + 1 if self._next_id < 0x7FFFFFFF else 1
             self._entries[handle_id] = _Entry(obj, session)
             self._by_object[(id(obj), session)] = handle_id
             self._per_session[session] = count + 1

@@ -1,7 +1,8 @@
 """The stdio wire protocol (docs/protocol.md): frames and call meta."""
 
-from .call import CallMeta, Op, decode_call, encode_call
+from .call import PROMISED, CallMeta, Op, decode_call, encode_call
 from .frames import (
+    FLAG_PIPELINED,
     FLAG_STREAM,
     HEADER,
     HEADER_SIZE,
@@ -14,9 +15,11 @@ from .frames import (
 )
 
 __all__ = [
+    "FLAG_PIPELINED",
     "FLAG_STREAM",
     "HEADER",
     "HEADER_SIZE",
+    "PROMISED",
     "CallMeta",
     "Frame",
     "FrameReader",

@@ -14,6 +14,8 @@ from ..errors import ProtocolError
 
 #: op, reserved, target length, handle, session, window, timeout ms
 CALL_META = struct.Struct("<BBHIIII")
+#: The bit that marks a promised handle id: the host names those, the worker's own handle ids stay below it.
+PROMISED = 0x8000_0000
 
 
 class Op(IntEnum):
@@ -32,6 +34,10 @@ class CallMeta(NamedTuple):
     session: int = 0
     window: int = 0
     timeout_ms: int = 0
+    #: The promised handle id its outcome is kept under (0: none); over stdio the CALL frame's aux.
+    promise: int = 0
+    #: The host's pipeline scope its promised ids belong to: empty over stdio (one host per worker).
+    scope: str = ""
 
 
 def encode_call(meta: CallMeta, payload: bytes = b"") -> bytes:

@@ -167,11 +167,12 @@ class Worker:
         self.callbacks = HostCallbacks(self.writer, outcomes, serializers, handles.get)
         self.executor = Executor(serializers, outcomes, dispatcher, self.writer.flush, options.threads, self.callbacks)
         self.handles = handles
+        self.dispatcher = dispatcher
         self.watchdog = Watchdog(
             self.host_pid,
             options.host_timeout_ms,
             send_ping=lambda ping_id: self.writer.send(Kind.PING, ping_id),
-            sweep=handles.sweep,
+            sweep=dispatcher.sweep,
             exit_process=self.leave,
         )
         # As large as the data channel's: a callback's result comes this way.
@@ -200,7 +201,7 @@ class Worker:
         elif kind == Kind.CREDIT:
             self.executor.credit(frame.id, frame.aux)
         elif kind == Kind.PING:
-            stats = {"rss": resident_bytes(), "inFlight": self.executor.in_flight, "handles": len(self.handles)}
+            stats = {"rss": resident_bytes(), "inFlight": self.executor.in_flight, "handles": self.dispatcher.held}
             self.writer.send(Kind.PONG, frame.id, json.dumps(stats).encode())
         elif kind == Kind.PONG:
             self.watchdog.pong()

@@ -1,0 +1,273 @@
+"""Pipelined calls: held back until the promised handles they name are settled
+(docs/protocol.md, "Pipelining").
+
+A pipelined call may make a promise (the host named its result before it
+existed) and may name promises: as the object it is called on, or in its
+arguments. The rules, all on the executor's thread:
+
+- A call is *placed* when every promise it names has been declared (the
+  call that makes it was placed). The call's own promise is declared then.
+  Over an ordered channel (stdio) a call that names a promise nobody
+  declared fails at once (``HANDLE_INVALID``): the host sends the call
+  that makes a promise before any call that names it. Over gRPC, where
+  separate RPCs may arrive out of order, it waits up to
+  ``declare_wait_seconds`` for the declaration, then fails the same way.
+- A placed call starts when every promise it names has settled and no
+  call placed before it on any of those promises is still held back: calls
+  on one promise start in the order they were placed. That order only
+  depends on calls placed earlier, so it cannot deadlock.
+- A call that names a failed promise fails without running, with
+  ``PIPELINE_BROKEN`` and the first error of the chain as its cause; the
+  promise it makes fails with that error too.
+- Once started, a call runs as any call does: sync calls one after another
+  on the main thread, or on the pool's threads, coroutines on the event
+  loop. So with ``threads`` > 0, or for async functions, calls started in
+  order may overlap, as calls on a handle do.
+
+Held and waiting calls are bounded (``max_waiting``); a call past the bound
+fails at once. Each is registered with the executor, so that a cancel finds
+it and it counts as in flight.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..protocol import CallMeta
+from .payloads import bridge_error, describe
+from .promises import FAILED, PENDING, RESOLVED, Promise, PromiseTable, root_failure
+from .state import CallState
+
+#: Calls held back or waiting for a declaration, at most, per process.
+MAX_WAITING = 10_000
+#: How long a call over an unordered transport waits for the call that declares a promise it names.
+DECLARE_WAIT_SECONDS = 10.0
+
+
+@dataclass(slots=True, eq=False)
+class PipelinedCall:
+    """A pipelined call between its arrival and its start (or its failure)."""
+
+    id: int
+    meta: CallMeta
+    stream: int
+    wire_id: int
+    payload: Any
+    #: The promises it names, by id: its receiver's and its arguments'.
+    names: dict[int, Promise] = field(default_factory=dict)
+    #: Ids it names that no placed call has declared (yet).
+    missing: list[int] = field(default_factory=list)
+    #: The promise it makes, once it is placed.
+    makes: Promise | None = None
+    #: Its registration while it waits, so that a cancel finds it.
+    state: CallState | None = None
+    #: When waiting for a declaration gives up (unordered transports).
+    deadline: float = 0.0
+
+
+def broken(failure: dict[str, Any]) -> dict[str, Any]:
+    """The error of a call that was not run because a promise it names failed: the first error is its cause."""
+    root = root_failure(failure)
+    what = f"{root.get('type', 'Error')}: {root.get('message', '')}"
+    payload = bridge_error(
+        "PIPELINE_BROKEN",
+        f"not run: it uses the result of a call that failed ({what}); that error is this one's cause",
+    )
+    payload["cause"] = root
+    return payload
+
+
+def never_declared(promise_id: int) -> dict[str, Any]:
+    return bridge_error(
+        "HANDLE_INVALID",
+        f"promised handle {promise_id:#x} was never made here, or was released: send the call that makes "
+        "it first, on the same worker, and use it before releasing it",
+    )
+
+
+def too_many_waiting(limit: int) -> dict[str, Any]:
+    return bridge_error(
+        "PROTOCOL",
+        f"more than {limit} calls are waiting for results that have not arrived; await some before sending more",
+    )
+
+
+class Pipeline:
+    """The pipelined calls of one executor that wait, and the order they start in.
+
+    The executor supplies what to do with a call: ``run`` it (all it names
+    is settled), ``fail`` it with an error payload, ``admit`` it again (a
+    promise it waited for was declared), or end it as ``cancelled``. Only the
+    executor's thread calls its methods, except ``hold_cancelled`` (a cancel's
+    hook, from any thread); promises settle on any thread and wake the
+    executor's thread through ``wake``.
+    """
+
+    def __init__(
+        self,
+        promises: PromiseTable,
+        *,
+        ordered: bool,
+        wake: Callable[[], None],
+        max_waiting: int = MAX_WAITING,
+        declare_wait_seconds: float = DECLARE_WAIT_SECONDS,
+    ) -> None:
+        self.promises = promises
+        self.ordered = ordered
+        self._wake = wake
+        self.max_waiting = max_waiting
+        self.declare_wait_seconds = declare_wait_seconds
+        #: Placed calls held back on promises, by call id.
+        self.held: dict[int, PipelinedCall] = {}
+        #: Calls waiting for a promise to be declared (unordered transports), in arrival order.
+        self.unplaced: dict[int, PipelinedCall] = {}
+        self._settled: deque[Promise] = deque()
+        self._cancels: deque[int] = deque()
+        promises.on_settled = self._on_settled
+        self.run: Callable[[PipelinedCall], None] = _unset
+        self.fail: Callable[[PipelinedCall, dict[str, Any]], None] = _unset
+        self.admit: Callable[[PipelinedCall], None] = _unset
+        self.cancelled: Callable[[PipelinedCall], None] = _unset
+
+    @property
+    def waiting(self) -> int:
+        """Calls that wait: held back, or waiting for a declaration."""
+        return len(self.held) + len(self.unplaced)
+
+    # --- from any thread ----------------------------------------------------------------------
+
+    def _on_settled(self, promise: Promise) -> None:
+        self._settled.append(promise)
+        self._wake()
+
+    def hold_cancelled(self, call_id: int) -> None:
+        """A waiting call was cancelled: the executor's thread ends it at its next turn."""
+        self._cancels.append(call_id)
+        self._wake()
+
+    # --- the executor's thread -----------------------------------------------------------------
+
+    def place(self, call: PipelinedCall) -> bool:
+        """Places a call whose names were read (``names``, ``missing``); True if it may run now.
+
+        Otherwise it is held back, waits for a declaration, or has failed
+        (``fail`` was called).
+        """
+        if call.missing:
+            self._wait_for_declaration(call)
+            return False
+        if call.meta.promise:
+            try:
+                self.declare(call)
+            except Exception as exc:
+                self.fail(call, describe(exc))
+                return False
+        failed = next((p for p in call.names.values() if p.state == FAILED), None)
+        if failed is not None:
+            self.fail(call, broken(failed.failure or {}))
+            return False
+        if all(p.state == RESOLVED and not p.waiting for p in call.names.values()):
+            return True
+        if self.waiting >= self.max_waiting:
+            self.fail(call, too_many_waiting(self.max_waiting))
+            return False
+        self.held[call.id] = call
+        for promise in call.names.values():
+            self.promises.park(promise, call)
+        # A promise may have settled between the look above and the parking: look again.
+        self.drain(call.names.values())
+        return False
+
+    def declare(self, call: PipelinedCall) -> None:
+        """Declares the promise ``call`` makes (HandleError if it cannot be); calls that waited for a
+        declaration in its scope are read again."""
+        call.makes = self.promises.declare(call.meta.scope, call.meta.promise, call.meta.session)
+        if self.unplaced:
+            self._readmit_unplaced(call.meta.scope)
+
+    def drain(self, promises: Iterable[Promise] = ()) -> None:
+        """Starts or fails the calls that settled promises release, in order; ends cancelled waiting calls."""
+        self._end_cancelled()
+        work: deque[Promise] = deque(promises)
+        while work or self._settled:
+            promise = work.popleft() if work else self._settled.popleft()
+            if promise.state == PENDING:
+                continue
+            while promise.waiting:
+                call = promise.waiting[0]
+                failed = next((p for p in call.names.values() if p.state == FAILED), None)
+                if failed is not None:
+                    self._unhold(call, work)
+                    self.fail(call, broken(failed.failure or {}))
+                elif all(p.state == RESOLVED and p.waiting[0] is call for p in call.names.values()):
+                    self._unhold(call, work)
+                    self.run(call)
+                else:
+                    break
+        if self.unplaced:
+            self._expire_declarations()
+
+    def _unhold(self, call: PipelinedCall, work: deque[Promise]) -> None:
+        """Takes a call off every promise it waits on; their next calls are looked at again."""
+        self.held.pop(call.id, None)
+        for promise in call.names.values():
+            try:
+                promise.waiting.remove(call)
+            except ValueError:
+                continue
+            if promise.waiting:
+                work.append(promise)
+
+    def _end_cancelled(self) -> None:
+        while self._cancels:
+            call_id = self._cancels.popleft()
+            call = self.held.get(call_id) or self.unplaced.pop(call_id, None)
+            if call is None:
+                continue
+            if call.id in self.held:
+                work: deque[Promise] = deque()
+                self._unhold(call, work)
+                self.cancelled(call)
+                self.drain(work)
+            else:
+                self.cancelled(call)
+
+    # --- unordered transports: waiting for a declaration -----------------------------------------
+
+    def _wait_for_declaration(self, call: PipelinedCall) -> None:
+        if self.ordered:
+            self.fail(call, never_declared(call.missing[0]))
+            return
+        if call.deadline and call.deadline <= time.monotonic():
+            self.fail(call, never_declared(call.missing[0]))
+            return
+        if self.waiting >= self.max_waiting:
+            self.fail(call, too_many_waiting(self.max_waiting))
+            return
+        self.unplaced[call.id] = call
+        if not call.deadline:  # its first wait: a wake-up at its deadline, when it gives up
+            call.deadline = time.monotonic() + self.declare_wait_seconds
+            timer = threading.Timer(self.declare_wait_seconds, self._wake)
+            timer.daemon = True
+            timer.start()
+
+    def _readmit_unplaced(self, scope: str) -> None:
+        """A promise of ``scope`` was declared: the calls waiting for one of that scope are read again."""
+        for call in [c for c in self.unplaced.values() if c.meta.scope == scope]:
+            if self.unplaced.pop(call.id, None) is not None:
+                self.admit(call)
+
+    def _expire_declarations(self) -> None:
+        now = time.monotonic()
+        for call in [c for c in self.unplaced.values() if c.deadline <= now]:
+            del self.unplaced[call.id]
+            self.fail(call, never_declared(call.missing[0]))
+
+
+def _unset(*_args: object) -> None:
+    raise RuntimeError("the executor did not set up its pipeline")
