@@ -3,6 +3,7 @@
 // checks. It keeps the RPCs in flight so that they can all be failed at once
 // when the server is known to be gone.
 
+import { randomUUID } from 'node:crypto';
 import {
   Client,
   type ClientUnaryCall,
@@ -27,7 +28,8 @@ import { errorFromStatus, needsHello } from './status.js';
 
 /** Request metadata naming the server instance a call's handles or session were made on. */
 export const INSTANCE_KEY = 'snakebridge-instance';
-export const PROTOCOL_VERSION = 1;
+/** The bridge protocol version, as over stdio: 2 added pipelining (CallRequest's promise and pipeline). */
+export const PROTOCOL_VERSION = 2;
 /** Room for a CallRequest's own fields around its payload. */
 const ENVELOPE_BYTES = 256;
 const WIRE_OPS: Readonly<Record<Call['op'], WireOp>> = {
@@ -89,6 +91,12 @@ export class BridgeConnection {
   #whenIdle: (() => void) | undefined;
   /** The server instance the last Hello reached (it changes when the server restarts). */
   #instance: string | undefined;
+  /**
+   * The pipeline scope of this host's promised handles on the server
+   * (docs/protocol.md, "Pipelining"): a server serves many hosts, each
+   * numbering its own. Sent only with the calls and releases that need it.
+   */
+  readonly #pipeline = randomUUID();
   #hello: Promise<HelloReply> | undefined;
   #closed = false;
 
@@ -256,12 +264,17 @@ export class BridgeConnection {
       session: call.session ?? '',
       serializer: this.#options.serializer.id,
       payload: call.payload,
+      promise: call.promise,
+      pipeline: call.pipelined ? this.#pipeline : '',
     };
   }
 
-  /** Frees handles, and with a session everything it holds. Failures are reported, not thrown at callers. */
+  /**
+   * Frees handles (promised ones too: those of this host's pipeline scope), and with a session everything it
+   * holds. Failures are reported, not thrown at callers.
+   */
   release(handles: readonly number[], session: string | undefined, instance: string | undefined): Promise<void> {
-    const request = { handles, session: session ?? '' };
+    const request = { handles, session: session ?? '', pipeline: this.#pipeline };
     return this.#unary(services().release, request, { description: 'Release', timeoutMs: 10_000, instance }).then(
       () => undefined,
     );

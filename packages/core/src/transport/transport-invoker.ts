@@ -17,6 +17,7 @@ import {
 } from '../errors/errors.js';
 import { atCallSite } from '../errors/python-error.js';
 import { HandleRef } from '../handles/handle-ref.js';
+import { isPromised, PromisedHandle } from '../handles/promised-handle.js';
 import { CallCounts, handleIdsByOwner } from '../invoker/call-counts.js';
 import { withDeadline } from '../invoker/deadline.js';
 import { describeCall, sessionOfHandle } from '../invoker/describe-call.js';
@@ -66,6 +67,14 @@ interface Prepared {
   readonly sessionKey: string | undefined;
   readonly callbacks: readonly HostFunction[];
   readonly reviveHandle: CallOptions['reviveHandle'];
+  /** Pipelining: the promised handle it makes, and those it names; undefined for a call with neither. */
+  readonly pipeline?: Pipelined | undefined;
+}
+
+/** The promised handles a call makes and names (pipelining): told when it settles. */
+interface Pipelined {
+  readonly makes: PromisedHandle | undefined;
+  readonly names: readonly PromisedHandle[];
 }
 
 /** What a call's channel answered: the encoded result, and who made the handles in it. */
@@ -86,6 +95,8 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
   readonly #sessionHandles = new Map<string, number>();
   readonly #counts = new CallCounts();
   readonly #telemetry: CallTelemetry;
+  /** The last promised handle's serial (pipelining). */
+  #promiseSerial = 0;
   #closed = false;
 
   constructor(options: TransportInvokerOptions<C>) {
@@ -104,7 +115,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
 
   async call<T = unknown>(call: Call, options: CallOptions = {}): Promise<T> {
     if (this.#closed) throw this.#closedError();
-    const pending = this.#prepare(call, options, 0);
+    const pending = call.promise === undefined ? this.#prepare(call, options, 0) : this.#placePromised(call, options);
     // Awaited only when the arguments were large enough to be encoded in a worker thread.
     const prepared = pending instanceof Promise ? await pending : pending;
     this.#counts.started();
@@ -130,6 +141,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       throw atCallSite(error as Error, new Error());
     } finally {
       this.#counts.finished();
+      if (prepared.pipeline !== undefined) settlePipelined(prepared.pipeline);
     }
   }
 
@@ -137,7 +149,16 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
     return this.#stream<T>(call, options);
   }
 
+  promiseHandle(description: string): PromisedHandle {
+    this.#promiseSerial = this.#promiseSerial >= 0x7fff_ffff ? 1 : this.#promiseSerial + 1;
+    return new PromisedHandle(this.#promiseSerial, description);
+  }
+
   async release(handles: readonly HandleRef[]): Promise<void> {
+    if (handles.some(isPromised)) {
+      this.#releasePromised(handles.filter(isPromised));
+      handles = handles.filter((handle) => !isPromised(handle));
+    }
     // A call on a released handle then fails here, at once, whatever the transport (a gRPC Release is an RPC
     // of its own, which a later call could overtake).
     for (const handle of handles) handle.markReleased();
@@ -170,6 +191,23 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
 
   stats(): InvokerStats {
     return this.#counts.stats();
+  }
+
+  /**
+   * No new call may name these promised handles; each is freed in its worker
+   * once its call and the calls naming it have settled (a release sent
+   * sooner could overtake them: over gRPC it is an RPC of its own).
+   */
+  #releasePromised(promised: readonly PromisedHandle[]): void {
+    for (const handle of promised) {
+      handle.markReleased();
+      handle.releaseWhenDone(() => {
+        const { owner, session } = handle;
+        // Never placed: Python never heard of it. A closed session freed it with everything else.
+        if (owner === undefined || (session !== undefined && !this.#sessions.has(session))) return;
+        this.#channels.worker(owner)?.release([handle.id]);
+      });
+    }
   }
 
   async close(): Promise<void> {
@@ -254,6 +292,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       this.#counts.failed();
       this.#counts.finished();
       record.end(error);
+      if (prepared.pipeline !== undefined) settlePipelined(prepared.pipeline);
       throw atCallSite(error as Error, new Error());
     });
     try {
@@ -270,6 +309,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       // A consumer that stopped early ends the stream without an outcome either way.
       record.end();
       lease.release();
+      if (prepared.pipeline !== undefined) settlePipelined(prepared.pipeline);
     }
   }
 
@@ -349,10 +389,26 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
     payload: Uint8Array,
     handles: HandleRef[],
     callbacks: HostFunction[],
-  ): Prepared {
+  ): Prepared | Promise<Prepared> {
     if (call.handle !== undefined) handles.unshift(call.handle);
+    const named = handles.length === 0 ? undefined : promisedAmong(handles);
+    if (named === undefined) return this.#routedTo(call, options, window, payload, handles, callbacks, undefined);
+    // Pipelining: it goes where the results it names will be, once the calls that make them are placed.
+    return placedAll(named).then(() => this.#routedTo(call, options, window, payload, handles, callbacks, named));
+  }
+
+  #routedTo(
+    call: Call,
+    options: CallOptions,
+    window: number,
+    payload: Uint8Array,
+    handles: HandleRef[],
+    callbacks: HostFunction[],
+    named: readonly PromisedHandle[] | undefined,
+  ): Prepared {
     const session = this.#session(options.session ?? sessionOfHandle(call.handle));
     const owner = this.#owner(handles, session);
+    const pipeline = named === undefined && call.promise === undefined ? undefined : pipelinedUse(call, named);
     return {
       outbound: {
         op: call.op,
@@ -364,13 +420,45 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
         window,
         callbacks: callbacks.length > 0,
         pinned: owner !== undefined,
+        promise: call.promise === undefined ? 0 : call.promise.id,
+        pipelined: pipeline !== undefined,
         description: describeCall(call),
       },
       owner,
       sessionKey: session?.id,
       callbacks,
       reviveHandle: options.reviveHandle,
+      pipeline,
     };
+  }
+
+  /**
+   * Prepares a call whose result is promised (pipelining) and places it: it
+   * goes to the channel its handles or session pin it to, or else to the one
+   * a lease picks now, so that calls naming its result can follow it there
+   * before it has run. Failing before that, it fails those calls too.
+   */
+  async #placePromised(call: Call, options: CallOptions): Promise<Prepared> {
+    const promised = call.promise as PromisedHandle;
+    let prepared: Prepared | undefined;
+    try {
+      const pending = this.#prepare(call, options, 0);
+      prepared = pending instanceof Promise ? await pending : pending;
+      if (prepared.owner !== undefined) {
+        promised.place(prepared.owner, prepared.sessionKey);
+        return prepared;
+      }
+      const lease = await this.#leaseAccepting(prepared, options);
+      const owner = lease.worker.owner;
+      lease.release();
+      promised.place(owner, prepared.sessionKey);
+      return { ...prepared, owner, outbound: { ...prepared.outbound, pinned: true } };
+    } catch (error) {
+      promised.failBeforePlacement(error as Error);
+      if (prepared?.pipeline !== undefined) settlePipelined(prepared.pipeline);
+      else promised.settle();
+      throw error;
+    }
   }
 
   #session(ref: SessionRef | undefined): SessionRef | undefined {
@@ -440,6 +528,35 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
   #closedError(): ClosedError {
     return new ClosedError(`The ${this.kind} invoker`);
   }
+}
+
+/** The promised handles among a call's handles, or undefined for none. */
+function promisedAmong(handles: readonly HandleRef[]): PromisedHandle[] | undefined {
+  let named: PromisedHandle[] | undefined;
+  for (const handle of handles) {
+    if (!isPromised(handle)) continue;
+    named ??= [];
+    named.push(handle);
+  }
+  return named;
+}
+
+/** Resolves once every one of them is placed; a PipelineError if the call making one failed before. */
+function placedAll(named: readonly PromisedHandle[]): Promise<unknown> {
+  return named.length === 1 ? (named[0] as PromisedHandle).placed : Promise.all(named.map((handle) => handle.placed));
+}
+
+/** What a routed call makes and names; the named ones count it among their users until it settles. */
+function pipelinedUse(call: Call, named: readonly PromisedHandle[] | undefined): Pipelined {
+  const names = named ?? [];
+  for (const handle of names) handle.used();
+  return { makes: call.promise, names };
+}
+
+/** A pipelined call settled: its promise is settled on the host, and it no longer uses those it named. */
+function settlePipelined(pipeline: Pipelined): void {
+  pipeline.makes?.settle();
+  for (const handle of pipeline.names) handle.unused();
 }
 
 /** The events of a call (not a stream): settles its caller once, and serves its callbacks meanwhile. */

@@ -1,0 +1,241 @@
+// The calls a bridge makes in one turn of the event loop, sent in order at its
+// end. Waiting that long (a microtask) is what makes pipelining possible: by
+// then the code that made a call has also made the calls that use its result
+// (`sk.RandomForestClassifier().fit(x, y)`), so the first is sent with a
+// promised handle and the others go with it, instead of one round trip each.
+
+import { HandleError } from '../errors/errors.js';
+import { type HandleRef, toHandleRef } from '../handles/handle-ref.js';
+import type { PromisedHandle } from '../handles/promised-handle.js';
+import { describeCall } from '../invoker/describe-call.js';
+import type { Call, CallOptions, Invoker } from '../invoker/invoker.js';
+import { PendingResult } from './pending-result.js';
+
+/** A call as proxies make it: on a handle, or on the result of an earlier call (`receiver`) that may not be back. */
+export interface ProxyCall extends Call {
+  /** The result the call is made on, instead of `handle`: the attribute path `target` is on it. */
+  readonly receiver?: PendingResult | undefined;
+}
+
+/** Property of a result's proxy under which its PendingResult is found. */
+export const PENDING_RESULT: unique symbol = Symbol.for('@snakebridge/core/PendingResult');
+
+interface Queued {
+  readonly call: ProxyCall;
+  readonly options: CallOptions;
+  readonly result: PendingResult;
+  /** Its arguments hold results of earlier calls, to be settled (or named) when it is sent. */
+  readonly usesResults: boolean;
+}
+
+/** What an outbox tells its bridge about results that got, or no longer need, a promised handle. */
+export interface OutboxHooks {
+  /** A result was sent with a promised handle: it must be freed when nothing can reach the result any more. */
+  promised(result: PendingResult, handle: PromisedHandle): void;
+  /** No new call will name this promised handle (its result arrived as a handle, or failed): free it. */
+  retire(handle: PromisedHandle): void;
+}
+
+/** Sends the calls of one bridge in the order they were made, at the end of the turn they were made in. */
+export class Outbox {
+  readonly #invoker: Invoker;
+  readonly #hooks: OutboxHooks;
+  #queue: Queued[] = [];
+
+  constructor(invoker: Invoker, hooks: OutboxHooks) {
+    this.#invoker = invoker;
+    this.#hooks = hooks;
+  }
+
+  /**
+   * Queues a call; the PendingResult returned stands for its result. Results
+   * of earlier calls it uses (its receiver, its arguments) are marked wanted,
+   * so that they are sent with promised handles.
+   */
+  submit(call: ProxyCall, options: CallOptions): PendingResult {
+    const result = new PendingResult(() => describeProxyCall(call));
+    if (call.receiver !== undefined) want(call.receiver);
+    const argsUseResults = markUsed(call.args);
+    const usesResults = markUsed(call.kwargs === undefined ? undefined : Object.values(call.kwargs)) || argsUseResults;
+    if (this.#queue.push({ call, options, result, usesResults }) === 1) {
+      queueMicrotask(() => this.#flush());
+    }
+    return result;
+  }
+
+  #flush(): void {
+    const queued = this.#queue;
+    this.#queue = [];
+    for (const entry of queued) this.#send(entry);
+  }
+
+  /** Sends a call now, or once the results it is made on or with are known (those sent without a name). */
+  #send(entry: Queued): void {
+    let ready: Call | Promise<Call>;
+    try {
+      ready = this.#ready(entry);
+    } catch (error) {
+      entry.result.settle({ error: error as Error });
+      return;
+    }
+    if (ready instanceof Promise) {
+      ready.then(
+        (call) => this.#start(entry, call),
+        (error: unknown) => entry.result.settle({ error: error as Error }),
+      );
+    } else {
+      this.#start(entry, ready);
+    }
+  }
+
+  #start(entry: Queued, ready: Call): void {
+    const { result, options } = entry;
+    let call = ready;
+    const promiseHandle = this.#invoker.promiseHandle;
+    if (result.wanted && call.op === 'call' && promiseHandle !== undefined) {
+      const promised = promiseHandle.call(this.#invoker, result.description);
+      result.promised = promised;
+      call = { ...call, promise: promised };
+      this.#hooks.promised(result, promised);
+    }
+    let reply: Promise<unknown>;
+    try {
+      reply = this.#invoker.call(call, options);
+    } catch (error) {
+      reply = Promise.reject(error);
+    }
+    result.sent();
+    reply.then(
+      (value) => this.#settled(result, { value }),
+      (error: unknown) => this.#settled(result, { error: error as Error }),
+    );
+  }
+
+  #settled(result: PendingResult, outcome: { value: unknown } | { error: Error }): void {
+    result.settle(outcome);
+    // Calls made on it from now on go to the object it came back as, or fail at once: its name is not needed.
+    const promised = result.promised;
+    if (promised !== undefined && ('error' in outcome || toHandleRef(outcome.value) !== undefined)) {
+      this.#hooks.retire(promised);
+    }
+  }
+
+  /**
+   * The call as it can be sent now: on the handle its receiver stands for,
+   * with results in its arguments replaced by what they came back as (or
+   * left to name their promised handles). A promise when one of them was
+   * sent without a promised handle and has not come back.
+   *
+   * @throws PipelineError when a result it uses failed.
+   */
+  #ready(entry: Queued): Call | Promise<Call> {
+    const { call } = entry;
+    const waits: Promise<void>[] = [];
+    let handle: HandleRef | undefined = call.handle;
+    if (call.receiver !== undefined) {
+      handle = call.receiver.receiver();
+      if (handle === undefined) waits.push(call.receiver.whenKnown());
+    }
+    let { args, kwargs } = call;
+    if (entry.usesResults) {
+      args = args === undefined ? undefined : (settled(args, waits, 0) as unknown[]);
+      kwargs = kwargs === undefined ? undefined : (settled(kwargs, waits, 0) as Record<string, unknown>);
+    }
+    if (waits.length > 0) return Promise.all(waits).then(() => this.#ready(entry));
+    return { op: call.op, target: call.target, handle, args, kwargs };
+  }
+}
+
+/** A call as errors name it: `numpy.linalg.norm`, `(sklearn.ensemble.RandomForestClassifier).fit`. */
+export function describeProxyCall(call: ProxyCall): string {
+  if (call.receiver === undefined) return describeCall(call);
+  const on = `(${call.receiver.description})`;
+  return describeCall({ op: call.op, target: call.target === '' ? on : `${on}.${call.target}` });
+}
+
+/** The PendingResult a value is the proxy of, if it is the proxy of a result. */
+export function pendingResultOf(value: unknown): PendingResult | undefined {
+  if (typeof value !== 'object' || value === null || !(value instanceof Promise)) return undefined;
+  const result = (value as { [PENDING_RESULT]?: unknown })[PENDING_RESULT];
+  return result instanceof PendingResult ? result : undefined;
+}
+
+function want(result: PendingResult): void {
+  result.wanted = true;
+  result.depended();
+}
+
+/**
+ * Marks the results among `values` (and one level inside arrays and plain
+ * objects among them) as wanted; true if there were any. Deeper ones are
+ * found by the encoder, which can only name those sent with a promised handle.
+ */
+function markUsed(values: readonly unknown[] | undefined): boolean {
+  if (values === undefined) return false;
+  let found = false;
+  for (const value of values) {
+    if (value instanceof Promise) found = markResult(value) || found;
+    else if (Array.isArray(value)) for (const item of value) found = markResult(item) || found;
+    else if (isPlainObject(value)) for (const item of Object.values(value)) found = markResult(item) || found;
+  }
+  return found;
+}
+
+function markResult(value: unknown): boolean {
+  const result = pendingResultOf(value);
+  if (result === undefined) return false;
+  want(result);
+  return true;
+}
+
+/**
+ * `value` with the results in it (at the top, and one level inside arrays
+ * and plain objects) replaced by what they came back as, copying containers
+ * only where something changed; a result that has a promised handle stays,
+ * for the encoder to name. A result to be waited for adds to `waits`.
+ */
+function settled(value: unknown, waits: Promise<void>[], depth: number): unknown {
+  const result = pendingResultOf(value);
+  if (result !== undefined) return settledResult(result, value, waits);
+  if (depth > 1) return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((item, index) => {
+      const replaced = settled(item, waits, depth + 1);
+      if (replaced === item) return;
+      copy ??= [...value];
+      copy[index] = replaced;
+    });
+    return copy ?? value;
+  }
+  if (isPlainObject(value)) {
+    let copy: Record<string, unknown> | undefined;
+    for (const [key, item] of Object.entries(value)) {
+      const replaced = settled(item, waits, depth + 1);
+      if (replaced === item) continue;
+      copy ??= { ...value };
+      copy[key] = replaced;
+    }
+    return copy ?? value;
+  }
+  return value;
+}
+
+function settledResult(result: PendingResult, proxy: unknown, waits: Promise<void>[]): unknown {
+  const outcome = result.outcome;
+  if (outcome !== undefined) {
+    if ('error' in outcome) throw result.broken(outcome.error);
+    return outcome.value;
+  }
+  if (result.released)
+    throw new HandleError(`The result of '${result.description}' was released; it can no longer be used.`);
+  if (result.promised !== undefined) return proxy;
+  waits.push(result.whenKnown());
+  return proxy;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
