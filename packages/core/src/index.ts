@@ -88,6 +88,7 @@ export type {
   PyIterator,
   PyModule,
   PyObject,
+  PyResult,
   PythonClasses,
   PythonModules,
   ResultOf,

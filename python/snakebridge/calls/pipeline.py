@@ -12,11 +12,13 @@ arguments. The rules, all on the executor's thread:
   that makes a promise before any call that names it. Over gRPC, where
   separate RPCs may arrive out of order, it waits up to
   ``declare_wait_seconds`` for the declaration, then fails the same way.
-- A placed call starts when every promise it names has settled and no
-  call placed before it on any of those promises is still held back: calls
-  on one promise start in the order they were placed. That order only
-  depends on calls placed earlier, so it cannot deadlock.
-- A call that names a failed promise fails without running, with
+- The pipelined calls of one host (its scope) start in the order they were
+  placed: a placed call starts once every promise it names has settled and
+  every pipelined call placed before it has started. (The host sends them in
+  the order they were made, so that is the order of its program.) A call
+  only ever waits for calls placed before it, so this cannot deadlock.
+  Calls that are not pipelined do not wait for them.
+- A call that names a failed promise fails without running, at once, with
   ``PIPELINE_BROKEN`` and the first error of the chain as its cause; the
   promise it makes fails with that error too.
 - Once started, a call runs as any call does: sync calls one after another
@@ -34,13 +36,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..protocol import CallMeta
 from .payloads import bridge_error, describe
-from .promises import FAILED, PENDING, RESOLVED, Promise, PromiseTable, root_failure
+from .promises import FAILED, RESOLVED, Promise, PromiseTable, root_failure
 from .state import CallState
 
 #: Calls held back or waiting for a declaration, at most, per process.
@@ -101,11 +103,11 @@ class Pipeline:
     """The pipelined calls of one executor that wait, and the order they start in.
 
     The executor supplies what to do with a call: ``run`` it (all it names
-    is settled), ``fail`` it with an error payload, ``admit`` it again (a
-    promise it waited for was declared), or end it as ``cancelled``. Only the
-    executor's thread calls its methods, except ``hold_cancelled`` (a cancel's
-    hook, from any thread); promises settle on any thread and wake the
-    executor's thread through ``wake``.
+    is settled, its turn has come), ``fail`` it with an error payload,
+    ``admit`` it again (a promise it waited for was declared), or end it as
+    ``cancelled``. Only the executor's thread calls its methods, except
+    ``hold_cancelled`` (a cancel's hook, from any thread); promises settle on
+    any thread and wake the executor's thread through ``wake``.
     """
 
     def __init__(
@@ -122,11 +124,11 @@ class Pipeline:
         self._wake = wake
         self.max_waiting = max_waiting
         self.declare_wait_seconds = declare_wait_seconds
-        #: Placed calls held back on promises, by call id.
-        self.held: dict[int, PipelinedCall] = {}
+        #: Placed calls that have not started, in the order they were placed, by scope.
+        self.held: dict[str, deque[PipelinedCall]] = {}
+        self._held_count = 0
         #: Calls waiting for a promise to be declared (unordered transports), in arrival order.
         self.unplaced: dict[int, PipelinedCall] = {}
-        self._settled: deque[Promise] = deque()
         self._cancels: deque[int] = deque()
         promises.on_settled = self._on_settled
         self.run: Callable[[PipelinedCall], None] = _unset
@@ -137,12 +139,11 @@ class Pipeline:
     @property
     def waiting(self) -> int:
         """Calls that wait: held back, or waiting for a declaration."""
-        return len(self.held) + len(self.unplaced)
+        return self._held_count + len(self.unplaced)
 
     # --- from any thread ----------------------------------------------------------------------
 
-    def _on_settled(self, promise: Promise) -> None:
-        self._settled.append(promise)
+    def _on_settled(self, _promise: Promise) -> None:
         self._wake()
 
     def hold_cancelled(self, call_id: int) -> None:
@@ -171,16 +172,20 @@ class Pipeline:
         if failed is not None:
             self.fail(call, broken(failed.failure or {}))
             return False
-        if all(p.state == RESOLVED and not p.waiting for p in call.names.values()):
+        queue = self.held.get(call.meta.scope)
+        if not queue and all(p.state == RESOLVED for p in call.names.values()):
             return True
         if self.waiting >= self.max_waiting:
             self.fail(call, too_many_waiting(self.max_waiting))
             return False
-        self.held[call.id] = call
         for promise in call.names.values():
-            self.promises.park(promise, call)
-        # A promise may have settled between the look above and the parking: look again.
-        self.drain(call.names.values())
+            self.promises.watch(promise)
+        if queue is None:
+            queue = self.held[call.meta.scope] = deque()
+        queue.append(call)
+        self._held_count += 1
+        # A promise may have settled before it was watched: look again.
+        self.drain()
         return False
 
     def declare(self, call: PipelinedCall) -> None:
@@ -190,52 +195,54 @@ class Pipeline:
         if self.unplaced:
             self._readmit_unplaced(call.meta.scope)
 
-    def drain(self, promises: Iterable[Promise] = ()) -> None:
-        """Starts or fails the calls that settled promises release, in order; ends cancelled waiting calls."""
+    def drain(self) -> None:
+        """Starts the held calls whose turn has come, in order; fails those that name a failed promise;
+        ends cancelled waiting calls."""
         self._end_cancelled()
-        work: deque[Promise] = deque(promises)
-        while work or self._settled:
-            promise = work.popleft() if work else self._settled.popleft()
-            if promise.state == PENDING:
-                continue
-            while promise.waiting:
-                call = promise.waiting[0]
-                failed = next((p for p in call.names.values() if p.state == FAILED), None)
-                if failed is not None:
-                    self._unhold(call, work)
-                    self.fail(call, broken(failed.failure or {}))
-                elif all(p.state == RESOLVED and p.waiting[0] is call for p in call.names.values()):
-                    self._unhold(call, work)
-                    self.run(call)
-                else:
-                    break
+        for scope in list(self.held):
+            self._drain_scope(scope)
         if self.unplaced:
             self._expire_declarations()
 
-    def _unhold(self, call: PipelinedCall, work: deque[Promise]) -> None:
-        """Takes a call off every promise it waits on; their next calls are looked at again."""
-        self.held.pop(call.id, None)
-        for promise in call.names.values():
-            try:
-                promise.waiting.remove(call)
-            except ValueError:
-                continue
-            if promise.waiting:
-                work.append(promise)
+    def _drain_scope(self, scope: str) -> None:
+        # Failing or running a call can place others (a declaration readmits calls), which drains again:
+        # every step takes its call off the queue first, so each call is run or failed once.
+        queue = self.held.get(scope)
+        while queue:
+            # A call naming a failed promise fails at once, wherever it waits: it can never run.
+            for call in [c for c in queue if any(p.state == FAILED for p in c.names.values())]:
+                if self._unhold(queue, call):
+                    failed = next(p for p in call.names.values() if p.state == FAILED)
+                    self.fail(call, broken(failed.failure or {}))
+            if not queue or not all(p.state == RESOLVED for p in queue[0].names.values()):
+                break
+            call = queue.popleft()
+            self._held_count -= 1
+            self.run(call)  # may settle promises of the calls behind it (a sync call on this thread)
+        if not queue and self.held.get(scope) is queue:
+            del self.held[scope]
+
+    def _unhold(self, queue: deque[PipelinedCall], call: PipelinedCall) -> bool:
+        """Takes a call off its queue; False if it was not there (any more)."""
+        try:
+            queue.remove(call)
+        except ValueError:
+            return False
+        self._held_count -= 1
+        return True
 
     def _end_cancelled(self) -> None:
         while self._cancels:
             call_id = self._cancels.popleft()
-            call = self.held.get(call_id) or self.unplaced.pop(call_id, None)
+            call = self.unplaced.pop(call_id, None)
             if call is None:
-                continue
-            if call.id in self.held:
-                work: deque[Promise] = deque()
-                self._unhold(call, work)
-                self.cancelled(call)
-                self.drain(work)
-            else:
-                self.cancelled(call)
+                queue = next((q for q in self.held.values() if any(c.id == call_id for c in q)), None)
+                if queue is None:
+                    continue  # it started, or ended, meanwhile: the cancel reaches it there
+                call = next(c for c in queue if c.id == call_id)
+                if not self._unhold(queue, call):
+                    continue
+            self.cancelled(call)
 
     # --- unordered transports: waiting for a declaration -----------------------------------------
 

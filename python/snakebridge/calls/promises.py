@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -45,10 +44,9 @@ CANCELLED_PAYLOAD_MESSAGE = "the call was cancelled"
 class Promise:
     """The outcome of one call, named by the host before the call ran.
 
-    ``waiting`` (the pipelined calls held back until it settles, in the
-    order they arrived) belongs to the executor's thread; the state changes
-    once, from ``PENDING``, on whichever thread ran the call, under the
-    table's lock.
+    The state changes once, from ``PENDING``, on whichever thread ran the
+    call, under the table's lock; if a held call ``watched`` it, the table
+    tells the executor then.
     """
 
     __slots__ = (
@@ -62,7 +60,7 @@ class Promise:
         "session",
         "state",
         "value",
-        "waiting",
+        "watched",
     )
 
     def __init__(self, table: PromiseTable, promise_id: int, scope: str, session: int) -> None:
@@ -74,17 +72,13 @@ class Promise:
         self.value: Any = None
         #: The error payload of the call that should have made it (the first failure, when calls failed in a chain).
         self.failure: dict[str, Any] | None = None
-        self.waiting: deque[Any] = deque()
+        #: A held call waits for it to settle.
+        self.watched = False
         self.last_used = time.monotonic()
         #: The handle its value is kept under for calls on it, once one ran (0: none yet).
         self.handle = 0
         #: The host released it: it is no longer in the table.
         self.released = False
-
-    @property
-    def ready(self) -> bool:
-        """Settled, with no call before the next one still held back on it."""
-        return self.state != PENDING and not self.waiting
 
     def resolve(self, value: Any) -> None:
         """The call returned ``value``; from any thread. A promise settles once: later outcomes are ignored."""
@@ -165,14 +159,14 @@ class PromiseTable:
             promise.value = value
             promise.failure = failure
             promise.state = state
-            waited = bool(promise.waiting)
-        if waited:
+            watched = promise.watched
+        if watched:
             self.on_settled(promise)
 
-    def park(self, promise: Promise, call: Any) -> None:
-        """Holds ``call`` back on ``promise``: under the lock, so that a settle either sees it or was seen."""
+    def watch(self, promise: Promise) -> None:
+        """A held call waits for ``promise``: under the lock, so that a settle either sees that or was seen."""
         with self.lock:
-            promise.waiting.append(call)
+            promise.watched = True
 
     def receiver_handle(self, promise: Promise, add: Callable[[object, int], int]) -> int:
         """The handle a call on ``promise`` is made through: its value, kept with ``add(value, session)`` the

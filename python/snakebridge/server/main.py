@@ -108,6 +108,7 @@ class ServerProcess:
             threads=calls.threads,
             max_message_bytes=options.max_message_bytes,
             cancel_grace_ms=options.cancel_grace_ms,
+            declare_wait_seconds=options.pipeline_wait_ms / 1000,
             initializer=enter,
         )
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -100,7 +100,7 @@ export abstract class CallScope implements ProxyScope {
       result = this.handles.submit(call, this.withDefaults(options));
     } catch (error) {
       result = new PendingResult(() => call.target);
-      result.settle({ error: error as Error });
+      result.fail(error as Error);
     }
     return resultProxy(this.handles, result);
   }
@@ -329,17 +329,17 @@ class HandleTracker implements ProxyScope {
   async releaseResult(result: PendingResult): Promise<void> {
     if (!result.markReleased()) return;
     await result.whenSent();
-    if (result.promised !== undefined) this.#retire(result.promised);
+    const promised = result.promised;
+    if (promised !== undefined) result.whenUnused(() => this.#retire(promised));
     await result.whenSettled();
     const outcome = result.outcome;
     const ref = outcome !== undefined && 'value' in outcome ? toHandleRef(outcome.value) : undefined;
     if (ref !== undefined) await this.release(ref);
   }
 
-  /** No new call will name this promised handle: the invoker frees it once those in flight have settled. */
+  /** No new call will name this promised handle: the invoker frees it once those made have settled. */
   #retire(promised: PromisedHandle): void {
     this.#registry.unregister(promised);
-    if (!promised.markReleased()) return;
     this.invoker.release([promised]).catch((error: unknown) => {
       this.#logger.debug(`releasing promised handle ${promised.id} failed: ${String(error)}`);
     });

@@ -54,9 +54,16 @@ export class Outbox {
    */
   submit(call: ProxyCall, options: CallOptions): PendingResult {
     const result = new PendingResult(() => describeProxyCall(call));
-    if (call.receiver !== undefined) want(call.receiver);
-    const argsUseResults = markUsed(call.args);
-    const usesResults = markUsed(call.kwargs === undefined ? undefined : Object.values(call.kwargs)) || argsUseResults;
+    const used: PendingResult[] = call.receiver === undefined ? [] : [call.receiver];
+    collectResults(call.args, used);
+    if (call.kwargs !== undefined) collectResults(Object.values(call.kwargs), used);
+    const refused = used.find((earlier) => earlier.released);
+    if (refused !== undefined) {
+      result.fail(new HandleError(`The result of '${refused.description}' was released; it can no longer be used.`));
+      return result;
+    }
+    for (const earlier of used) earlier.usedBy(result);
+    const usesResults = used.length > (call.receiver === undefined ? 0 : 1);
     if (this.#queue.push({ call, options, result, usesResults }) === 1) {
       queueMicrotask(() => this.#flush());
     }
@@ -75,13 +82,13 @@ export class Outbox {
     try {
       ready = this.#ready(entry);
     } catch (error) {
-      entry.result.settle({ error: error as Error });
+      entry.result.fail(error as Error);
       return;
     }
     if (ready instanceof Promise) {
       ready.then(
         (call) => this.#start(entry, call),
-        (error: unknown) => entry.result.settle({ error: error as Error }),
+        (error: unknown) => entry.result.fail(error as Error),
       );
     } else {
       this.#start(entry, ready);
@@ -98,26 +105,23 @@ export class Outbox {
       call = { ...call, promise: promised };
       this.#hooks.promised(result, promised);
     }
+    if (result.promised !== undefined) {
+      const promised = result.promised;
+      // Calls made on it from now on go to the object it came back as, or fail at once: its name is not
+      // needed once those made meanwhile have settled.
+      result.onSettled = (outcome) => {
+        if ('error' in outcome || toHandleRef(outcome.value) !== undefined) {
+          result.whenUnused(() => this.#hooks.retire(promised));
+        }
+      };
+    }
     let reply: Promise<unknown>;
     try {
       reply = this.#invoker.call(call, options);
     } catch (error) {
       reply = Promise.reject(error);
     }
-    result.sent();
-    reply.then(
-      (value) => this.#settled(result, { value }),
-      (error: unknown) => this.#settled(result, { error: error as Error }),
-    );
-  }
-
-  #settled(result: PendingResult, outcome: { value: unknown } | { error: Error }): void {
-    result.settle(outcome);
-    // Calls made on it from now on go to the object it came back as, or fail at once: its name is not needed.
-    const promised = result.promised;
-    if (promised !== undefined && ('error' in outcome || toHandleRef(outcome.value) !== undefined)) {
-      this.#hooks.retire(promised);
-    }
+    result.sent(reply);
   }
 
   /**
@@ -160,32 +164,23 @@ export function pendingResultOf(value: unknown): PendingResult | undefined {
   return result instanceof PendingResult ? result : undefined;
 }
 
-function want(result: PendingResult): void {
-  result.wanted = true;
-  result.depended();
-}
-
 /**
- * Marks the results among `values` (and one level inside arrays and plain
- * objects among them) as wanted; true if there were any. Deeper ones are
- * found by the encoder, which can only name those sent with a promised handle.
+ * Adds the results among `values` (and one level inside arrays and plain
+ * objects among them) to `found`. Deeper ones are found by the encoder, which
+ * can only name those sent with a promised handle (or back as handles).
  */
-function markUsed(values: readonly unknown[] | undefined): boolean {
-  if (values === undefined) return false;
-  let found = false;
+function collectResults(values: readonly unknown[] | undefined, found: PendingResult[]): void {
+  if (values === undefined) return;
   for (const value of values) {
-    if (value instanceof Promise) found = markResult(value) || found;
-    else if (Array.isArray(value)) for (const item of value) found = markResult(item) || found;
-    else if (isPlainObject(value)) for (const item of Object.values(value)) found = markResult(item) || found;
+    if (value instanceof Promise) collectResult(value, found);
+    else if (Array.isArray(value)) for (const item of value) collectResult(item, found);
+    else if (isPlainObject(value)) for (const item of Object.values(value)) collectResult(item, found);
   }
-  return found;
 }
 
-function markResult(value: unknown): boolean {
+function collectResult(value: unknown, found: PendingResult[]): void {
   const result = pendingResultOf(value);
-  if (result === undefined) return false;
-  want(result);
-  return true;
+  if (result !== undefined) found.push(result);
 }
 
 /**
@@ -227,8 +222,6 @@ function settledResult(result: PendingResult, proxy: unknown, waits: Promise<voi
     if ('error' in outcome) throw result.broken(outcome.error);
     return outcome.value;
   }
-  if (result.released)
-    throw new HandleError(`The result of '${result.description}' was released; it can no longer be used.`);
   if (result.promised !== undefined) return proxy;
   waits.push(result.whenKnown());
   return proxy;

@@ -24,8 +24,8 @@ export class PendingResult {
   promised: PromisedHandle | undefined;
   /** Settles with its call; rejected only for those who await it (it is handled once something depends on it). */
   readonly result: Promise<unknown>;
-  #resolve: (value: unknown) => void = () => {};
-  #reject: (error: Error) => void = () => {};
+  /** The invoker's answer, once it was sent (or why it could not be). */
+  #reply: Promise<unknown> | undefined;
   #outcome: Outcome | undefined;
   /** Resolves when it was sent (or failed before); never rejects. */
   #sent: Promise<void>;
@@ -35,20 +35,40 @@ export class PendingResult {
   #markSettled: () => void = () => {};
   #released = false;
   #handled = false;
+  /** Calls through the bridge that use it (on it, or with it) and have not settled. */
+  #users = 0;
+  #onUnused: (() => void) | undefined;
+  /** The results of earlier calls this one uses: told when it settles. */
+  #uses: PendingResult[] = [];
 
   /** @param describe - names the call in errors; asked only when needed */
   constructor(describe: () => string) {
     this.#describe = describe;
-    this.result = new Promise((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
     this.#sent = new Promise((resolve) => {
       this.#markSent = resolve;
     });
     this.#settled = new Promise((resolve) => {
       this.#markSettled = resolve;
     });
+    this.result = this.#answer();
+  }
+
+  /**
+   * The reply, awaited in an async function: the error the invoker makes
+   * after its own await then has the stack of the code awaiting the result
+   * (V8 follows awaits), as it had before calls waited for the end of the turn.
+   */
+  async #answer(): Promise<unknown> {
+    await this.#sent;
+    // The only reaction to the reply: V8 follows a chain of awaits only where each promise has one.
+    try {
+      const value = await this.#reply;
+      this.#settle({ value });
+      return value;
+    } catch (error) {
+      this.#settle({ error: error as Error });
+      throw error;
+    }
   }
 
   /** The call, as errors name it. */
@@ -67,10 +87,17 @@ export class PendingResult {
     return this.#released;
   }
 
-  /** It has been sent (with its promised handle, if wanted), or failed before. */
-  sent(): void {
+  /** It has been sent (with its promised handle, if wanted): `reply` is the invoker's answer. */
+  sent(reply: Promise<unknown>): void {
+    if (this.#isSent) return;
+    this.#reply = reply;
     this.#isSent = true;
     this.#markSent();
+  }
+
+  /** It could not be sent: `error` says why. */
+  fail(error: Error): void {
+    this.sent(Promise.reject(error));
   }
 
   /** Resolves once it was sent, or failed before; never rejects. */
@@ -92,14 +119,41 @@ export class PendingResult {
     return this.#sent.then(() => (this.promised === undefined ? this.#settled : undefined));
   }
 
-  settle(outcome: Outcome): void {
-    if (this.#outcome !== undefined) return;
+  /** Called with the outcome when it came: for calls made on the result (and its own hooks). */
+  onSettled: ((outcome: Outcome) => void) | undefined;
+
+  #settle(outcome: Outcome): void {
     this.#outcome = outcome;
-    this.#isSent = true;
-    this.#markSent();
     this.#markSettled();
-    if ('error' in outcome) this.#reject(outcome.error);
-    else this.#resolve(outcome.value);
+    this.onSettled?.(outcome);
+    for (const used of this.#uses) used.#unused();
+    this.#uses = [];
+  }
+
+  /**
+   * `later`, a call made after this one, uses this result (is made on it, or
+   * with it): this result is sent with a promised handle, and that handle is
+   * not freed before `later` settles. Its failure surfaces there.
+   */
+  usedBy(later: PendingResult): void {
+    this.wanted = true;
+    this.depended();
+    this.#users += 1;
+    later.#uses.push(this);
+  }
+
+  #unused(): void {
+    this.#users -= 1;
+    if (this.#users > 0) return;
+    const run = this.#onUnused;
+    this.#onUnused = undefined;
+    run?.();
+  }
+
+  /** Runs `then` once no call that uses this result is in flight (now, if none is). */
+  whenUnused(then: () => void): void {
+    if (this.#users === 0) then();
+    else this.#onUnused = then;
   }
 
   /** Something depends on it: its failure surfaces there, so it must not also count as an unhandled rejection. */
@@ -121,13 +175,10 @@ export class PendingResult {
    * else the handle of the object it came back as. Undefined while it is
    * still to be waited for (sent without a promised handle, not arrived).
    *
-   * @throws PipelineError if its call failed; HandleError if it was released,
-   *   or came back as a plain value that Python did not keep.
+   * @throws PipelineError if its call failed; HandleError if it came back as
+   *   a plain value that Python did not keep.
    */
   receiver(): HandleRef | undefined {
-    if (this.#released) {
-      throw new HandleError(`The result of '${this.description}' was released; it can no longer be used.`);
-    }
     const outcome = this.#outcome;
     if (outcome === undefined) return this.promised;
     if ('error' in outcome) throw this.broken(outcome.error);

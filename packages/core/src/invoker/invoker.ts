@@ -119,7 +119,7 @@ export interface Invoker {
   /**
    * Frees the Python objects behind these handles. Unknown or dead handles are
    * ignored. A PromisedHandle is freed once its call and the calls naming it
-   * have settled; no new call may name it.
+   * (those made before this, and any made meanwhile) have settled.
    */
   release(handles: readonly HandleRef[]): Promise<void>;
   /**

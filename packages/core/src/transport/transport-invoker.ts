@@ -75,6 +75,34 @@ interface Prepared {
 interface Pipelined {
   readonly makes: PromisedHandle | undefined;
   readonly names: readonly PromisedHandle[];
+  /** Its place in the order pipelined calls go out in; it ends when the call is handed to its channels. */
+  readonly turn: Turn;
+}
+
+/**
+ * A pipelined call's place in line: pipelined calls are routed one after
+ * another, in the order they were made, each once the one before was handed
+ * to its channels, so that they reach Python in that order (the pool and the
+ * channels keep the order of the calls handed to them).
+ */
+class Turn {
+  /** Resolves when the turn before this one ended. */
+  readonly before: Promise<void> | undefined;
+  /** Resolves when this one ends. */
+  readonly ended: Promise<void>;
+  #end: () => void = () => {};
+
+  constructor(before: Promise<void> | undefined) {
+    this.before = before;
+    this.ended = new Promise((resolve) => {
+      this.#end = resolve;
+    });
+  }
+
+  /** The call was handed to its channels, or failed before: the next may go. Idempotent. */
+  end(): void {
+    this.#end();
+  }
 }
 
 /** What a call's channel answered: the encoded result, and who made the handles in it. */
@@ -97,6 +125,8 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
   readonly #telemetry: CallTelemetry;
   /** The last promised handle's serial (pipelining). */
   #promiseSerial = 0;
+  /** When the last pipelined call's turn ends (pipelining: Turn). */
+  #lastTurn: Promise<void> | undefined;
   #closed = false;
 
   constructor(options: TransportInvokerOptions<C>) {
@@ -194,14 +224,15 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
   }
 
   /**
-   * No new call may name these promised handles; each is freed in its worker
-   * once its call and the calls naming it have settled (a release sent
-   * sooner could overtake them: over gRPC it is an RPC of its own).
+   * Frees promised handles in their workers once their calls and the calls
+   * naming them have settled (a release sent sooner could overtake them: over
+   * gRPC it is an RPC of its own). A call naming one once it is freed fails
+   * here, at once; the bridge stops naming one it releases.
    */
   #releasePromised(promised: readonly PromisedHandle[]): void {
     for (const handle of promised) {
-      handle.markReleased();
       handle.releaseWhenDone(() => {
+        handle.markReleased();
         const { owner, session } = handle;
         // Never placed: Python never heard of it. A closed session freed it with everything else.
         if (owner === undefined || (session !== undefined && !this.#sessions.has(session))) return;
@@ -254,6 +285,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       timeoutMs: acquireMs,
       description: prepared.outbound.description,
     };
+    prepared.pipeline?.turn.end();
     return this.#channels.run((channel) => this.#send(channel, prepared, deadline, abandoned, record), runOptions);
   }
 
@@ -288,6 +320,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       prepared.outbound.payload.byteLength,
       prepared.sessionKey,
     );
+    prepared.pipeline?.turn.end();
     const lease = await this.#leaseAccepting(prepared, options).catch((error: unknown) => {
       this.#counts.failed();
       this.#counts.finished();
@@ -369,7 +402,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
    * enough to be encoded in a worker thread; routing waits for the encoding,
    * which is what finds the handles.
    */
-  #prepare(call: Call, options: CallOptions, window: number): Prepared | Promise<Prepared> {
+  #prepare(call: Call, options: CallOptions, window: number, turn?: Turn): Prepared | Promise<Prepared> {
     const handles: HandleRef[] = [];
     const callbacks: HostFunction[] = [];
     const encoded = this.#codec.encode([call.args ?? [], call.kwargs ?? {}], {
@@ -378,8 +411,8 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       onHandle: (handle) => handles.push(handle),
       onFunction: (fn) => callbackIndex(callbacks, fn),
     });
-    if (encoded instanceof Uint8Array) return this.#routed(call, options, window, encoded, handles, callbacks);
-    return encoded.then((payload) => this.#routed(call, options, window, payload, handles, callbacks));
+    if (encoded instanceof Uint8Array) return this.#routed(call, options, window, encoded, handles, callbacks, turn);
+    return encoded.then((payload) => this.#routed(call, options, window, payload, handles, callbacks, turn));
   }
 
   #routed(
@@ -389,12 +422,29 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
     payload: Uint8Array,
     handles: HandleRef[],
     callbacks: HostFunction[],
+    given?: Turn,
   ): Prepared | Promise<Prepared> {
     if (call.handle !== undefined) handles.unshift(call.handle);
     const named = handles.length === 0 ? undefined : promisedAmong(handles);
-    if (named === undefined) return this.#routedTo(call, options, window, payload, handles, callbacks, undefined);
-    // Pipelining: it goes where the results it names will be, once the calls that make them are placed.
-    return placedAll(named).then(() => this.#routedTo(call, options, window, payload, handles, callbacks, named));
+    if (named === undefined && given === undefined) {
+      return this.#routedTo(call, options, window, payload, handles, callbacks, undefined);
+    }
+    // Pipelining: in its turn, it goes where the results it names will be, once the calls making them are placed.
+    const turn = given ?? this.#takeTurn();
+    return inTurn(turn, named ?? []).then(
+      () => this.#routedTo(call, options, window, payload, handles, callbacks, { names: named ?? [], turn }),
+      (error: unknown) => {
+        turn.end();
+        throw error;
+      },
+    );
+  }
+
+  /** The next pipelined call's turn: made synchronously as the call is made, so turns follow the program. */
+  #takeTurn(): Turn {
+    const turn = new Turn(this.#lastTurn);
+    this.#lastTurn = turn.ended;
+    return turn;
   }
 
   #routedTo(
@@ -404,11 +454,11 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
     payload: Uint8Array,
     handles: HandleRef[],
     callbacks: HostFunction[],
-    named: readonly PromisedHandle[] | undefined,
+    piped: { readonly names: readonly PromisedHandle[]; readonly turn: Turn } | undefined,
   ): Prepared {
     const session = this.#session(options.session ?? sessionOfHandle(call.handle));
     const owner = this.#owner(handles, session);
-    const pipeline = named === undefined && call.promise === undefined ? undefined : pipelinedUse(call, named);
+    const pipeline = piped === undefined ? undefined : pipelinedUse(call, piped.names, piped.turn);
     return {
       outbound: {
         op: call.op,
@@ -440,10 +490,10 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
    */
   async #placePromised(call: Call, options: CallOptions): Promise<Prepared> {
     const promised = call.promise as PromisedHandle;
+    const turn = this.#takeTurn();
     let prepared: Prepared | undefined;
     try {
-      const pending = this.#prepare(call, options, 0);
-      prepared = pending instanceof Promise ? await pending : pending;
+      prepared = await this.#prepare(call, options, 0, turn);
       if (prepared.owner !== undefined) {
         promised.place(prepared.owner, prepared.sessionKey);
         return prepared;
@@ -454,6 +504,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       promised.place(owner, prepared.sessionKey);
       return { ...prepared, owner, outbound: { ...prepared.outbound, pinned: true } };
     } catch (error) {
+      turn.end();
       promised.failBeforePlacement(error as Error);
       if (prepared?.pipeline !== undefined) settlePipelined(prepared.pipeline);
       else promised.settle();
@@ -541,20 +592,24 @@ function promisedAmong(handles: readonly HandleRef[]): PromisedHandle[] | undefi
   return named;
 }
 
-/** Resolves once every one of them is placed; a PipelineError if the call making one failed before. */
-function placedAll(named: readonly PromisedHandle[]): Promise<unknown> {
-  return named.length === 1 ? (named[0] as PromisedHandle).placed : Promise.all(named.map((handle) => handle.placed));
+/**
+ * Resolves once the turn before `turn` ended and every promised handle in
+ * `named` is placed; a PipelineError if the call making one failed before.
+ */
+function inTurn(turn: Turn, named: readonly PromisedHandle[]): Promise<unknown> {
+  if (named.length === 0) return turn.before ?? Promise.resolve();
+  return Promise.all([turn.before, ...named.map((handle) => handle.placed)]);
 }
 
 /** What a routed call makes and names; the named ones count it among their users until it settles. */
-function pipelinedUse(call: Call, named: readonly PromisedHandle[] | undefined): Pipelined {
-  const names = named ?? [];
+function pipelinedUse(call: Call, names: readonly PromisedHandle[], turn: Turn): Pipelined {
   for (const handle of names) handle.used();
-  return { makes: call.promise, names };
+  return { makes: call.promise, names, turn };
 }
 
 /** A pipelined call settled: its promise is settled on the host, and it no longer uses those it named. */
 function settlePipelined(pipeline: Pipelined): void {
+  pipeline.turn.end();
   pipeline.makes?.settle();
   for (const handle of pipeline.names) handle.unused();
 }
