@@ -134,10 +134,13 @@ class WorkerClient:
     # --- receiving ------------------------------------------------------------------
 
     def next_frame(self, timeout: float = 10.0, kinds: tuple[int, ...] | None = None) -> Frame:
-        deadline = time.monotonic() + timeout
+        return self._next(lambda frame: kinds is None or frame.kind in kinds, time.monotonic() + timeout)
+
+    def _next(self, wanted: Any, deadline: float) -> Frame:
+        """The first frame received that is ``wanted``, reading more until one comes (TimeoutError at the deadline)."""
         while True:
             for i, frame in enumerate(self._frames):
-                if kinds is None or frame.kind in kinds:
+                if wanted(frame):
                     return self._frames.pop(i)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -158,16 +161,12 @@ class WorkerClient:
         return json.loads(bytes(frame.body))
 
     def outcome(self, call_id: int, timeout: float = 10.0) -> tuple[str, Any]:
-        """('result', value) or ('error', payload) for one call."""
-        deadline = time.monotonic() + timeout
-        while True:
-            frame = self.next_frame(max(0.01, deadline - time.monotonic()), kinds=(Kind.RESULT, Kind.ERROR))
-            if frame.id != call_id:
-                self._frames.append(frame)
-                continue
-            if frame.kind == Kind.RESULT:
-                return "result", self.decode(frame)
-            return "error", json.loads(bytes(frame.body))
+        """('result', value) or ('error', payload) for one call; other calls' outcomes wait their turn."""
+        final = (Kind.RESULT, Kind.ERROR)
+        frame = self._next(lambda f: f.id == call_id and f.kind in final, time.monotonic() + timeout)
+        if frame.kind == Kind.RESULT:
+            return "result", self.decode(frame)
+        return "error", json.loads(bytes(frame.body))
 
     def decode(self, frame: Frame) -> Any:
         """A RESULT's or ITEM's value, handles as ``("handle", id)``."""

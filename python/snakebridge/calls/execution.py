@@ -438,6 +438,7 @@ class CallExecutor:
             return
         if self._pipeline.place(call):
             self._run_placed(call, args, kwargs)
+            self._pipeline.placed(call)
 
     def _promise_reader(self, call: PipelinedCall, probing: bool) -> FromHandle:
         """What the handle ids in a pipelined call's arguments become: a promised id its promise's value.

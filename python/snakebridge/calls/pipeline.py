@@ -154,17 +154,30 @@ class Pipeline:
     # --- the executor's thread -----------------------------------------------------------------
 
     def place(self, call: PipelinedCall) -> bool:
-        """Places a call whose names were read (``names``, ``missing``); True if it may run now.
+        """Places a call whose names were read (``names``, ``missing``); True if it may run now (then the
+        executor runs it, and calls ``placed``).
 
         Otherwise it is held back, waits for a declaration, or has failed
         (``fail`` was called).
         """
+        if self._place(call):
+            return True
+        self.placed(call)
+        return False
+
+    def placed(self, call: PipelinedCall) -> None:
+        """The call was placed (run, held back or failed): calls that waited for the promise it makes are read
+        again now, and so come after it."""
+        if call.makes is not None and self.unplaced:
+            self._readmit_unplaced(call.meta.scope)
+
+    def _place(self, call: PipelinedCall) -> bool:
         if call.missing:
             self._wait_for_declaration(call)
             return False
         if call.meta.promise:
             try:
-                self.declare(call)
+                call.makes = self.promises.declare(call.meta.scope, call.meta.promise, call.meta.session)
             except Exception as exc:
                 self.fail(call, describe(exc))
                 return False

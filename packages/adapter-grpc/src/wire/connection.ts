@@ -257,16 +257,16 @@ export class BridgeConnection {
   }
 
   #request(call: OutboundCall): CallRequest {
-    return {
+    const request: CallRequest = {
       op: WIRE_OPS[call.op],
       target: call.target,
       handle: call.handle,
       session: call.session ?? '',
       serializer: this.#options.serializer.id,
       payload: call.payload,
-      promise: call.promise,
-      pipeline: call.pipelined ? this.#pipeline : '',
     };
+    // Pipelining's fields only where used: protobufjs writes every field it is given, a default one too.
+    return call.pipelined ? { ...request, promise: call.promise, pipeline: this.#pipeline } : request;
   }
 
   /**

@@ -9,7 +9,14 @@
 import assert from 'node:assert/strict';
 import { Bridge, release } from '../bridge/bridge.js';
 import type { ResolvedConfig } from '../config/types.js';
-import { HandleError, PipelineError, PythonError, SnakeBridgeError, WorkerCrashedError } from '../errors/index.js';
+import {
+  HandleError,
+  PipelineError,
+  PythonError,
+  SerializationError,
+  SnakeBridgeError,
+  WorkerCrashedError,
+} from '../errors/index.js';
 import { PROMISED } from '../handles/promised-handle.js';
 import { silentLogger } from '../logger/logger.js';
 import type { Serializer } from '../serializer/serializer.js';
@@ -298,6 +305,25 @@ export function describePipeliningContract(runner: TestRunner, name: string, opt
         const count = sent.length;
         assertBrokenBy(await rejection(failed.add(3)), 'boom');
         assert.equal(log.filter((happening) => happening.kind === 'sent').length, count);
+      }),
+      timeout,
+    );
+
+    it(
+      'fails the calls that use a result whose call could not be sent, with its error as their cause, unsent',
+      fresh(async ({ bridge, log }) => {
+        const p = bridge.module(PIPELINING_MODULE);
+        const unsendable = p.echo(Symbol('not a value'));
+        const onIt = unsendable.add(1);
+        const withIt = p.total_of(unsendable);
+        const error = await rejection(unsendable);
+        assert.ok(SerializationError.is(error), String(error));
+        for (const dependent of [onIt, withIt]) {
+          const broken = await rejection(dependent);
+          assert.ok(PipelineError.is(broken), String(broken));
+          assert.equal((broken as Error).cause, error);
+        }
+        assert.deepEqual(log, []);
       }),
       timeout,
     );
