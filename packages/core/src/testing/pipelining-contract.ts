@@ -95,10 +95,19 @@ function recordingChannel(channel: Channel, log: Happening[]): Channel {
           log.push({ kind: 'sent', call: name, owner: target.owner });
           const final = () => log.push({ kind: 'final', call: name, owner: target.owner });
           return target.send(call, {
-            result: (body) => (final(), events.result(body)),
+            result: (body) => {
+              final();
+              events.result(body);
+            },
             item: (body) => events.item(body),
-            end: () => (final(), events.end()),
-            fail: (error) => (final(), events.fail(error)),
+            end: () => {
+              final();
+              events.end();
+            },
+            fail: (error) => {
+              final();
+              events.fail(error);
+            },
             callback: (request) => events.callback(request),
           });
         };
