@@ -148,7 +148,7 @@ class Dispatcher:
 
     def receiver_handle(self, promise: Promise) -> int:
         """The handle through which calls on a promise reach its value (kept the first time)."""
-        return self.promises.receiver_handle(promise, lambda value, session: self.handles.add(value, session).id)
+        return self.promises.receiver_handle(promise, self.handles.keep)
 
     def sweep(self) -> int:
         """Frees handles and promises unused for longer than the TTL; returns how many handles."""

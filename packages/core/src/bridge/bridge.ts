@@ -99,7 +99,7 @@ export abstract class CallScope implements ProxyScope {
       this.ensureOpen();
       result = this.handles.submit(call, this.withDefaults(options));
     } catch (error) {
-      result = new PendingResult(() => call.target);
+      result = new PendingResult(() => call.target, call.target);
       result.fail(error as Error);
     }
     return resultProxy(this.handles, result);
@@ -261,7 +261,7 @@ class HandleTracker implements ProxyScope {
     this.#registry = new FinalizationRegistry((ref) => this.#collected(ref));
     this.#outbox = new Outbox(invoker, {
       // Freed once nothing can reach the result (its proxy, proxies of its attributes, calls on it).
-      promised: (result, promised) => this.#registry.register(result, promised, promised),
+      kept: (result, promised) => this.#registry.register(result, promised, promised),
       retire: (promised) => this.#retire(promised),
     });
   }
@@ -337,12 +337,13 @@ class HandleTracker implements ProxyScope {
     if (ref !== undefined) await this.release(ref);
   }
 
-  /** No new call will name this promised handle: the invoker frees it once those made have settled. */
+  /**
+   * No new call will name this promised handle: the invoker frees it once those made have settled. Batched
+   * with the handles the garbage collector freed: one message for many.
+   */
   #retire(promised: PromisedHandle): void {
     this.#registry.unregister(promised);
-    this.invoker.release([promised]).catch((error: unknown) => {
-      this.#logger.debug(`releasing promised handle ${promised.id} failed: ${String(error)}`);
-    });
+    if (!this.#stopped) this.#releaseLater(promised);
   }
 
   stop(): void {

@@ -28,10 +28,13 @@ interface Queued {
   readonly usesResults: boolean;
 }
 
-/** What an outbox tells its bridge about results that got, or no longer need, a promised handle. */
+/** What an outbox tells its bridge about promised handles that results no longer need, or need for long. */
 export interface OutboxHooks {
-  /** A result was sent with a promised handle: it must be freed when nothing can reach the result any more. */
-  promised(result: PendingResult, handle: PromisedHandle): void;
+  /**
+   * A result sent with a promised handle came back as a plain value: Python keeps it under that handle for
+   * calls on it, so the handle must be freed when nothing can reach the result any more.
+   */
+  kept(result: PendingResult, handle: PromisedHandle): void;
   /** No new call will name this promised handle (its result arrived as a handle, or failed): free it. */
   retire(handle: PromisedHandle): void;
 }
@@ -53,7 +56,7 @@ export class Outbox {
    * so that they are sent with promised handles.
    */
   submit(call: ProxyCall, options: CallOptions): PendingResult {
-    const result = new PendingResult(() => describeProxyCall(call));
+    const result = new PendingResult(describer(call), call.target);
     const used: PendingResult[] = call.receiver === undefined ? [] : [call.receiver];
     collectResults(call.args, used);
     if (call.kwargs !== undefined) collectResults(Object.values(call.kwargs), used);
@@ -100,19 +103,16 @@ export class Outbox {
     let call = ready;
     const promiseHandle = this.#invoker.promiseHandle;
     if (result.wanted && call.op === 'call' && promiseHandle !== undefined) {
-      const promised = promiseHandle.call(this.#invoker, result.description);
+      // Its description must not hold the result: the garbage collector frees the handle when the result goes.
+      const promised = promiseHandle.call(this.#invoker, describer(entry.call));
       result.promised = promised;
       call = { ...call, promise: promised };
-      this.#hooks.promised(result, promised);
-    }
-    if (result.promised !== undefined) {
-      const promised = result.promised;
-      // Calls made on it from now on go to the object it came back as, or fail at once: its name is not
-      // needed once those made meanwhile have settled.
       result.onSettled = (outcome) => {
-        if ('error' in outcome || toHandleRef(outcome.value) !== undefined) {
-          result.whenUnused(() => this.#hooks.retire(promised));
-        }
+        // Calls made on it from now on go to the object it came back as, or fail at once: its name is not
+        // needed once those made meanwhile have settled. A plain value is reached through it for as long as
+        // the result can be.
+        if ('value' in outcome && toHandleRef(outcome.value) === undefined) this.#hooks.kept(result, promised);
+        else result.whenUnused(() => this.#hooks.retire(promised));
       };
     }
     let reply: Promise<unknown>;
@@ -150,11 +150,17 @@ export class Outbox {
   }
 }
 
-/** A call as errors name it: `numpy.linalg.norm`, `(sklearn.ensemble.RandomForestClassifier).fit`. */
-export function describeProxyCall(call: ProxyCall): string {
-  if (call.receiver === undefined) return describeCall(call);
-  const on = `(${call.receiver.description})`;
-  return describeCall({ op: call.op, target: call.target === '' ? on : `${on}.${call.target}` });
+/**
+ * Names a call as errors do: `numpy.linalg.norm`, or on a result `(RandomForestClassifier(…)).fit`. Only the
+ * call that made the result is named, not the chain before it (a long chain would make long names); and the
+ * function holds none of the results, only names.
+ */
+export function describer(call: ProxyCall): () => string {
+  const { op, target, handle } = call;
+  const made = call.receiver === undefined ? undefined : call.receiver.target.split('.').pop() || 'result';
+  if (made === undefined) return () => describeCall({ op, target, handle });
+  const on = `(${made}(…))`;
+  return () => describeCall({ op, target: target === '' ? on : `${on}.${target}` });
 }
 
 /** The PendingResult a value is the proxy of, if it is the proxy of a result. */

@@ -41,9 +41,13 @@ export class PendingResult {
   /** The results of earlier calls this one uses: told when it settles. */
   #uses: PendingResult[] = [];
 
+  /** The target of its call: a dotted name, or a method or attribute name on what it was called on. */
+  readonly target: string;
+
   /** @param describe - names the call in errors; asked only when needed */
-  constructor(describe: () => string) {
+  constructor(describe: () => string, target: string) {
     this.#describe = describe;
+    this.target = target;
     this.#sent = new Promise((resolve) => {
       this.#markSent = resolve;
     });

@@ -21,8 +21,7 @@ export const PROMISED = 0x8000_0000;
  * call that names it is in flight.
  */
 export class PromisedHandle extends HandleRef {
-  /** The call whose result it is, as errors name it. */
-  readonly description: string;
+  readonly #describe: () => string;
   /** Resolves with its owner once its call is sent; rejects with a PipelineError if that call failed before. */
   readonly placed: Promise<string>;
   #onPlaced: (owner: string) => void = () => {};
@@ -34,16 +33,24 @@ export class PromisedHandle extends HandleRef {
   /** The release waiting for its call and the calls naming it to settle. */
   #release: (() => void) | undefined;
 
-  /** @param serial - a number unique among the invoker's promised handles, from 1 to 2^31 - 1 */
-  constructor(serial: number, description: string) {
-    super({ id: PROMISED + serial, type: `result of ${description}` });
-    this.description = description;
+  /**
+   * @param serial - a number unique among the invoker's promised handles, from 1 to 2^31 - 1
+   * @param describe - names its call in errors; asked only then
+   */
+  constructor(serial: number, describe: () => string) {
+    super({ id: PROMISED + serial, type: 'promised result' });
+    this.#describe = describe;
     this.placed = new Promise<string>((resolve, reject) => {
       this.#onPlaced = resolve;
       this.#onFailed = reject;
     });
     // Awaited only by calls that name it; a failure before it was placed must not go unhandled otherwise.
     this.placed.catch(() => {});
+  }
+
+  /** The call whose result it is, as errors name it. */
+  get description(): string {
+    return this.#describe();
   }
 
   /** @internal Its call was sent to `owner`, in `session`: calls naming it go there. */

@@ -124,12 +124,12 @@ export interface Invoker {
   release(handles: readonly HandleRef[]): Promise<void>;
   /**
    * Pipelining, where the invoker can: a name for the result of a call not
-   * made yet, `description` naming that call in errors. Pass it as the call's
+   * made yet, `describe` naming that call in errors (asked only then). Pass it as the call's
    * `promise`; calls that use it then go out at once, to the same worker, and
    * fail with a PipelineError (its cause the call's error) if that call
    * fails. Invokers without it are sent each result first (the bridge waits).
    */
-  promiseHandle?(description: string): PromisedHandle;
+  promiseHandle?(describe: () => string): PromisedHandle;
   /** Pins a new session to one worker. */
   openSession(): Promise<SessionRef>;
   /** Ends a session and frees the handles created in it. */

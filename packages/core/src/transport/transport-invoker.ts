@@ -179,9 +179,9 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
     return this.#stream<T>(call, options);
   }
 
-  promiseHandle(description: string): PromisedHandle {
+  promiseHandle(describe: () => string): PromisedHandle {
     this.#promiseSerial = this.#promiseSerial >= 0x7fff_ffff ? 1 : this.#promiseSerial + 1;
-    return new PromisedHandle(this.#promiseSerial, description);
+    return new PromisedHandle(this.#promiseSerial, describe);
   }
 
   async release(handles: readonly HandleRef[]): Promise<void> {
