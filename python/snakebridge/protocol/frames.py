@@ -30,6 +30,8 @@ HEADER_SIZE = _CHECKED + 4  # 24
 _LENGTH_OVERHEAD = HEADER_SIZE - 4
 
 FLAG_STREAM = 0x01
+#: On CALL: the call makes a promised handle (its id in aux) or names promised handles (docs/protocol.md, "Pipelining").
+FLAG_PIPELINED = 0x02
 
 #: Bodies at least this large are handed over without a copy, and read straight into the buffer.
 _LARGE_BODY = 1 << 16
@@ -78,7 +80,7 @@ _NONE = frozenset({0})
 _RULES: dict[int, _Rule] = {
     Kind.HELLO: _Rule(0, _JSON_BODY, aux=True),
     Kind.READY: _Rule(0, _JSON_BODY, aux=True),
-    Kind.CALL: _Rule(FLAG_STREAM, _VALUES),
+    Kind.CALL: _Rule(FLAG_STREAM | FLAG_PIPELINED, _VALUES, aux=True),
     Kind.RESULT: _Rule(0, _VALUES),
     Kind.ERROR: _Rule(0, _JSON_ONLY),
     Kind.ITEM: _Rule(0, _VALUES),

@@ -16,7 +16,8 @@ from typing import cast
 
 from ..calls.execution import INTERRUPT_SIGNAL, CallExecutor
 from ..calls.payloads import bridge_error
-from ..protocol import FLAG_STREAM, Frame, FrameTooLarge, Kind, decode_call
+from ..errors import ProtocolError
+from ..protocol import FLAG_PIPELINED, FLAG_STREAM, CallMeta, Frame, FrameTooLarge, Kind, decode_call
 from ..protocol.frames import kind_name
 from .connection import DATA_KINDS, FrameSource, MalformedFrameError
 from .outcomes import Outcomes
@@ -55,7 +56,11 @@ class Executor(CallExecutor):
             except BaseException as exc:
                 self.refuse(frame.id, exc)
                 return
-            self.start(frame.id, meta, frame.flags & FLAG_STREAM, frame.serializer, payload)
+            flags = frame.flags
+            if flags & FLAG_PIPELINED or frame.aux:
+                self._start_pipelined_frame(frame, meta, payload)
+                return
+            self.start(frame.id, meta, flags & FLAG_STREAM, frame.serializer, payload)
         elif kind == Kind.CREDIT:
             self._grant(frame.id, frame.aux)
         elif kind == Kind.CANCEL:
@@ -65,6 +70,15 @@ class Executor(CallExecutor):
         else:
             # Only frames read with HELLO get here unchecked: the reader refuses the others at their header.
             raise MalformedFrameError(f"malformed frame: {kind_name(kind)} frames do not come on the data channel")
+
+    def _start_pipelined_frame(self, frame: Frame, meta: CallMeta, payload: memoryview) -> None:
+        """A CALL with the PIPELINED flag: its aux is the promised handle id it makes (0: none)."""
+        if not frame.flags & FLAG_PIPELINED:
+            self.refuse(frame.id, ProtocolError("a CALL's aux names a promised handle only with the PIPELINED flag"))
+            return
+        self.start_pipelined(
+            frame.id, meta._replace(promise=frame.aux), frame.flags & FLAG_STREAM, frame.serializer, payload
+        )
 
     def _release(self, body: bytes | bytearray | memoryview) -> None:
         """Frees the handles a RELEASE lists. A malformed one is reported on stderr and ignored:

@@ -9,7 +9,7 @@ import { LOG_RECORD_MAX_BYTES } from '@snakebridge/process-pool';
 
 /**
  * Version of the frame format: the header's version byte (docs/protocol.md).
- * HELLO and READY carry the bridge protocol's version in aux, which did not change.
+ * HELLO and READY carry the bridge protocol's version in aux (PROTOCOL_VERSION), which moves on its own.
  */
 export const FRAME_VERSION = 2;
 /** A multiple of 8, so a body starts 8-aligned wherever its header did: msgpack's typed arrays are read in place. */
@@ -44,6 +44,8 @@ export type Kind = (typeof Kind)[keyof typeof Kind];
 
 /** On CALL: stream the result. */
 export const FLAG_STREAM = 0x01;
+/** On CALL: it makes a promised handle (its id in aux) or names some (docs/protocol.md, "Pipelining"). */
+export const FLAG_PIPELINED = 0x02;
 
 /** What a header may hold for one kind of frame; anything else is a malformed frame. */
 interface KindRule {
@@ -72,7 +74,7 @@ function rule(name: string, serializers: readonly number[], extra: Partial<KindR
 const RULES = new Map<number, KindRule>([
   [Kind.HELLO, rule('HELLO', JSON_BODY, { aux: true })],
   [Kind.READY, rule('READY', JSON_BODY, { aux: true })],
-  [Kind.CALL, rule('CALL', VALUES, { flags: FLAG_STREAM })],
+  [Kind.CALL, rule('CALL', VALUES, { flags: FLAG_STREAM | FLAG_PIPELINED, aux: true })],
   [Kind.RESULT, rule('RESULT', VALUES)],
   [Kind.ERROR, rule('ERROR', JSON_ONLY)],
   [Kind.ITEM, rule('ITEM', VALUES)],
