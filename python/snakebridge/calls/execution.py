@@ -913,7 +913,7 @@ class CallExecutor:
         starts, even while nothing comes from the source. Otherwise a plain
         blocking read saves a system call per round trip.
         """
-        if not self._streams and not self._pipeline.waiting:
+        if not self._streams and not self._pipeline.held and not self._pipeline.unplaced:
             return source.read() if block else source.read_ready()
         readable, _, _ = select.select([source.fd, self._wake_r], [], [], None if block else 0)
         if self._wake_r in readable:
