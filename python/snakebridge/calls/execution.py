@@ -1039,7 +1039,7 @@ class CallExecutor:
         """
         pipeline = self._pipeline
         # Attributes, not the ``waiting`` property: this runs before every plain call's read.
-        if not self._streams and not pipeline.held_count and not pipeline.unplaced:
+        if not self._streams and not pipeline.held and not pipeline.unplaced:
             return source.read() if block else source.read_ready()
         readable, _, _ = select.select([source.fd, self._wake_r], [], [], None if block else 0)
         if self._wake_r in readable:

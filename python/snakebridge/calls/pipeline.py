@@ -126,8 +126,7 @@ class Pipeline:
         self.declare_wait_seconds = declare_wait_seconds
         #: Placed calls that have not started, in the order they were placed, by scope.
         self.held: dict[str, deque[PipelinedCall]] = {}
-        #: How many of them: read by the executor on every blocking read (a plain attribute, not ``waiting``).
-        self.held_count = 0
+        self._held_count = 0
         #: Calls waiting for a promise to be declared (unordered transports), in arrival order.
         self.unplaced: dict[int, PipelinedCall] = {}
         self._cancels: deque[int] = deque()
@@ -140,7 +139,7 @@ class Pipeline:
     @property
     def waiting(self) -> int:
         """Calls that wait: held back, or waiting for a declaration."""
-        return self.held_count + len(self.unplaced)
+        return self._held_count + len(self.unplaced)
 
     # --- from any thread ----------------------------------------------------------------------
 
@@ -197,7 +196,7 @@ class Pipeline:
         if queue is None:
             queue = self.held[call.meta.scope] = deque()
         queue.append(call)
-        self.held_count += 1
+        self._held_count += 1
         # A promise may have settled before it was watched: look again.
         self.drain()
         return False
@@ -231,7 +230,7 @@ class Pipeline:
             if not queue or not all(p.state == RESOLVED for p in queue[0].names.values()):
                 break
             call = queue.popleft()
-            self.held_count -= 1
+            self._held_count -= 1
             self.run(call)  # may settle promises of the calls behind it (a sync call on this thread)
         if not queue and self.held.get(scope) is queue:
             del self.held[scope]
@@ -242,7 +241,7 @@ class Pipeline:
             queue.remove(call)
         except ValueError:
             return False
-        self.held_count -= 1
+        self._held_count -= 1
         return True
 
     def _end_cancelled(self) -> None:

@@ -91,13 +91,18 @@ export class PromisedHandle extends HandleRef {
   }
 
   /**
-   * @internal Runs `release` (which frees it in the worker) once its call has
-   * settled and no call that names it is in flight; once only.
+   * @internal Asked to free it in its worker: true if it may be freed now
+   * (its call has settled and no call that names it is in flight); otherwise
+   * `release` runs once that is so. Either way, once only (false after).
    */
-  releaseWhenDone(release: () => void): void {
-    if (this.#release !== undefined) return;
+  releaseWhenDone(release: () => void): boolean {
+    if (this.#release !== undefined) return false;
+    if (this.#settled && this.#uses === 0) {
+      this.#release = () => {};
+      return true;
+    }
     this.#release = release;
-    this.#releaseIfDone();
+    return false;
   }
 
   #releaseIfDone(): void {

@@ -287,6 +287,10 @@ export function describePipeliningContract(runner: TestRunner, name: string, opt
         assert.equal(await number, 41);
         // Python keeps the value under its promised handle while the result can still be used.
         assert.equal(await number.bit_length(), 6);
+        // Iterating a result before it arrived iterates it in Python, with back-pressure.
+        const items: unknown[] = [];
+        for await (const item of p.echo([1, 2, 3])) items.push(item);
+        assert.deepEqual(items, [1, 2, 3]);
         await release(number);
         assert.ok(HandleError.is(await rejection(number.bit_length())));
       }),

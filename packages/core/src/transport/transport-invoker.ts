@@ -230,15 +230,16 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
    * here, at once; the bridge stops naming one it releases.
    */
   #releasePromised(promised: readonly PromisedHandle[]): void {
-    for (const handle of promised) {
-      handle.releaseWhenDone(() => {
-        handle.markReleased();
-        const { owner, session } = handle;
-        // Never placed: Python never heard of it. A closed session freed it with everything else.
-        if (owner === undefined || (session !== undefined && !this.#sessions.has(session))) return;
-        this.#channels.worker(owner)?.release([handle.id]);
-      });
-    }
+    const now = promised.filter((handle) => handle.releaseWhenDone(() => this.#freePromised([handle])));
+    if (now.length > 0) this.#freePromised(now);
+  }
+
+  /** Frees promised handles in their workers: one release per worker. */
+  #freePromised(promised: readonly PromisedHandle[]): void {
+    for (const handle of promised) handle.markReleased();
+    // Never placed: Python never heard of it. A closed session freed it with everything else.
+    const live = promised.filter((handle) => handle.session === undefined || this.#sessions.has(handle.session));
+    for (const [owner, ids] of handleIdsByOwner(live)) this.#channels.worker(owner)?.release(ids);
   }
 
   async close(): Promise<void> {
