@@ -182,6 +182,24 @@ describe('results of calls through proxies', () => {
     expect(invoker.calls.map(({ call }) => call.target)).toEqual(['m.first', 'm.second', 'm.third']);
   });
 
+  it('go out with their arguments as they were when made, though changed before the end of the turn', async () => {
+    const { bridge, invoker } = bridgeWith(() => null);
+    const floats = new Float64Array([1, 2]);
+    const list = [1, [2]];
+    const shared = { n: 1 };
+    const calls = [bridge.module('m').f(floats, list, { a: shared, b: shared }), bridge.call('m.g', [list])];
+    floats.fill(0);
+    list.push(3);
+    (list[1] as number[]).push(4);
+    shared.n = 2;
+    await Promise.all(calls);
+    const [f, g] = invoker.calls.map(({ call }) => call.args ?? []);
+    expect(f).toEqual([new Float64Array([1, 2]), [1, [2]], { a: { n: 1 }, b: { n: 1 } }]);
+    const fields = f?.[2] as { a: unknown; b: unknown };
+    expect(fields.a).toBe(fields.b); // one object still, as the serializer would have seen it
+    expect(g).toEqual([[1, [2]]]);
+  });
+
   it('are refused, as the promises they are, deep inside an argument before they arrive', () => {
     const { bridge } = bridgeWith(() => 1);
     const pending = bridge.module('m').f();

@@ -19,6 +19,7 @@ import {
 } from '../errors/index.js';
 import { PROMISED } from '../handles/promised-handle.js';
 import { silentLogger } from '../logger/logger.js';
+import { NDArray } from '../serializer/ndarray.js';
 import type { Serializer } from '../serializer/serializer.js';
 import type { CallEvents, Channel, Channels, OutboundCall, Transport } from '../transport/transport.js';
 import { TransportInvoker } from '../transport/transport-invoker.js';
@@ -132,6 +133,11 @@ async function rejection(promise: PromiseLike<unknown>): Promise<unknown> {
     return error;
   }
   assert.fail('expected a rejection');
+}
+
+/** The elements of a float array as it came back: an NDArray's, a typed array's or a list's. */
+function floatsOf(value: unknown): ArrayLike<number> {
+  return value instanceof NDArray ? value.data : (value as ArrayLike<number>);
 }
 
 /** Asserts `error` is a PipelineError whose cause is the Python ValueError `message`. */
@@ -271,6 +277,61 @@ export function describePipeliningContract(runner: TestRunner, name: string, opt
         assert.equal((await inArray).length, 3);
         assert.deepEqual(Object.keys(await inObject).sort(), ['one', 'two']);
         assert.equal(sentBeforeFirstAnswer(log), 6, JSON.stringify(log));
+      }),
+      timeout,
+    );
+
+    it(
+      'sends the arguments as they were when the call was made, though the caller changes them before the turn ends',
+      fresh(async ({ bridge }) => {
+        const p = bridge.module(PIPELINING_MODULE);
+        // A buffer, a list and an object reused in a loop, as code does before `await Promise.all(…)`.
+        const floats = new Float64Array(3);
+        const list: number[] = [];
+        const object: Record<string, number> = {};
+        const echoed = [0, 1, 2].map((step) => {
+          floats.fill(step);
+          list.push(step);
+          object[`k${step}`] = step;
+          return p.echo([floats, list, object]);
+        });
+        // With a result in its arguments that is not back yet: sent with it, named by its promised handle.
+        const tally = p.tally(1);
+        const withResult = p.echo([tally, list]);
+        floats.fill(9);
+        list.push(9);
+        object.k9 = 9;
+        const sent = await Promise.all(echoed);
+        assert.deepEqual(
+          sent.map(([array, items, fields]) => [Array.from(floatsOf(array)), items, fields]),
+          [
+            [[0, 0, 0], [0], { k0: 0 }],
+            [[1, 1, 1], [0, 1], { k0: 0, k1: 1 }],
+            [[2, 2, 2], [0, 1, 2], { k0: 0, k1: 1, k2: 2 }],
+          ],
+        );
+        assert.deepEqual((await withResult)[1], [0, 1, 2]);
+      }),
+      timeout,
+    );
+
+    it(
+      'sends the arguments as they were when the call was made, though it waits for a result they hold',
+      fresh(async ({ bridge }) => {
+        const p = bridge.module(PIPELINING_MODULE);
+        const tag = token();
+        // Nothing uses it in the turn it is made in: it is sent without a promised handle, and held back in Python.
+        const gated = p.held(tag);
+        await p.number(0);
+        const list = [1, 2];
+        const floats = new Float64Array([1, 2]);
+        const waiting = p.echo([gated, list, floats]);
+        list.push(3);
+        floats.fill(7);
+        await p.open_gate(tag);
+        const [, items, array] = await waiting;
+        assert.deepEqual(items, [1, 2]);
+        assert.deepEqual(Array.from(floatsOf(array)), [1, 2]);
       }),
       timeout,
     );
