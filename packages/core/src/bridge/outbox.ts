@@ -3,13 +3,16 @@
 // then the code that made a call has also made the calls that use its result
 // (`sk.RandomForestClassifier().fit(x, y)`), so the first is sent with a
 // promised handle and the others go with it, instead of one round trip each.
+// Only the sending waits: each call's arguments are encoded (or copied) when
+// it is made, so that changing them afterwards changes nothing.
 
 import { type Context, context as otelContext } from '@opentelemetry/api';
 import { HandleError } from '../errors/errors.js';
 import { type HandleRef, toHandleRef } from '../handles/handle-ref.js';
 import type { PromisedHandle } from '../handles/promised-handle.js';
 import { describeCall } from '../invoker/describe-call.js';
-import type { Call, CallOptions, Invoker } from '../invoker/invoker.js';
+import type { Call, CallOptions, EncodedArguments, Invoker } from '../invoker/invoker.js';
+import { captured } from './captured.js';
 import { PendingResult } from './pending-result.js';
 
 /** A call as proxies make it: on a handle, or on the result of an earlier call (`receiver`) that may not be back. */
@@ -22,10 +25,13 @@ export interface ProxyCall extends Call {
 export const PENDING_RESULT: unique symbol = Symbol.for('@snakebridge/core/PendingResult');
 
 interface Queued {
+  /** The call; its arguments, when not `encoded`, copied as they were when it was made. */
   readonly call: ProxyCall;
   readonly options: CallOptions;
   readonly result: PendingResult;
-  /** Its arguments hold results of earlier calls, to be settled (or named) when it is sent. */
+  /** Its arguments, encoded by the invoker when it was made. */
+  readonly encoded: EncodedArguments | undefined;
+  /** Its (copied) arguments hold results of earlier calls, to be settled (or named) when it is sent. */
   readonly usesResults: boolean;
   /**
    * The OpenTelemetry context active when the call was made: it is sent in it, so that its span is a child
@@ -57,9 +63,10 @@ export class Outbox {
   }
 
   /**
-   * Queues a call; the PendingResult returned stands for its result. Results
-   * of earlier calls it uses (its receiver, its arguments) are marked wanted,
-   * so that they are sent with promised handles.
+   * Queues a call, with its arguments as they are now; the PendingResult
+   * returned stands for its result. Results of earlier calls it uses (its
+   * receiver, its arguments) are marked wanted, so that they are sent with
+   * promised handles.
    */
   submit(call: ProxyCall, options: CallOptions): PendingResult {
     const result = new PendingResult(describer(call), call.target);
@@ -72,12 +79,51 @@ export class Outbox {
       return result;
     }
     for (const earlier of used) earlier.usedBy(result);
-    const usesResults = used.length > (call.receiver === undefined ? 0 : 1);
-    const context = otelContext.active();
-    if (this.#queue.push({ call, options, result, usesResults, context }) === 1) {
-      queueMicrotask(() => this.#flush());
+    const inArguments = used.length > (call.receiver === undefined ? 0 : 1);
+    let queued: Queued;
+    try {
+      queued = this.#captured(call, options, result, inArguments ? used : undefined);
+    } catch (error) {
+      result.fail(error as Error);
+      return result;
     }
+    result.promisable = call.op === 'call' && this.#invoker.promiseHandle !== undefined;
+    if (this.#queue.push(queued) === 1) queueMicrotask(() => this.#flush());
     return result;
+  }
+
+  /**
+   * The call as queued, its arguments kept as they are now: encoded by the
+   * invoker when it can and the results they hold (`used`) need no waiting
+   * for (each is back, or has a promised handle, given now if it can still
+   * have one), else copied, to be encoded when sent.
+   *
+   * @throws what encoding throws; a PipelineError when a result they hold failed.
+   */
+  #captured(call: ProxyCall, options: CallOptions, result: PendingResult, used: PendingResult[] | undefined): Queued {
+    const context = otelContext.active();
+    const encode = this.#invoker.encodeArguments;
+    if (encode !== undefined) {
+      if (used !== undefined) for (const earlier of used) this.#promiseEarly(earlier);
+      const ready = used === undefined ? call : settledNow(call);
+      if (ready !== undefined) {
+        const encoded = encode.call(this.#invoker, ready);
+        return { call, options, result, encoded, usesResults: false, context };
+      }
+    }
+    const copied = { ...call, args: captured(call.args), kwargs: captured(call.kwargs) };
+    return { call: copied, options, result, encoded: undefined, usesResults: used !== undefined, context };
+  }
+
+  /** Gives a result not sent yet its promised handle now, so that a call with it in its arguments can name it. */
+  #promiseEarly(earlier: PendingResult): void {
+    if (earlier.promisable && earlier.promised === undefined) this.#promise(earlier);
+  }
+
+  #promise(result: PendingResult): void {
+    const promiseHandle = this.#invoker.promiseHandle;
+    // Its describer holds no result: the garbage collector frees the handle when the result goes.
+    if (promiseHandle !== undefined) result.promised = promiseHandle.call(this.#invoker, result.describer);
   }
 
   #flush(): void {
@@ -92,27 +138,38 @@ export class Outbox {
     try {
       ready = this.#ready(entry);
     } catch (error) {
-      entry.result.fail(error as Error);
+      this.#fail(entry, error as Error);
       return;
     }
     if (ready instanceof Promise) {
       ready.then(
         (call) => this.#start(entry, call),
-        (error: unknown) => entry.result.fail(error as Error),
+        (error: unknown) => this.#fail(entry, error as Error),
       );
     } else {
       this.#start(entry, ready);
     }
   }
 
+  /** It cannot be sent: it fails, and so do the calls made meanwhile that named its promised handle. */
+  #fail(entry: Queued, error: Error): void {
+    const { result } = entry;
+    result.promisable = false;
+    result.fail(error);
+    const promised = result.promised;
+    if (promised === undefined) return;
+    promised.failBeforePlacement(error);
+    promised.settle();
+    this.#hooks.retire(promised);
+  }
+
   #start(entry: Queued, ready: Call): void {
     const { result, options } = entry;
+    result.promisable = false;
     let call = ready;
-    const promiseHandle = this.#invoker.promiseHandle;
-    if (result.wanted && call.op === 'call' && promiseHandle !== undefined) {
-      // Its description must not hold the result: the garbage collector frees the handle when the result goes.
-      const promised = promiseHandle.call(this.#invoker, describer(entry.call));
-      result.promised = promised;
+    if (result.wanted && result.promised === undefined && call.op === 'call') this.#promise(result);
+    const promised = result.promised;
+    if (promised !== undefined) {
       call = { ...call, promise: promised };
       result.onSettled = (outcome) => {
         // Calls made on it from now on go to the object it came back as, or fail at once: its name is not
@@ -137,14 +194,14 @@ export class Outbox {
 
   /**
    * The call as it can be sent now: on the handle its receiver stands for,
-   * with results in its arguments replaced by what they came back as (or
-   * left to name their promised handles). A promise when one of them was
-   * sent without a promised handle and has not come back.
+   * with results in its (copied) arguments replaced by what they came back
+   * as (or left to name their promised handles). A promise when one of them
+   * was sent without a promised handle and has not come back.
    *
    * @throws PipelineError when a result it uses failed.
    */
   #ready(entry: Queued): Call | Promise<Call> {
-    const { call } = entry;
+    const { call, encoded } = entry;
     const waits: Promise<void>[] = [];
     let handle: HandleRef | undefined = call.handle;
     if (call.receiver !== undefined) {
@@ -157,6 +214,7 @@ export class Outbox {
       kwargs = kwargs === undefined ? undefined : (settled(kwargs, waits, 0) as Record<string, unknown>);
     }
     if (waits.length > 0) return Promise.all(waits).then(() => this.#ready(entry));
+    if (encoded !== undefined) return { op: call.op, target: call.target, handle, encoded };
     return { op: call.op, target: call.target, handle, args, kwargs };
   }
 }
@@ -198,6 +256,20 @@ function collectResults(values: readonly unknown[] | undefined, found: PendingRe
 function collectResult(value: unknown, found: PendingResult[]): void {
   const result = pendingResultOf(value);
   if (result !== undefined) found.push(result);
+}
+
+/**
+ * The call with the results in its arguments replaced by what they came back
+ * as (or left to name their promised handles), as it can be encoded now;
+ * undefined if one must be waited for.
+ *
+ * @throws PipelineError when one of them failed.
+ */
+function settledNow(call: ProxyCall): ProxyCall | undefined {
+  const waits: Promise<void>[] = [];
+  const args = call.args === undefined ? undefined : (settled(call.args, waits, 0) as unknown[]);
+  const kwargs = call.kwargs === undefined ? undefined : (settled(call.kwargs, waits, 0) as Record<string, unknown>);
+  return waits.length > 0 ? undefined : { ...call, args, kwargs };
 }
 
 /**

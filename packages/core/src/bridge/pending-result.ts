@@ -20,6 +20,12 @@ export class PendingResult {
   #description: string | undefined;
   /** A later call uses it before it arrived: send it with a promised handle. */
   wanted = false;
+  /**
+   * A promised handle can still be given to it: its call is one that can
+   * make one (a call, to an invoker that promises handles) and has not been
+   * sent. Calls made meanwhile with it in their arguments name it at once.
+   */
+  promisable = false;
   /** Its name before it exists, once it was sent with one. */
   promised: PromisedHandle | undefined;
   /** Settles with its call; rejected only for those who await it (it is handled once something depends on it). */
@@ -73,6 +79,11 @@ export class PendingResult {
       this.#settle({ error: error as Error });
       throw error;
     }
+  }
+
+  /** Names its call, holding only names (not the result): what a promised handle of it names its call by. */
+  get describer(): () => string {
+    return this.#describe;
   }
 
   /** The call, as errors name it. */

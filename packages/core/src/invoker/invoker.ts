@@ -34,6 +34,22 @@ export interface Call {
    * Python after this one, with its result.
    */
   readonly promise?: PromisedHandle | undefined;
+  /**
+   * The arguments as `Invoker.encodeArguments` of this invoker encoded them
+   * when the call was made: sent instead of `args` and `kwargs`, which are
+   * then left out.
+   */
+  readonly encoded?: EncodedArguments | undefined;
+}
+
+declare const ENCODED: unique symbol;
+
+/**
+ * A call's arguments, encoded by an invoker (`encodeArguments`) to be sent
+ * later as they were then. Opaque: only the invoker that made it reads it.
+ */
+export interface EncodedArguments {
+  readonly [ENCODED]: true;
 }
 
 /** Options of one call. Unset fields take their value from the config. */
@@ -130,6 +146,15 @@ export interface Invoker {
    * fails. Invokers without it are sent each result first (the bridge waits).
    */
   promiseHandle?(describe: () => string): PromisedHandle;
+  /**
+   * Encodes a call's arguments now, for a call made later with them as its
+   * `encoded`: Python gets them as they were at this moment, whatever the
+   * caller changes meanwhile. The bridge sends calls at the end of the turn
+   * they were made in; this is how it keeps what they were given. Throws what
+   * `call` would reject with for arguments that cannot be sent. Invokers
+   * without it are given copies of the arguments instead.
+   */
+  encodeArguments?(call: Call): EncodedArguments;
   /** Pins a new session to one worker. */
   openSession(): Promise<SessionRef>;
   /** Ends a session and frees the handles created in it. */

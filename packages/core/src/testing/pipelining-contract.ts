@@ -391,9 +391,11 @@ export function describePipeliningContract(runner: TestRunner, name: string, opt
         const unsendable = p.echo(Symbol('not a value'));
         const onIt = unsendable.add(1);
         const withIt = p.total_of(unsendable);
+        // Named by its promised handle as it is made, so that its arguments are encoded then.
+        const withWhatIsOnIt = p.total_of(onIt);
         const error = await rejection(unsendable);
         assert.ok(SerializationError.is(error), String(error));
-        for (const broken of await Promise.all([onIt, withIt].map(rejection))) {
+        for (const broken of await Promise.all([onIt, withIt, withWhatIsOnIt].map(rejection))) {
           assert.ok(PipelineError.is(broken), String(broken));
           assert.equal((broken as Error).cause, error);
         }

@@ -21,7 +21,15 @@ import { isPromised, PromisedHandle } from '../handles/promised-handle.js';
 import { CallCounts, handleIdsByOwner } from '../invoker/call-counts.js';
 import { withDeadline } from '../invoker/deadline.js';
 import { describeCall, sessionOfHandle } from '../invoker/describe-call.js';
-import type { Call, CallOptions, Invoker, InvokerStats, SessionRef, StreamOptions } from '../invoker/invoker.js';
+import type {
+  Call,
+  CallOptions,
+  EncodedArguments,
+  Invoker,
+  InvokerStats,
+  SessionRef,
+  StreamOptions,
+} from '../invoker/invoker.js';
 import type { AcquireOptions, Lease, RunOptions } from '../process-pool/process-pool.js';
 import type { DecodeContext, EncodeContext, Serializer } from '../serializer/serializer.js';
 import { type CallRecord, CallTelemetry } from '../telemetry/telemetry.js';
@@ -177,6 +185,13 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
 
   stream<T = unknown>(call: Call, options: StreamOptions = {}): AsyncIterableIterator<T> {
     return this.#stream<T>(call, options);
+  }
+
+  encodeArguments(call: Call): EncodedArguments {
+    const encoded = this.#encode(call);
+    // Awaited when the call is sent, which may never be (the call fails before): not an unhandled rejection.
+    if (encoded.payload instanceof Promise) encoded.payload.catch(() => {});
+    return encoded as unknown as EncodedArguments;
   }
 
   promiseHandle(describe: () => string): PromisedHandle {
@@ -402,22 +417,28 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
   // --- encoding and routing ----------------------------------------------------------------------
 
   /**
-   * Encodes the arguments (once, whatever the retries) and works out which
-   * channel must run the call. A promise only when the arguments were big
-   * enough to be encoded in a worker thread; routing waits for the encoding,
-   * which is what finds the handles.
+   * Encodes the arguments (once, whatever the retries; or takes them as
+   * `encodeArguments` encoded them) and works out which channel must run the
+   * call. A promise only when the arguments were big enough to be encoded in
+   * a worker thread; routing waits for the encoding, which is what finds the
+   * handles.
    */
   #prepare(call: Call, options: CallOptions, window: number, turn?: Turn): Prepared | Promise<Prepared> {
+    const { payload, handles, callbacks } = call.encoded === undefined ? this.#encode(call) : ownArguments(call);
+    if (payload instanceof Uint8Array) return this.#routed(call, options, window, payload, handles, callbacks, turn);
+    return payload.then((bytes) => this.#routed(call, options, window, bytes, handles, callbacks, turn));
+  }
+
+  #encode(call: Call): ArgumentPayload {
     const handles: HandleRef[] = [];
     const callbacks: HostFunction[] = [];
-    const encoded = this.#codec.encode([call.args ?? [], call.kwargs ?? {}], {
+    const payload = this.#codec.encode([call.args ?? [], call.kwargs ?? {}], {
       target: call.target,
       role: 'args',
       onHandle: (handle) => handles.push(handle),
       onFunction: (fn) => callbackIndex(callbacks, fn),
     });
-    if (encoded instanceof Uint8Array) return this.#routed(call, options, window, encoded, handles, callbacks, turn);
-    return encoded.then((payload) => this.#routed(call, options, window, payload, handles, callbacks, turn));
+    return new ArgumentPayload(payload, handles, callbacks);
   }
 
   #routed(
@@ -425,11 +446,11 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
     options: CallOptions,
     window: number,
     payload: Uint8Array,
-    handles: HandleRef[],
+    found: readonly HandleRef[],
     callbacks: HostFunction[],
     given?: Turn,
   ): Prepared | Promise<Prepared> {
-    if (call.handle !== undefined) handles.unshift(call.handle);
+    const handles = call.handle === undefined ? found : [call.handle, ...found];
     const named = handles.length === 0 ? undefined : promisedAmong(handles);
     if (named === undefined && given === undefined) {
       return this.#routedTo(call, options, window, payload, handles, callbacks, undefined);
@@ -457,7 +478,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
     options: CallOptions,
     window: number,
     payload: Uint8Array,
-    handles: HandleRef[],
+    handles: readonly HandleRef[],
     callbacks: HostFunction[],
     piped: { readonly names: readonly PromisedHandle[]; readonly turn: Turn } | undefined,
   ): Prepared {
@@ -584,6 +605,22 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
   #closedError(): ClosedError {
     return new ClosedError(`The ${this.kind} invoker`);
   }
+}
+
+/** A call's arguments, encoded: the payload, the handles it names and the host functions it passes. */
+class ArgumentPayload {
+  constructor(
+    readonly payload: Uint8Array | Promise<Uint8Array>,
+    readonly handles: readonly HandleRef[],
+    readonly callbacks: HostFunction[],
+  ) {}
+}
+
+/** The arguments a call carries encoded, refused if another invoker encoded them (it may speak another format). */
+function ownArguments(call: Call): ArgumentPayload {
+  const encoded: unknown = call.encoded;
+  if (encoded instanceof ArgumentPayload) return encoded;
+  throw new TypeError(`${describeCall(call)}: its arguments were encoded by another invoker`);
 }
 
 /** The promised handles among a call's handles, or undefined for none. */
