@@ -33,7 +33,8 @@ function valgrindWrapper(dir: string, interpreter: string): string {
     wrapper,
     [
       '#!/bin/sh',
-      `if [ "$1" = "-c" ]; then "${interpreter}" "$@" | sed 's#${interpreter}#${wrapper}#'; exit; fi`,
+      // The probe (`-c`, maybe after `-S`): answered by the real interpreter, naming this wrapper.
+      `case " $* " in *" -c "*) "${interpreter}" "$@" | sed 's#${interpreter}#${wrapper}#'; exit;; esac`,
       `exec valgrind --tool=callgrind --callgrind-out-file=${dir}/callgrind.%p.out "${interpreter}" "$@"`,
       '',
     ].join('\n'),
@@ -51,7 +52,8 @@ async function workerInstructions(dir: string, executable: string, count: number
       logLevel: 'error',
       python: { path: [WORK], executable },
       timeouts: { startMs: 120_000 },
-      pool: { min: 1, max: 1, maxConcurrency: Math.max(1, inFlight), pingIntervalMs: 0 },
+      // Spawned, not forked from a fork server: one process under callgrind, the worker itself.
+      pool: { min: 1, max: 1, maxConcurrency: Math.max(1, inFlight), pingIntervalMs: 0, forkServer: false },
     },
     { env: {} },
   );

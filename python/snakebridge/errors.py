@@ -8,7 +8,6 @@ The payload shape is the one ``PythonErrorPayload`` declares in
 from __future__ import annotations
 
 import os
-import traceback
 from typing import Any
 
 #: Longest chain of causes/contexts sent; deeper links are cut.
@@ -93,6 +92,8 @@ def qualified_name(cls: type) -> str:
 
 def exception_payload(exc: BaseException, depth: int = 0) -> dict[str, Any]:
     """Describes an exception, its traceback and its cause/context chain."""
+    import traceback  # here: a worker that never fails never needs it, and it costs start-up time
+
     tb = exc.__traceback__
     frames = traceback.extract_tb(tb) if tb is not None else traceback.StackSummary()
     while frames and frames[0].filename.startswith(_RUNTIME_DIRS):

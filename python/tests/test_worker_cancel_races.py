@@ -232,3 +232,32 @@ def test_ignores_a_malformed_release_and_keeps_serving(worker, body):
     assert worker.call("len", "abc") == ("result", 3)
     assert worker.outcome(worker.send_call("increment", handle=handle[1])) == ("result", 6)
     assert worker.process.poll() is None
+
+
+# --- a cancel while the call's module is imported -------------------------------------------------
+
+
+def test_a_cancel_during_the_import_of_the_calls_module_waits_for_the_import_to_finish(worker):
+    # Stopped half-way, the package's import would fail for good: its submodule stays in sys.modules but is no
+    # longer an attribute of the package imported again (how asyncio breaks with "name 'coroutines' is not defined").
+    call = worker.send_call("half_imported.value")
+    assert worker.process.stdout.readline() == b"half_imported: importing\n"  # the import is under way
+    worker.send(Kind.CANCEL, call, control=True)
+    worker.send(Kind.CANCEL, call)
+    status, payload = worker.outcome(call)
+    assert (status, payload["code"]) == ("error", "CANCELLED")
+    assert worker.call("half_imported.value") == ("result", 42)
+
+
+def test_an_interrupt_whose_signal_handler_never_ran_is_honoured_when_a_held_block_ends():
+    # CPython 3.11 can lose the wake-up that makes the main thread run a signal's handler (the signal
+    # arrives while Python code runs): the interrupt's flag, set before the signal, still stops the call.
+    from snakebridge.errors import Cancelled
+
+    with executors() as make:
+        executor = make().executor
+        executor._current = executor._interrupt = 7  # as cancel() leaves them, the handler not run
+        with pytest.raises(Cancelled), executor.uninterruptible():
+            pass
+        assert executor._interrupt == 0
+        executor._current = 0

@@ -49,6 +49,34 @@ def _handle_wire(value: object) -> HandleWire:
     raise TypeError(f"cannot send a {type(value).__name__}")
 
 
+def spawn_runtime(
+    module_args: list[str], child_fds: tuple[int, ...], python_path: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
+    """Runs ``python -m <module_args>`` with ``child_fds`` at fds 3, 4, … in the child, as the host does,
+    stdout and stderr piped, and closes this side's copies of ``child_fds``. ``python_path`` goes before
+    the runtime's and the tests' directories."""
+
+    def place_fds() -> None:
+        staged = [os.dup(fd) for fd in child_fds]
+        for target, fd in enumerate(staged, start=3):
+            os.dup2(fd, target)
+
+    search_path = os.pathsep.join((*python_path, str(PYTHON_ROOT), str(TESTS_ROOT)))
+    env = {**os.environ, "PYTHONPATH": search_path, "SNAKEBRIDGE_HOST_PID": str(os.getpid())}
+    # os.pipe() fds close on exec; the dup2'd ones do not. So no pass_fds, which would close them.
+    process = subprocess.Popen(
+        [sys.executable, "-m", *module_args],
+        close_fds=False,
+        preexec_fn=place_fds,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    for fd in child_fds:
+        os.close(fd)
+    return process
+
+
 class WorkerClient:
     def __init__(self, *, first_frame: bytes | None = None, python_path: tuple[str, ...] = (), **hello: Any) -> None:
         """Starts a worker and sends HELLO with ``hello`` as options, or ``first_frame`` instead;
@@ -58,25 +86,11 @@ class WorkerClient:
         control_r, self._control = os.pipe()
         child_fds = (data_r, out_w, control_r)
 
-        def place_fds() -> None:
-            # Move the three pipe ends to fds 3, 4 and 5 in the child, as the host does.
-            staged = [os.dup(fd) for fd in child_fds]
-            for target, fd in zip((3, 4, 5), staged, strict=True):
-                os.dup2(fd, target)
+        self.process = spawn_runtime(["snakebridge"], child_fds, python_path)
+        self._say_hello(first_frame, hello)
 
-        search_path = os.pathsep.join((*python_path, str(PYTHON_ROOT), str(TESTS_ROOT)))
-        env = {**os.environ, "PYTHONPATH": search_path, "SNAKEBRIDGE_HOST_PID": str(os.getpid())}
-        # os.pipe() fds close on exec; the dup2'd 3, 4 and 5 do not. So no pass_fds, which would close them.
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "snakebridge"],
-            close_fds=False,
-            preexec_fn=place_fds,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for fd in child_fds:
-            os.close(fd)
+    def _say_hello(self, first_frame: bytes | None, hello: dict[str, Any]) -> None:
+        """Sends HELLO with ``hello`` as options (or ``first_frame`` instead) on the data channel."""
         self._reader = FrameReader(1 << 30)
         self._frames: list[Frame] = []
         self._next_id = 0

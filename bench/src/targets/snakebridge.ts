@@ -1,13 +1,16 @@
 // SnakeBridge itself, over stdio with the default msgpack serializer: the
 // workloads of docs/performance.md, each as a ratio to the baselines.
 
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { StdioInvoker } from '@snakebridge/adapter-stdio';
 import { type Bridge, createBridge, type SnakeBridgeSettings } from '@snakebridge/core';
 import { FLOATS, medianMs, type Results, records, report, sample, throughput } from '../measure.js';
 
 const WORK = fileURLToPath(new URL('../../python', import.meta.url));
+const run = promisify(execFile);
 
 function bridgeWith(settings: SnakeBridgeSettings = {}): Promise<Bridge> {
   return createBridge(
@@ -59,21 +62,50 @@ async function calls(): Promise<void> {
   await bridge.close();
 }
 
-/** (e) start-up: spawn to first call, and a pool of four to all ready. */
+/** A fresh Node process, from its first line of script to its first answer (fresh-start.ts), median of `runs`. */
+async function freshProcess(runs: number): Promise<{ scriptMs: number; processMs: number }> {
+  const script = fileURLToPath(new URL('./fresh-start.js', import.meta.url));
+  const timings: { scriptMs: number; processMs: number }[] = [];
+  for (let i = 0; i < runs; i++) {
+    const { stdout } = await run(process.execPath, [script]);
+    timings.push(JSON.parse(stdout.trim().split('\n').pop() ?? '{}'));
+  }
+  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+  return { scriptMs: median(timings.map((t) => t.scriptMs)), processMs: median(timings.map((t) => t.processMs)) };
+}
+
+/** How long `start` takes to give a bridge that has done its work, median of `runs`; closing it is not timed. */
+async function startUpMs(runs: number, start: () => Promise<Bridge>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    const bridge = await start();
+    times.push(performance.now() - started);
+    await bridge.close();
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)] as number;
+}
+
+/**
+ * (e) start-up: spawn to first call, one worker and a pool of four to all
+ * ready (with the fork server and without), and a fresh Node process to its
+ * first answer. The calls go to `operator.add`: bench_work imports numpy,
+ * whose import (about 100 ms here) is the module's cost, not the bridge's.
+ */
 async function startUp(): Promise<void> {
   results['spawn to first call'] = {
-    ms: await medianMs(3, async () => {
+    ms: await startUpMs(5, async () => {
       const bridge = await bridgeWith();
-      await bridge.call('bench_work.add', [1, 2]);
-      await bridge.close();
+      await bridge.call('operator.add', [1, 2]);
+      return bridge;
     }),
   };
-  results['pool of 4 to all ready'] = {
-    ms: await medianMs(3, async () => {
-      const bridge = await bridgeWith({ pool: { min: 4, max: 4, start: 'eager' } });
-      await bridge.close();
-    }),
-  };
+  const ready = (pool: SnakeBridgeSettings['pool']) =>
+    startUpMs(5, () => bridgeWith({ pool: { start: 'eager', ...pool } }));
+  results['one worker to ready'] = { ms: await ready({ min: 1, max: 1 }) };
+  results['pool of 4 to all ready'] = { ms: await ready({ min: 4, max: 4 }) };
+  results['pool of 4 to all ready, fork server off'] = { ms: await ready({ min: 4, max: 4, forkServer: false }) };
+  results['fresh Node process to first answer'] = await freshProcess(5);
 }
 
 /** (f) CPU-bound Python on one worker and on two. */
@@ -114,9 +146,13 @@ async function soak(): Promise<void> {
 }
 
 // The soak runs once, on its own (`snakebridge soak`); the rest is repeated by run.ts.
+// `snakebridge start-up` runs the start-up workloads alone (docs/performance.md, "Start-up").
 if (process.argv.includes('soak')) {
   await soak();
   report('snakebridge-soak', results);
+} else if (process.argv.includes('start-up')) {
+  await startUp();
+  report('snakebridge-start-up', results);
 } else {
   await calls();
   await startUp();

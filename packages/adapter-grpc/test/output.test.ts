@@ -3,43 +3,10 @@
 // and call, and its stderr is split the same way (a progress bar shows while
 // the call that draws it runs). Real servers; tests wait on records.
 
-import type { LogFields, Logger } from '@snakebridge/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type Entry, watchingLogger } from '../../adapter-stdio/test/watching-logger.js';
 import { type GrpcInvoker, serverArguments } from '../src/index.js';
 import { fn, testConfig, testInvoker } from './helpers.js';
-
-interface Entry {
-  readonly level: string;
-  readonly message: string;
-  readonly fields: LogFields;
-}
-
-/** A logger that keeps what it gets, and resolves waits for the first record that matches. */
-function watchingLogger(): Logger & { entries: Entry[]; next(matches: (entry: Entry) => boolean): Promise<Entry> } {
-  const entries: Entry[] = [];
-  const waiters: { matches: (entry: Entry) => boolean; resolve: (entry: Entry) => void }[] = [];
-  const keep = (level: string) => (message: string, fields?: LogFields) => {
-    const entry = { level, message, fields: fields ?? {} };
-    entries.push(entry);
-    for (const waiter of waiters.filter((w) => w.matches(entry))) {
-      waiters.splice(waiters.indexOf(waiter), 1);
-      waiter.resolve(entry);
-    }
-  };
-  return {
-    entries,
-    next: (matches) =>
-      new Promise((resolve) => {
-        const seen = entries.find(matches);
-        if (seen !== undefined) resolve(seen);
-        else waiters.push({ matches, resolve });
-      }),
-    debug: keep('debug'),
-    info: keep('info'),
-    warn: keep('warn'),
-    error: keep('error'),
-  };
-}
 
 describe('the output of a managed gRPC server', () => {
   let invoker: GrpcInvoker | undefined;

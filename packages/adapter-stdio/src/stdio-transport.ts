@@ -10,7 +10,7 @@ import {
   type Transport,
   toLogger,
 } from '@snakebridge/core';
-import { findPython, WorkerPool } from '@snakebridge/process-pool';
+import { findPython, PythonLauncher, WorkerPool } from '@snakebridge/process-pool';
 import { StdioWorker } from './worker/stdio-worker.js';
 
 /** What a StdioTransport is built from. */
@@ -32,11 +32,14 @@ export class StdioTransport implements Transport<StdioWorker> {
   constructor(options: StdioTransportOptions) {
     const { config, serializer } = options;
     const logger = options.logger ? toLogger(options.logger) : consoleLogger(config.logLevel);
+    // Forks the workers from one warmed-up Python process where it can (docs/operations.md, "Fork server").
+    const launcher = new PythonLauncher({ config, serializer: serializer.id, logger });
     this.channels = new WorkerPool<StdioWorker>({
       factory: async (workerId, hooks) => {
         const python = await findPython(config.python);
-        return StdioWorker.start({ workerId, python, config, serializer, logger, hooks });
+        return StdioWorker.start({ workerId, python, config, serializer, logger, hooks, launcher });
       },
+      onClosed: () => launcher.close(),
       settings: config.pool,
       shutdownGraceMs: config.timeouts.shutdownGraceMs,
       logger,

@@ -1,5 +1,9 @@
 import { describeInvokerContract } from '@snakebridge/core/testing';
 import * as vitest from 'vitest';
-import { testInvoker } from './helpers.js';
+import { LAUNCH_MODES, testInvoker } from './helpers.js';
 
-describeInvokerContract(vitest, 'stdio, real Python workers', { create: () => testInvoker() });
+for (const { name, forkServer } of LAUNCH_MODES) {
+  describeInvokerContract(vitest, `stdio, real Python workers ${name}`, {
+    create: () => testInvoker({ pool: { forkServer } }),
+  });
+}

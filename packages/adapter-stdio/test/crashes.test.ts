@@ -4,11 +4,13 @@
 import { WorkerCrashedError } from '@snakebridge/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StdioInvoker } from '../src/index.js';
-import { fn, rejection, testInvoker } from './helpers.js';
+import { fn, LAUNCH_MODES, rejection, testInvoker as stdioInvoker } from './helpers.js';
 
-describe('crashes', () => {
+describe.each(LAUNCH_MODES)('crashes, workers $name', ({ forkServer }) => {
   let invoker: StdioInvoker | undefined;
   afterEach(() => invoker?.close());
+  const testInvoker = (settings: Parameters<typeof stdioInvoker>[0] = {}) =>
+    stdioInvoker({ ...settings, pool: { forkServer, ...settings.pool } });
 
   it('rejects every call in flight at once when the worker calls os._exit(1)', async () => {
     invoker = testInvoker({ pool: { maxConcurrency: 100 } });

@@ -21,6 +21,15 @@ export function testConfig(settings: SnakeBridgeSettings = {}) {
   );
 }
 
+/**
+ * The two ways a pool starts its workers (docs/operations.md, "Fork server"):
+ * suites about processes (crashes, exits, output, lifetimes) run in both.
+ */
+export const LAUNCH_MODES = [
+  { name: 'forked by the fork server', forkServer: true },
+  { name: 'spawned', forkServer: false },
+] as const;
+
 /** A stdio invoker over real Python workers. */
 export function testInvoker(settings: SnakeBridgeSettings = {}, logger: Logger = silentLogger): StdioInvoker {
   return new StdioInvoker({ config: testConfig(settings), logger });
@@ -69,6 +78,12 @@ export function alive(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/** The parent of a running process (Linux, from /proc): the host for a spawned worker, the fork server for a forked one. */
+export function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
 /** The next lifecycle event of `invoker`'s pool that `matches`: subscribe before doing what causes it. */

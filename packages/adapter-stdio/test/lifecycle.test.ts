@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { CancelledError, ClosedError } from '@snakebridge/core';
 import { describe, expect, it } from 'vitest';
-import { alive, fn, rejection, testInvoker } from './helpers.js';
+import { alive, fn, LAUNCH_MODES, parentOf, rejection, testInvoker as stdioInvoker } from './helpers.js';
 
 const HOST = fileURLToPath(new URL('./fixtures/host.ts', import.meta.url));
 
@@ -18,18 +18,26 @@ async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boole
   return check();
 }
 
-describe('lifecycle', () => {
-  it('leaves no worker behind when the host is killed with SIGKILL', async () => {
-    const host = spawn(process.execPath, ['--import', 'tsx', '--conditions=@snakebridge/source', HOST], {
+describe.each(LAUNCH_MODES)('lifecycle, workers $name', ({ forkServer }) => {
+  const testInvoker = (settings: Parameters<typeof stdioInvoker>[0] = {}) =>
+    stdioInvoker({ ...settings, pool: { forkServer, ...settings.pool } });
+
+  it('leaves no worker (and no fork server) behind when the host is killed with SIGKILL', async () => {
+    const mode = forkServer ? 'forked' : 'spawned';
+    const host = spawn(process.execPath, ['--import', 'tsx', '--conditions=@snakebridge/source', HOST, mode], {
       stdio: ['ignore', 'pipe', 'inherit'],
       cwd: fileURLToPath(new URL('../../..', import.meta.url)),
     });
     const line = await new Promise<string>((resolve) => {
       createInterface({ input: host.stdout }).once('line', resolve);
     });
-    const pids = JSON.parse(line) as number[];
-    expect(pids).toHaveLength(2);
-    expect(pids.every(alive)).toBe(true);
+    const workers = JSON.parse(line) as number[];
+    expect(workers).toHaveLength(2);
+    expect(workers.every(alive)).toBe(true);
+    // Forked workers' parent is the fork server: it must not outlive the host either.
+    const parents = [...new Set(workers.map(parentOf))];
+    expect(parents.length === 1 && (parents[0] === host.pid) === !forkServer).toBe(true);
+    const pids = forkServer ? [...workers, ...parents] : workers;
     host.kill('SIGKILL');
     expect(await waitUntil(() => !pids.some(alive), 5_000)).toBe(true);
   }, 30_000);

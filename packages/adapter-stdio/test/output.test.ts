@@ -7,50 +7,20 @@
 // never on a clock.
 
 import { Writable } from 'node:stream';
-import type { LogFields, Logger, SnakeBridgeSettings } from '@snakebridge/core';
+import type { Logger, SnakeBridgeSettings } from '@snakebridge/core';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StdioInvoker } from '../src/index.js';
-import { fn, recordingLogger, testInvoker } from './helpers.js';
-
-interface Entry {
-  readonly level: string;
-  readonly message: string;
-  readonly fields: LogFields;
-}
-
-/** A logger that keeps what it gets, and resolves waits for the first record that matches. */
-function watchingLogger(): Logger & { entries: Entry[]; next(matches: (entry: Entry) => boolean): Promise<Entry> } {
-  const entries: Entry[] = [];
-  const waiters: { matches: (entry: Entry) => boolean; resolve: (entry: Entry) => void }[] = [];
-  const keep = (level: string) => (message: string, fields?: LogFields) => {
-    const entry = { level, message, fields: fields ?? {} };
-    entries.push(entry);
-    for (const waiter of waiters.filter((w) => w.matches(entry))) {
-      waiters.splice(waiters.indexOf(waiter), 1);
-      waiter.resolve(entry);
-    }
-  };
-  return {
-    entries,
-    next: (matches) =>
-      new Promise((resolve) => {
-        const seen = entries.find(matches);
-        if (seen !== undefined) resolve(seen);
-        else waiters.push({ matches, resolve });
-      }),
-    debug: keep('debug'),
-    info: keep('info'),
-    warn: keep('warn'),
-    error: keep('error'),
-  };
-}
+import { fn, LAUNCH_MODES, recordingLogger, testInvoker as stdioInvoker } from './helpers.js';
+import { type Entry, watchingLogger } from './watching-logger.js';
 
 const fromStream = (stream: string) => (entry: Entry) => entry.fields.stream === stream;
 
-describe('worker output', () => {
+describe.each(LAUNCH_MODES)('worker output, workers $name', ({ forkServer }) => {
   let invoker: StdioInvoker | undefined;
   afterEach(() => invoker?.close());
+  const testInvoker = (settings: Parameters<typeof stdioInvoker>[0], logger: Parameters<typeof stdioInvoker>[1]) =>
+    stdioInvoker({ ...settings, pool: { forkServer, ...settings?.pool } }, logger);
 
   function start(logger: Logger, settings: SnakeBridgeSettings = {}): StdioInvoker {
     invoker = testInvoker(settings, logger);

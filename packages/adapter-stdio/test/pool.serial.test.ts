@@ -16,13 +16,15 @@ import {
   WorkerCrashedError,
   WorkerStartError,
 } from '@snakebridge/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { StdioInvoker } from '../src/index.js';
-import { alive, fn, rejection, testInvoker } from './helpers.js';
+import { alive, fn, LAUNCH_MODES, rejection, testInvoker } from './helpers.js';
 
 const invokers: StdioInvoker[] = [];
+/** How this block's pools start their workers: each block runs with the fork server, then without. */
+const launch = { forkServer: true };
 function pooled(settings: Parameters<typeof testInvoker>[0] = {}): StdioInvoker {
-  const invoker = testInvoker(settings);
+  const invoker = testInvoker({ ...settings, pool: { forkServer: launch.forkServer, ...settings.pool } });
   invokers.push(invoker);
   return invoker;
 }
@@ -42,7 +44,11 @@ function tempFile(name: string): string {
   return join(mkdtempSync(join(tmpdir(), 'sb-pool-')), name);
 }
 
-describe('pool with real workers', () => {
+describe.each(LAUNCH_MODES)('pool with real workers $name', ({ forkServer }) => {
+  beforeAll(() => {
+    launch.forkServer = forkServer;
+  });
+
   it('runs calls on two workers at the same time, in two processes', async () => {
     // Proven by what happened, not by timing: each call waits (holding its worker) until the other has started,
     // which can only happen if both run at once. The speed-up itself is measured by the benchmarks (bench/).
@@ -215,7 +221,11 @@ describe('pool with real workers', () => {
   }, 30_000);
 });
 
-describe('chaos', () => {
+describe.each(LAUNCH_MODES)('chaos, workers $name', ({ forkServer }) => {
+  beforeAll(() => {
+    launch.forkServer = forkServer;
+  });
+
   it('settles each of 20,000 calls exactly once while workers are SIGKILLed every 100 ms, then is back to full size', async () => {
     const invoker = pooled({
       pool: {
@@ -233,6 +243,7 @@ describe('chaos', () => {
     const killer = (async () => {
       while (killing) {
         await delay(100);
+        if (!killing) break; // no kill after the calls are done: the checks below need the pool left alone
         const workers = invoker.pool.stats().workers.filter((w) => w.state === 'ready' && w.pid !== undefined);
         const victim = workers[Math.floor(Math.random() * workers.length)];
         if (victim?.pid !== undefined && alive(victim.pid)) process.kill(victim.pid, 'SIGKILL');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { PythonError } from '@snakebridge/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StdioInvoker } from '../src/index.js';
-import { fn, rejection, testInvoker } from './helpers.js';
+import { fn, parentOf, rejection, testInvoker } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'sb-sandbox-'));
 const writable = join(root, 'writable');
@@ -32,6 +32,11 @@ async function refusal(target: string, args: unknown[]): Promise<PythonError> {
 }
 
 describe('a worker in the sandbox', () => {
+  it('is spawned by the host, not forked by a fork server (though pool.forkServer is on): it starts from a fresh exec', () => {
+    const [worker] = invoker.pool.stats().workers;
+    expect(parentOf(worker?.pid as number)).toBe(process.pid);
+  });
+
   it('serves calls, and writes where it may', async () => {
     expect(await invoker.call(fn('math.sqrt', [16]))).toBe(4);
     const file = join(writable, 'inside.txt');

@@ -23,6 +23,7 @@ import {
   tracedPipelinedChain,
   unregisterTracing,
 } from './tracing-kit.js';
+import { watchingLogger } from './watching-logger.js';
 
 let spans: ReturnType<typeof registerTracing>;
 beforeAll(() => {
@@ -66,16 +67,15 @@ describe('one trace across the boundary, over stdio', () => {
   );
 
   it('a logging record made in a traced call reaches the host logger with the trace and span it was made in', async () => {
-    const records: { message: string; fields: Record<string, unknown> | undefined }[] = [];
-    const keep = (message: string, fields?: Record<string, unknown>) => records.push({ message, fields });
-    invoker = new StdioInvoker({ config: testConfig(), logger: { debug: keep, info: keep, warn: keep, error: keep } });
+    const logger = watchingLogger();
+    invoker = new StdioInvoker({ config: testConfig(), logger });
     await installPythonTracing(invoker);
     const target = `${TRACING}.log_in_span`;
     const ids = await invoker.call<{ trace_id: string; span_id: string }>(call(target, ['slow step']));
-    const record = records.find((r) => r.message === 'slow step');
-    expect(record?.fields).toMatchObject({ stream: 'logging', logger: 'app.traced' });
+    const record = await logger.next((entry) => entry.message === 'slow step');
+    expect(record.fields).toMatchObject({ stream: 'logging', logger: 'app.traced' });
     // The span current in Python (the user's own, inside the call's server span), in the host's trace.
-    expect(record?.fields?.call).toEqual({ target, traceId: ids.trace_id, spanId: ids.span_id });
+    expect(record.fields.call).toEqual({ target, traceId: ids.trace_id, spanId: ids.span_id });
     expect(ids.trace_id).toBe(clientSpan(spans, target).spanContext().traceId);
   });
 

@@ -92,6 +92,13 @@ describe('config errors', () => {
     expect(error.issues[0]?.allowed).toEqual(['stdio', 'grpc', 'mock']);
   });
 
+  it('forks workers from a fork server unless pool.forkServer is false, which must be a boolean', () => {
+    expect(resolveConfig({}, { env: {} }).pool.forkServer).toBe(true);
+    expect(resolveConfig({ pool: { forkServer: false } }, { env: {} }).pool.forkServer).toBe(false);
+    const error = configError(() => defineConfig({ pool: { forkServer: 'no' as unknown as boolean } }));
+    expect(error.field).toBe('pool.forkServer');
+  });
+
   it('rejects contradictory settings', () => {
     expect(configError(() => resolveConfig({ pool: { min: 4, max: 2 } }, { env: {} })).field).toBe('pool.min');
   });

@@ -9,7 +9,7 @@ import {
   type Serializer,
   toHandleRef,
 } from '@snakebridge/core';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { clonesFaithfully, leavesThreadIntact } from './clone.js';
 import { HANDLE_MARK, type ThreadTask } from './thread-task.js';
 
@@ -35,7 +35,8 @@ export class PayloadOffloader {
   readonly #serializer: Serializer;
   readonly #threshold: number;
   readonly #threads: number;
-  #pool: Piscina | undefined;
+  /** The worker threads, started by the first payload sent to one (piscina is imported then, not at start-up). */
+  #pool: Promise<Piscina> | undefined;
 
   constructor(options: PayloadOffloaderOptions) {
     this.#serializer = options.serializer;
@@ -99,23 +100,30 @@ export class PayloadOffloader {
 
   /** Stops the worker threads. */
   async close(): Promise<void> {
-    await this.#pool?.destroy();
+    const pool = this.#pool;
     this.#pool = undefined;
+    // A pool that never started (piscina failed to load) has failed its calls already: nothing to stop.
+    await (await pool?.catch(() => undefined))?.destroy();
   }
 
   #recipe(): NonNullable<Serializer['recipe']> {
     return this.#serializer.recipe as NonNullable<Serializer['recipe']>;
   }
 
-  #run(task: ThreadTask, transferList: ArrayBuffer[]): Promise<unknown> {
-    this.#pool ??= new Piscina({
+  async #run(task: ThreadTask, transferList: ArrayBuffer[]): Promise<unknown> {
+    this.#pool ??= this.#startThreads();
+    return (await this.#pool).run(task, { transferList });
+  }
+
+  async #startThreads(): Promise<Piscina> {
+    const { Piscina } = await import('piscina');
+    return new Piscina({
       filename: THREAD_MODULE.href,
       maxThreads: this.#threads,
       minThreads: 0,
       idleTimeout: 30_000,
       execArgv: FROM_SOURCES ? ['--conditions=@snakebridge/source'] : [],
     });
-    return this.#pool.run(task, { transferList });
   }
 }
 

@@ -2,6 +2,14 @@
 // share: finding the interpreter, spawning workers, the supervised pool, and
 // turning what workers write into log records.
 
+export { ForkServer, type ForkServerOptions } from './fork-server/fork-server.js';
+export {
+  decodeEvent as decodeForkServerEvent,
+  encodeRequest as encodeForkServerRequest,
+  type ForkServerEvent,
+  type ForkServerRequest,
+  PREAMBLE_BYTES as FORK_PREAMBLE_BYTES,
+} from './fork-server/messages.js';
 export { LineSplitter, type LineSplitterOptions, type OutputPiece, type PieceKind } from './output/line-splitter.js';
 export {
   forwardedPythonLevel,
@@ -23,6 +31,7 @@ export {
   type PythonInfo,
   type PythonSource,
 } from './python/interpreter.js';
+export { PythonLauncher, type PythonLauncherOptions, whySpawn } from './python/launcher.js';
 export {
   describeEarlyExit,
   type ProcessExit,
@@ -30,6 +39,7 @@ export {
   type PythonProcessOptions,
   type PythonWorkerOptions,
   pythonEnvironment,
+  type StartedProcess,
 } from './python/python-process.js';
 export { runtimePath } from './python/runtime.js';
 export { type SandboxOptions, sandboxOptions } from './python/sandbox.js';

@@ -159,3 +159,35 @@ describe('explainPython', () => {
     expect(explained.error).toMatch(/did not answer like a Python interpreter: hello/);
   });
 });
+
+describe('findPython and virtual environments', () => {
+  /** A venv whose interpreter is a script: `answer` is what it prints when run (the probe's answer, or nothing). */
+  function fakeVenv(name: string, config: string | undefined, answer = 'exit 1'): string {
+    const venv = join(dir, name);
+    script(join(venv, 'bin', 'python'), answer);
+    if (config !== undefined) writeFileSync(join(venv, 'pyvenv.cfg'), config);
+    return venv;
+  }
+
+  it('takes a venv’s interpreter and version from its pyvenv.cfg, running nothing', async () => {
+    // Its interpreter fails if run: the answer can only come from the file.
+    const venv = fakeVenv('cfg-venv', 'home = /usr/bin\ninclude-system-site-packages = false\nversion = 3.12.1\n');
+    expect(await findPython(settings({ venv }), dir)).toEqual({
+      executable: join(venv, 'bin', 'python'),
+      version: '3.12.1',
+    });
+  });
+
+  it('reads virtualenv’s and uv’s version_info too', async () => {
+    const venv = fakeVenv('uv-venv', 'home = /usr/bin\nimplementation = CPython\nuv = 0.4.0\nversion_info = 3.13.0\n');
+    expect((await findPython(settings({ venv }), dir)).version).toBe('3.13.0');
+  });
+
+  it('probes a venv without a pyvenv.cfg, or one that records a version too old, and says what is wrong', async () => {
+    const answer = (version: string) => `echo '["${join(dir, 'x', 'bin', 'python')}", [${version}]]'`;
+    const bare = fakeVenv('bare-venv', undefined, answer('3, 11, 2'));
+    expect((await findPython(settings({ venv: bare }), dir)).version).toBe('3.11.2');
+    const old = fakeVenv('old-venv', 'version = 3.8.10\n', answer('3, 8, 10'));
+    await expect(findPython(settings({ venv: old }), dir)).rejects.toThrow(/3\.10\+ is needed.*3\.8\.10/);
+  });
+});

@@ -1,10 +1,11 @@
 // Stopping a Python process: asked politely, then SIGTERM, then SIGKILL for
-// one that ignores SIGTERM, so that a stop never leaves a process behind.
+// one that ignores SIGTERM, so that a stop never leaves a process behind;
+// and the same process forked by a fork server (pid, signals, exit).
 
 import { fileURLToPath } from 'node:url';
-import { type Logger, resolveConfig } from '@snakebridge/core';
+import { type Logger, resolveConfig, silentLogger } from '@snakebridge/core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { findPython, PythonProcess } from '../src/index.js';
+import { ForkServer, findPython, PythonProcess } from '../src/index.js';
 
 const REPOSITORY = fileURLToPath(new URL('../../..', import.meta.url));
 let python: string;
@@ -57,5 +58,45 @@ describe('PythonProcess.terminate', () => {
     const obedient = await ready('import time\nprint("ready", flush=True)\ntime.sleep(60)');
     const exit = await obedient.terminate(50);
     expect(exit.signal).toBe('SIGTERM');
+  });
+});
+
+describe('PythonProcess, forked by a fork server', () => {
+  let server: ForkServer | undefined;
+  afterEach(async () => {
+    await server?.close(0);
+    server = undefined;
+  });
+
+  /** A worker forked from a new fork server: it waits for its HELLO, which these tests never send. */
+  async function forked(logger: Logger = silentLogger): Promise<PythonProcess> {
+    const settings = resolveConfig({}, { env: {} }).python;
+    server = await ForkServer.start({ executable: python, settings, serializer: 'json', logger, startMs: 30_000 });
+    const process = await server.fork({ executable: python, args: [], settings, workerId: 'f1', logger });
+    started.push(process);
+    return process;
+  }
+
+  it('has a pid of its own, whose parent is the server', async () => {
+    const process = await forked();
+    expect(process.pid).toBeGreaterThan(0);
+    expect(process.pid).not.toBe(server?.pid);
+    expect(process.alive).toBe(true);
+  });
+
+  it('stops at SIGTERM, sent through the server, and reports the signal', async () => {
+    const process = await forked();
+    const exit = await process.terminate(50);
+    expect(exit.signal).toBe('SIGTERM');
+    expect(process.alive).toBe(false);
+    expect(process.exitInfo(exit)).toMatchObject({ workerId: 'f1', pid: process.pid, signal: 'SIGTERM' });
+  });
+
+  it('is killed with its server, and says so in its exit', async () => {
+    const process = await forked();
+    globalThis.process.kill(server?.pid as number, 'SIGKILL');
+    const exit = await process.exited;
+    expect(exit.signal).toBe('SIGKILL');
+    expect(process.exitInfo(exit).reason).toMatch(/fork server exited/);
   });
 });

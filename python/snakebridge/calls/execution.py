@@ -20,7 +20,6 @@ Other threads reach a running call another way: a cancel raises
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import inspect
@@ -30,7 +29,6 @@ import signal
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -38,7 +36,6 @@ from ..errors import Cancelled, ProtocolError
 from ..protocol import PROMISED, CallMeta, Op
 from ..serializers.base import FromHandle, Serializer
 from ..telemetry import CallTracing, call_tracing
-from .async_runner import AsyncRunner
 from .dispatcher import Dispatcher
 from .interrupt import raise_in_thread
 from .payloads import bridge_error, describe
@@ -48,6 +45,10 @@ from .running import RUNNING
 from .state import Callbacks, CallState, Outcomes
 
 if TYPE_CHECKING:
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .async_runner import AsyncRunner
     from .callbacks import HostCallback
 
 #: The signal that interrupts a sync call on the main thread.
@@ -85,6 +86,13 @@ async def _awaited_in(tracing: CallTracing, context: object, call: Coroutine[Any
         await call
     finally:
         tracing.detach(token)
+
+
+def _thread_pool(threads: int, initializer: Callable[[], None] | None) -> ThreadPoolExecutor:
+    """The pool that runs sync calls when ``threads`` is set (concurrent.futures is imported only then)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(threads, thread_name_prefix="snakebridge-call", initializer=initializer)
 
 
 class Source(Protocol):
@@ -234,12 +242,10 @@ class CallExecutor:
         self._cancelled_early: OrderedDict[int, None] = OrderedDict()
         self._streams: dict[int, _SyncStream] = {}
         self._runnable: deque[_SyncStream] = deque()
-        self._async = AsyncRunner(outcomes, self._finished, loop)
-        self._pool = (
-            ThreadPoolExecutor(threads, thread_name_prefix="snakebridge-call", initializer=initializer)
-            if threads
-            else None
-        )
+        self._loop = loop
+        self._async_runner: AsyncRunner | None = None
+        self._async_lock = threading.Lock()
+        self._pool = _thread_pool(threads, initializer) if threads else None
         #: Dotted names called and found to be coroutine functions: ``start_coroutine`` runs them.
         self.async_targets: set[str] = set()
         self._current = 0  # id of the call whose user code runs on the main thread, 0 when none
@@ -255,6 +261,8 @@ class CallExecutor:
         if INTERRUPT_SIGNAL is not None and threading.current_thread() is threading.main_thread():
             signal.signal(INTERRUPT_SIGNAL, self._on_interrupt)
         self._callbacks = callbacks
+        # A cancel lands after the imports a call's name needs, never in the middle of one.
+        dispatcher.resolver.importing = self.uninterruptible
         # The call whose arguments are being decoded: decoding is synchronous, on the executor's thread,
         # so one bound method can read them here instead of a closure made for every call.
         self._decoding_call = 0
@@ -275,6 +283,20 @@ class CallExecutor:
         self._pipeline.fail = self._fail_pipelined
         self._pipeline.admit = self._admit
         self._pipeline.cancelled = self._cancel_held
+
+    @property
+    def _async(self) -> AsyncRunner:
+        """Runs the coroutines and async generators; made on the first async call, since importing
+        asyncio costs a worker's start tens of milliseconds and most workers never await."""
+        runner = self._async_runner
+        if runner is None:
+            with self._async_lock:
+                runner = self._async_runner
+                if runner is None:
+                    from .async_runner import AsyncRunner
+
+                    runner = self._async_runner = AsyncRunner(self._outcomes, self._finished, self._loop)
+        return runner
 
     # --- from any thread ----------------------------------------------------------------------
 
@@ -393,7 +415,8 @@ class CallExecutor:
                     self._flush_soon()  # the results of the calls before it must not wait for this one
                 self.handle(frame)
         self._flush()
-        self._async.stop()
+        if self._async_runner is not None:
+            self._async_runner.stop()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -445,8 +468,11 @@ class CallExecutor:
                 self._tracing_looked_for = True
                 tracing = call_tracing()
                 if tracing is not None:
-                    self._outcomes = tracing.outcomes(self._outcomes)
-                    self._async.outcomes = self._outcomes
+                    # Under the async lock: a runner made meanwhile is made with these outcomes, or given them here.
+                    with self._async_lock:
+                        self._outcomes = tracing.outcomes(self._outcomes)
+                        if self._async_runner is not None:
+                            self._async_runner.outcomes = self._outcomes
                 self._tracing = tracing
         return self._tracing
 
@@ -1074,8 +1100,12 @@ class CallExecutor:
             yield
         finally:
             self._held = was_held
-            if not was_held and self._held_interrupt:
+            # The flag is read too, not only what the handler left: CPython 3.11 can lose the wake-up that makes
+            # the main thread run a handler, when the signal arrives while Python code runs (a long import, here).
+            interrupted = self._held_interrupt or (self._interrupt != 0 and self._interrupt == self._current)
+            if not was_held and interrupted:
                 self._held_interrupt = False
+                self._interrupt = 0
                 raise Cancelled()
 
     def _interrupt_main(self, call_id: int) -> None:

@@ -26,9 +26,11 @@ With it, the rules of ``restrictions.py`` apply:
 from __future__ import annotations
 
 import builtins
+import contextlib
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from types import ModuleType
 from typing import Any, NamedTuple
 
@@ -69,6 +71,10 @@ class Resolver:
         self._namespaces: dict[int, dict[str, Any]] = {}
         # Imports happen once per name; the attributes after the root are read on each call.
         self._roots: dict[str, _Root] = {}
+        #: Wraps the imports a new name needs. A transport that interrupts cancelled calls holds the interrupt
+        #: back here: an import stopped half-way leaves a package that no later import repairs (a submodule
+        #: in sys.modules, no longer an attribute of its re-imported parent).
+        self.importing: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext
 
     # --- dotted names -----------------------------------------------------------
 
@@ -76,7 +82,8 @@ class Resolver:
         """The object a dotted name refers to: ``numpy.linalg.norm``, ``len``."""
         root = self._roots.get(target)
         if root is None:
-            root = self._find_root(target)
+            with self.importing():
+                root = self._find_root(target)
             self._roots[target] = root
         if root.fenced_from:
             return self._fenced_walk(target, root)

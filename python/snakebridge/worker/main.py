@@ -10,7 +10,6 @@ import contextlib
 import importlib
 import json
 import os
-import platform
 import sys
 import threading
 from collections.abc import Iterator
@@ -63,6 +62,17 @@ def main() -> None:
     Worker(host_pid).run()
 
 
+def run_forked(parent_pid: int) -> NoReturn:
+    """A worker forked by the fork server (snakebridge/forkserver), its channels in place on fds 0-5.
+
+    Its parent is the fork server, which dies with the host: it dies with that
+    parent, and its watchdog watches it, as a spawned worker does the host.
+    """
+    die_with_parent(parent_pid)
+    Worker(parent_pid).run()
+    os._exit(0)  # run() leaves by itself; never return into the fork server's loop
+
+
 class Worker:
     def __init__(self, host_pid: int | None) -> None:
         self.host_pid = host_pid
@@ -84,8 +94,8 @@ class Worker:
                 {
                     "protocol": PROTOCOL_VERSION,
                     "pid": os.getpid(),
-                    "python": platform.python_version(),
-                    "implementation": platform.python_implementation(),
+                    "python": _python_version(),
+                    "implementation": _implementation(),
                     "executable": sys.executable,
                     "serializer": options.serializer,
                 }
@@ -264,6 +274,24 @@ def _profiled() -> Iterator[None]:
     finally:
         profile.disable()
         profile.dump_stats(os.path.join(directory, f"worker-{os.getpid()}.prof"))
+
+
+#: platform.python_implementation() for the common interpreters, without importing platform (a start-up cost).
+_IMPLEMENTATIONS = {"cpython": "CPython", "pypy": "PyPy"}
+
+
+def _implementation() -> str:
+    name = _IMPLEMENTATIONS.get(sys.implementation.name)
+    if name is None:
+        import platform
+
+        name = platform.python_implementation()
+    return name
+
+
+def _python_version() -> str:
+    """platform.python_version(): the version as sys.version starts with it (``3.13.0rc1``)."""
+    return sys.version.split()[0]
 
 
 def _has_channels() -> bool:

@@ -140,26 +140,28 @@ export class StdioWorker implements SupervisedWorker, Channel {
   /** Cancelled calls whose stop it has not confirmed: until it has, it takes no new calls. */
   #unconfirmedCancels = 0;
 
-  /** Spawns a worker and resolves once it has answered the handshake. */
+  /** Starts a worker (spawned, or forked by the pool's fork server) and resolves once it has answered the handshake. */
   static async start(options: StdioWorkerOptions): Promise<StdioWorker> {
-    const worker = new StdioWorker(options);
-    options.hooks?.spawned(worker.pid);
-    await worker.#handshake();
-    return worker;
-  }
-
-  private constructor(options: StdioWorkerOptions) {
-    this.id = options.workerId;
-    this.#options = options;
-    this.#reader = new FrameReader(options.config.protocol.maxFrameBytes, (header) => this.#checkHeader(header));
-    this.#process = new PythonProcess({
+    const processOptions = {
       executable: options.python.executable,
       args: ['-m', 'snakebridge'],
       settings: options.config.python,
       workerId: options.workerId,
       logger: options.logger,
       extraPipes: 3,
-    });
+    };
+    const python = await (options.launcher?.launch(processOptions) ?? new PythonProcess(processOptions));
+    const worker = new StdioWorker(options, python);
+    options.hooks?.spawned(worker.pid);
+    await worker.#handshake();
+    return worker;
+  }
+
+  private constructor(options: StdioWorkerOptions, python: PythonProcess) {
+    this.id = options.workerId;
+    this.#options = options;
+    this.#reader = new FrameReader(options.config.protocol.maxFrameBytes, (header) => this.#checkHeader(header));
+    this.#process = python;
     const output = this.#process.pipe(FD_OUT);
     // A pipe error most often means the worker is gone; its exit is handled below. Never let it throw in the host.
     this.#process.pipe(FD_DATA).on('error', () => this.#pipeBroke('its data pipe broke'));

@@ -36,6 +36,7 @@ export function defaultConfig(environment: string): ResolvedConfig {
       acquireTimeoutMs: 30_000,
       start: 'lazy',
       preload: [],
+      forkServer: true,
       threads: 0,
       maxCallsPerWorker: 0,
       maxRssBytes: 0,

@@ -88,6 +88,8 @@ const poolSchema = z.strictObject({
   start: z.enum(['eager', 'lazy']).optional(),
   /** Modules each worker imports before taking calls. */
   preload: z.array(z.string().min(1)).optional(),
+  /** Linux: fork workers from one warmed-up Python process instead of starting an interpreter for each. */
+  forkServer: z.boolean().optional(),
   /** Threads for sync calls in each worker; 0 runs them one by one on the main thread. */
   threads: nonNegativeInt.optional(),
   /** Recycle a worker after this many calls; 0 never. */

@@ -108,6 +108,14 @@ export interface PoolSettings {
   readonly start: 'eager' | 'lazy';
   /** Modules each worker imports before it takes calls. @default [] */
   readonly preload: readonly string[];
+  /**
+   * Linux: start workers by forking a warmed-up Python process (the fork server:
+   * the runtime and the serializer already imported) instead of starting an
+   * interpreter for each; a pool grows, or replaces a crashed worker, in a few
+   * milliseconds. Ignored elsewhere, and with the OS sandbox on (those workers
+   * are spawned). docs/operations.md, "Fork server". @default true
+   */
+  readonly forkServer: boolean;
   /** Threads for sync calls in each worker; 0 runs them in order on the main thread. @default 0 */
   readonly threads: number;
   /** Recycle a worker after this many calls; 0 never. @default 0 */

@@ -62,6 +62,8 @@ export interface WorkerPoolOptions<W extends SupervisedWorker> {
    * until `close()`.
    */
   readonly watch?: readonly string[] | undefined;
+  /** Runs once `close()` has stopped every worker: to stop what started them (a fork server). */
+  readonly onClosed?: (() => Promise<void>) | undefined;
 }
 
 /** What a call says about itself when it asks for a worker, for the errors that name it. */
@@ -97,6 +99,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
   #lastFailure: Error | undefined;
   #closing: Promise<void> | undefined;
   readonly #startWaiters = new StartWaiters();
+  readonly #onClosed: (() => Promise<void>) | undefined;
 
   constructor(options: WorkerPoolOptions<W>) {
     const settings = options.settings;
@@ -106,6 +109,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     this.#logger = options.logger;
     this.#name = options.name ?? 'pool';
     this.#watch = options.watch ?? [];
+    this.#onClosed = options.onClosed;
     this.#events = new PoolEvents(options.logger);
     // Every lifecycle event is a metric too, and the stats are gauges, for dashboards (docs/observability.md).
     this.#telemetry = new PoolTelemetry(this.#name, () => this.stats());
@@ -641,6 +645,7 @@ export class WorkerPool<W extends SupervisedWorker> implements ProcessPool<W> {
     );
     // After the last exit is counted: a closed pool's gauges are no longer read.
     this.#telemetry.close();
+    await this.#onClosed?.();
   }
 }
 

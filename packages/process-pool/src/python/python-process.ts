@@ -1,6 +1,7 @@
-// One Python child process: spawned with the runtime on its path, its stdout,
-// stderr and `logging` records passed on to the logger as records (and the
-// tail of stderr kept for crash reports), and stopped politely, then firmly.
+// One Python child process: spawned with the runtime on its path (or forked
+// by a fork server, fork-server/), its stdout, stderr and `logging` records
+// passed on to the logger as records (and the tail of stderr kept for crash
+// reports), and stopped politely, then firmly.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { delimiter } from 'node:path';
@@ -17,6 +18,7 @@ import type { PythonLogRecord } from '../output/log-record.js';
 import { WorkerOutput } from '../output/worker-output.js';
 import type { StartHooks } from '../pool/supervised-worker.js';
 import type { PythonInfo } from './interpreter.js';
+import type { PythonLauncher } from './launcher.js';
 import { runtimePath } from './runtime.js';
 
 /** How a process ended. */
@@ -25,6 +27,24 @@ export interface ProcessExit {
   readonly signal: NodeJS.Signals | null;
   /** Set when the process could not be spawned at all. */
   readonly spawnError?: Error | undefined;
+  /** Why it ended, when the host knows better than its status does (its fork server died). */
+  readonly note?: string | undefined;
+}
+
+/**
+ * A running process as PythonProcess needs it, however it was started:
+ * spawned by Node (`spawnProcess`), or forked by a fork server.
+ */
+export interface StartedProcess {
+  readonly pid: number | undefined;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Its channel at this fd (3, 4, …). */
+  channel(fd: number): Readable & Writable;
+  /** Resolves once it has exited, or failed to start. */
+  readonly exited: Promise<ProcessExit>;
+  /** Sends it a signal (while it runs). */
+  signal(signal: NodeJS.Signals): void;
 }
 
 /** How a PythonProcess is spawned. */
@@ -59,7 +79,7 @@ export interface PythonProcessOptions {
  */
 export class PythonProcess {
   readonly workerId: string;
-  readonly #child: ChildProcess;
+  readonly #process: StartedProcess;
   readonly #output: WorkerOutput;
   readonly #recordsFd: number | undefined;
   /** Resolves once the process has exited (or failed to spawn). */
@@ -70,39 +90,28 @@ export class PythonProcess {
   /** Why the host killed it, if it did: its exit info says so. */
   #killReason: string | undefined;
 
-  constructor(options: PythonProcessOptions) {
+  /**
+   * @param started - the process, when something else started it (a fork server); by default it is spawned
+   *   as `options` say
+   */
+  constructor(options: PythonProcessOptions, started: StartedProcess = spawnProcess(options)) {
     this.workerId = options.workerId;
     this.#logger = options.logger;
     this.#label = options.label ?? `worker ${options.workerId}`;
-    const pipes = options.extraPipes ?? 2;
-    this.#child = spawn(options.executable, options.args, {
-      cwd: options.settings.cwd,
-      env: workerEnvironment(options),
-      stdio: ['ignore', 'pipe', 'pipe', ...Array.from({ length: pipes }, () => 'pipe' as const)],
-      windowsHide: true,
-    });
-    this.exited = new Promise((resolve) => {
-      this.#child.once('exit', (exitCode, signal) => {
-        this.#exit = { exitCode, signal };
-        resolve(this.#exit);
-      });
-      this.#child.once('error', (error) => {
-        // 'error' without 'exit' means it never started.
-        if (this.#child.pid === undefined) {
-          this.#exit = { exitCode: null, signal: null, spawnError: error };
-          resolve(this.#exit);
-        }
-      });
+    this.#process = started;
+    this.exited = started.exited.then((exit) => {
+      this.#exit = exit;
+      return exit;
     });
     this.#output = new WorkerOutput({
       logger: options.logger,
       settings: options.settings.output,
       workerId: options.workerId,
-      workerPid: this.#child.pid,
+      workerPid: started.pid,
       stderrTailLines: options.stderrTailLines ?? 20,
     });
-    this.#output.follow(this.#child.stdout as Readable, 'stdout');
-    this.#output.follow(this.#child.stderr as Readable, 'stderr');
+    this.#output.follow(started.stdout, 'stdout');
+    this.#output.follow(started.stderr, 'stderr');
     this.#recordsFd = options.recordsFd;
     if (options.recordsFd !== undefined) {
       this.#output.followRecords(
@@ -113,7 +122,7 @@ export class PythonProcess {
   }
 
   get pid(): number | undefined {
-    return this.#child.pid;
+    return this.#process.pid;
   }
 
   /** True until the process has exited. */
@@ -123,7 +132,7 @@ export class PythonProcess {
 
   /** The extra pipe at this fd (3, 4, …) as a stream. */
   pipe(fd: number): Readable & Writable {
-    return this.#child.stdio[fd] as Readable & Writable;
+    return this.#process.channel(fd);
   }
 
   /** The last lines the process wrote to stderr, oldest first. */
@@ -148,7 +157,11 @@ export class PythonProcess {
       exitCode: exit?.exitCode,
       signal: exit?.signal,
       stderrTail: this.stderrTail(),
-      reason: this.#killReason ?? (exit?.spawnError ? `spawn failed: ${exit.spawnError.message}` : undefined) ?? reason,
+      reason:
+        this.#killReason ??
+        (exit?.spawnError ? `spawn failed: ${exit.spawnError.message}` : undefined) ??
+        exit?.note ??
+        reason,
     };
   }
 
@@ -185,12 +198,12 @@ export class PythonProcess {
    * (bounded wait), so a crash report has the last lines.
    */
   async stderrSettled(maxWaitMs = 100): Promise<void> {
-    const streams = [this.#child.stderr, this.#recordsFd === undefined ? null : this.pipe(this.#recordsFd)];
+    const streams = [this.#process.stderr, this.#recordsFd === undefined ? null : this.pipe(this.#recordsFd)];
     await Promise.all(streams.map((stream) => closed(stream, maxWaitMs)));
   }
 
   signal(signal: NodeJS.Signals): void {
-    if (this.alive) this.#child.kill(signal);
+    if (this.alive) this.#process.signal(signal);
   }
 
   /**
@@ -229,6 +242,37 @@ async function closed(stream: Readable | null, maxWaitMs: number): Promise<void>
   });
 }
 
+/** Spawns the process `options` describe: stdin from /dev/null, then stdout, stderr and `extraPipes` pipes. */
+function spawnProcess(options: PythonProcessOptions): StartedProcess {
+  const pipes = options.extraPipes ?? 2;
+  const child: ChildProcess = spawn(options.executable, options.args, {
+    cwd: options.settings.cwd,
+    env: workerEnvironment(options),
+    stdio: ['ignore', 'pipe', 'pipe', ...Array.from({ length: pipes }, () => 'pipe' as const)],
+    windowsHide: true,
+  });
+  const exited = new Promise<ProcessExit>((resolve) => {
+    child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
+    child.once('error', (error) => {
+      // 'error' without 'exit' means it never started.
+      if (child.pid === undefined) resolve({ exitCode: null, signal: null, spawnError: error });
+    });
+  });
+  return {
+    get pid() {
+      return child.pid;
+    },
+    stdout: child.stdout as Readable,
+    stderr: child.stderr as Readable,
+    channel: (fd) => child.stdio[fd] as Readable & Writable,
+    exited,
+    signal: (signal) => {
+      child.kill(signal);
+    },
+  };
+}
+
+/** The environment a worker (or a fork server, whose workers inherit it) runs in. */
 function workerEnvironment(options: PythonProcessOptions): NodeJS.ProcessEnv {
   return {
     ...pythonEnvironment(options.settings, options.env),
@@ -269,6 +313,8 @@ export interface PythonWorkerOptions {
   readonly logger: Logger;
   /** Tells the pool when the process exists, before its handshake, and when it can take calls. */
   readonly hooks?: StartHooks | undefined;
+  /** How its process is started (forked by the pool's fork server, or spawned). @default spawned */
+  readonly launcher?: PythonLauncher | undefined;
 }
 
 /** How a process that was still starting ended, in a few words (why its start failed). */

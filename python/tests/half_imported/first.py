@@ -1,0 +1,2 @@
+VALUE = 42
+__all__ = ["VALUE"]
