@@ -34,3 +34,14 @@ def make_table(rows):
 
     ids = np.arange(rows, dtype=np.int64)
     return pa.table({"id": ids, "value": ids * 0.5, "flag": (ids % 2) == 0})
+
+
+class Chain:
+    """A model-like object whose steps return it, as scikit-learn's ``fit`` does: a chain of dependent calls."""
+
+    def __init__(self):
+        self.steps = 0
+
+    def step(self):
+        self.steps += 1
+        return self

@@ -21,6 +21,7 @@ const ONCE: [name: string, script: string, args: string[]][] = [
   ['serializers', 'serializers', []],
   ['offload', 'offload', []],
   ['typed-bindings', 'typed-bindings', []],
+  ['pipelining', 'pipelining', []],
 ];
 
 async function runTarget(name: string, args: string[] = []): Promise<Results> {
@@ -80,6 +81,7 @@ function rows(all: Record<string, Results>): Row[] {
   const floatRatio = divide(p50(sb, '1M floats'), p50(floor, '1M floats'));
   const recordRatio = divide(p50(sb, '10k records'), p50(echo, '10k records'));
   const soak = all['snakebridge-soak'];
+  const pipeliningSpeedUp = metric(all.pipelining, 'pipelining speed-up', 'awaitedOverPipelined');
   const hostGrowth = metric(soak, '1M-call soak', 'hostGrowthMB');
   const heapGrowth = metric(soak, '1M-call soak', 'hostHeapGrowthMB');
   const workerGrowth = metric(soak, '1M-call soak', 'workerGrowthMB');
@@ -128,6 +130,17 @@ function rows(all: Record<string, Results>): Row[] {
       met: recordRatio === undefined ? undefined : recordRatio <= 1.1,
     },
     { workload: '1M-row, 3-column Arrow table, p50 µs', snakebridge: p50(all['snakebridge-arrow'], '1M-row table') },
+    {
+      workload: '10 dependent calls on a handle, each awaited, p50 µs',
+      snakebridge: p50(all.pipelining, '10 dependent calls, each awaited'),
+    },
+    {
+      workload: '10 dependent calls on a handle, pipelined, p50 µs',
+      snakebridge: p50(all.pipelining, '10 dependent calls, pipelined'),
+      ratio: pipeliningSpeedUp,
+      target: '≥ 5× faster than each awaited',
+      met: pipeliningSpeedUp === undefined ? undefined : pipeliningSpeedUp >= 5,
+    },
     { workload: 'stream of 100k items, ms', snakebridge: metric(sb, 'stream of 100k items', 'ms') },
     ...startUpRows(sb),
     { workload: 'CPU-bound: 2 workers vs 1, speed-up', snakebridge: metric(sb, 'CPU-bound calls', 'speedup') },

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-#: Version of the wire protocol (docs/protocol.md); host and worker must agree.
-PROTOCOL_VERSION = 1
+#: Version of the wire protocol (docs/protocol.md); host and worker must agree. 2: pipelining (promised handles).
+PROTOCOL_VERSION = 2
 
 TYPE_CHECKING = False  # not typing's: importing typing would double the cost of importing snakebridge
 if TYPE_CHECKING:

@@ -143,6 +143,8 @@ class Client:
         op: str = "call",
         handle: int = 0,
         session: str = "",
+        promise: int = 0,
+        pipeline: str = "",
     ) -> Any:
         return pb.CallRequest(
             op=OPS[op],
@@ -151,6 +153,8 @@ class Client:
             session=session,
             serializer="json",
             payload=encode_args(args, kwargs),
+            promise=promise,
+            pipeline=pipeline,
         )
 
     def outcome(self, reply: Any) -> tuple[str, Any]:

@@ -20,6 +20,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from server_client import CONTRACT, PYTHON_ROOT, Client, Ref, ServerProcess, decode, pb, recall, tag
 from waiting import eventually
 
+from snakebridge import PROTOCOL_VERSION
 from snakebridge.server.options import UsageError, parse_options
 
 
@@ -52,7 +53,7 @@ def test_writes_one_ready_line_with_port_and_pid_once_it_serves(server: ServerPr
 
 def test_hello_reports_protocol_pid_python_and_serializer(server: ServerProcess, client: Client):
     reply = client.hello()
-    assert reply.protocol == 1
+    assert reply.protocol == PROTOCOL_VERSION
     assert reply.pid == server.process.pid
     assert reply.python.count(".") == 2
     assert reply.serializer == "json"

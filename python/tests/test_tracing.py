@@ -22,6 +22,8 @@ TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 HOST_SPAN = "00f067aa0ba902b7"
 TRACEPARENT = f"00-{TRACE_ID}-{HOST_SPAN}-01"
 HOST = TraceContext(TRACEPARENT, "congo=t61rcWkgMzE")
+#: A promised handle id (the top bit set), as the host names the result of a pipelined call.
+PROMISED_1 = 0x8000_0001
 
 
 @pytest.fixture(params=[0, 2], ids=["inline", "thread pool"])
@@ -261,3 +263,23 @@ def test_traceparent_metadata_longer_than_the_wire_allows_is_dropped_before_it_i
     too_long = f"{TRACEPARENT}-{'a' * 256}"
     assert server_call(traced_server, "add", [("traceparent", too_long)], 1, 1) == ("result", 2)
     assert [s["name"] for s in server_finished(traced_server)] == ["user add"]
+
+
+def test_traced_pipelined_calls_run_in_server_spans_that_are_children_of_their_own_host_spans(worker):
+    """A CALL with both the meta's trace block and the PIPELINED flag: the call that makes a promise, and
+    one held back on it until it settles, each run in its own SERVER span, the child of the host's span it
+    brought (held back or not)."""
+    gate = f"traced-{id(worker)}"
+    other = TraceContext(f"00-{'1' * 32}-{'2' * 16}-01")
+    made = worker.send_call("snakebridge.testing.pipelining.held", [gate, 5], trace=HOST, promise=PROMISED_1)
+    on_it = worker.send_call("plus", [1], handle=PROMISED_1, trace=other, pipelined=True)
+    assert worker.outcome(worker.send_call("snakebridge.testing.pipelining.open_gate", [gate])) == ("result", None)
+    assert worker.outcome(made)[0] == "result"
+    assert worker.outcome(on_it)[0] == "result"
+    spans = finished(worker)
+    (held,) = [s for s in spans if s["name"] == "python snakebridge.testing.pipelining.held"]
+    assert held["kind"] == "SERVER"
+    assert (held["trace_id"], held["parent_span_id"]) == (TRACE_ID, HOST_SPAN)
+    (plus,) = [s for s in spans if s["name"] == "python plus"]
+    assert plus["kind"] == "SERVER"
+    assert (plus["trace_id"], plus["parent_span_id"]) == ("1" * 32, "2" * 16)

@@ -15,6 +15,7 @@ from typing import Any
 
 from snakebridge import PROTOCOL_VERSION
 from snakebridge.protocol import (
+    FLAG_PIPELINED,
     FLAG_STREAM,
     CallMeta,
     Frame,
@@ -26,12 +27,26 @@ from snakebridge.protocol import (
     encode_frame,
 )
 from snakebridge.serializers import REGISTRY, Serializer, get_serializer
+from snakebridge.serializers.base import HandleWire
 from snakebridge.serializers.json import JsonSerializer
 
 PYTHON_ROOT = Path(__file__).resolve().parents[1]
 #: The tests' own directory is on the worker's path too, for modules of functions that only tests call.
 TESTS_ROOT = Path(__file__).resolve().parent
 JSON = JsonSerializer()
+
+
+class Handle:
+    """A handle (or promised handle) id in a call's arguments, as the host sends one."""
+
+    def __init__(self, handle_id: int) -> None:
+        self.id = handle_id
+
+
+def _handle_wire(value: object) -> HandleWire:
+    if isinstance(value, Handle):
+        return HandleWire(value.id, "object")
+    raise TypeError(f"cannot send a {type(value).__name__}")
 
 
 def spawn_runtime(
@@ -99,12 +114,16 @@ class WorkerClient:
         session=0,
         window=0,
         trace: TraceContext | None = None,
+        promise=0,
+        pipelined=False,
     ) -> int:
+        """Sends a CALL; ``pipelined`` (or a ``promise``, the promised id its result is kept under) sets the
+        PIPELINED flag; ``trace`` adds the meta's trace block. Handles in ``args`` go as ``Handle(id)``."""
         self._next_id += 1
-        payload = self.codec.encode([list(args), kwargs or {}])
+        payload = self.codec.encode([list(args), kwargs or {}], _handle_wire)
         body = encode_call(CallMeta(op, target, handle, session, window, 0, trace), payload)
-        flags = FLAG_STREAM if window else 0
-        os.write(self._data, encode_frame(Kind.CALL, self._next_id, body, self.codec.wire_id, flags))
+        flags = (FLAG_STREAM if window else 0) | (FLAG_PIPELINED if pipelined or promise else 0)
+        os.write(self._data, encode_frame(Kind.CALL, self._next_id, body, self.codec.wire_id, flags, aux=promise))
         return self._next_id
 
     def send_encoded_call(self, target: str, payload: bytes) -> int:
@@ -132,10 +151,13 @@ class WorkerClient:
     # --- receiving ------------------------------------------------------------------
 
     def next_frame(self, timeout: float = 10.0, kinds: tuple[int, ...] | None = None) -> Frame:
-        deadline = time.monotonic() + timeout
+        return self._next(lambda frame: kinds is None or frame.kind in kinds, time.monotonic() + timeout)
+
+    def _next(self, wanted: Any, deadline: float) -> Frame:
+        """The first frame received that is ``wanted``, reading more until one comes (TimeoutError at the deadline)."""
         while True:
             for i, frame in enumerate(self._frames):
-                if kinds is None or frame.kind in kinds:
+                if wanted(frame):
                     return self._frames.pop(i)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -156,16 +178,12 @@ class WorkerClient:
         return json.loads(bytes(frame.body))
 
     def outcome(self, call_id: int, timeout: float = 10.0) -> tuple[str, Any]:
-        """('result', value) or ('error', payload) for one call."""
-        deadline = time.monotonic() + timeout
-        while True:
-            frame = self.next_frame(max(0.01, deadline - time.monotonic()), kinds=(Kind.RESULT, Kind.ERROR))
-            if frame.id != call_id:
-                self._frames.append(frame)
-                continue
-            if frame.kind == Kind.RESULT:
-                return "result", self.decode(frame)
-            return "error", json.loads(bytes(frame.body))
+        """('result', value) or ('error', payload) for one call; other calls' outcomes wait their turn."""
+        final = (Kind.RESULT, Kind.ERROR)
+        frame = self._next(lambda f: f.id == call_id and f.kind in final, time.monotonic() + timeout)
+        if frame.kind == Kind.RESULT:
+            return "result", self.decode(frame)
+        return "error", json.loads(bytes(frame.body))
 
     def decode(self, frame: Frame) -> Any:
         """A RESULT's or ITEM's value, handles as ``("handle", id)``."""

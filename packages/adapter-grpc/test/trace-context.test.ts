@@ -2,6 +2,7 @@
 // the trace context goes as `traceparent` metadata, on a unary Call and on an Exchange stream.
 
 import { SpanStatusCode } from '@opentelemetry/api';
+import { silentLogger } from '@snakebridge/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   call,
@@ -11,10 +12,11 @@ import {
   pythonSpans,
   registerTracing,
   TRACING,
+  tracedPipelinedChain,
   unregisterTracing,
 } from '../../adapter-stdio/test/tracing-kit.js';
-import type { GrpcInvoker } from '../src/index.js';
-import { rejection, testInvoker } from './helpers.js';
+import { GrpcInvoker } from '../src/index.js';
+import { rejection, testConfig, testInvoker } from './helpers.js';
 
 let spans: ReturnType<typeof registerTracing>;
 beforeAll(() => {
@@ -52,6 +54,15 @@ describe('one trace across the boundary, over gRPC', () => {
     expect(items).toEqual([0, 1]);
     const client = clientSpan(spans, `${TRACING}.count`);
     expectOneTrace(client, await pythonSpans(calls), `${TRACING}.count`, ['user item 0', 'user item 1']);
+  });
+
+  it('a pipelined chain made in two spans: sent at once, each call in its own span’s trace, the server’s spans its children', async () => {
+    const config = testConfig({ pool: { threads: 1 } });
+    invoker = new GrpcInvoker({ config, logger: silentLogger });
+    await installPythonTracing(invoker);
+    spans.reset();
+    const pool = invoker.pool;
+    await tracedPipelinedChain(invoker, config, spans, () => pool?.stats().workers[0]?.inFlight ?? 0);
   });
 
   it('records a Python exception on the server’s span', async () => {

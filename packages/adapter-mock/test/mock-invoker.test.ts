@@ -151,6 +151,22 @@ describe('MockInvoker programming', () => {
     await release(model);
     await expect(model.predict([1])).rejects.toMatchObject({ code: 'HANDLE_INVALID' });
   });
+
+  it('answers calls made on a result before it came back, once it does (it does not pipeline)', async () => {
+    const mock = new MockInvoker();
+    mock
+      .on('sklearn.linear_model.LinearRegression')
+      .calls(() => pyObject('sklearn.linear_model.LinearRegression', { fit: () => 'fitted', coef_: 0.5 }));
+    const bridge = await createBridge({}, { invoker: mock });
+    const model = bridge.module('sklearn').linear_model.LinearRegression();
+    const [fitted, coef] = await Promise.all([model.fit([[1]], [2]), model.coef_]);
+    expect([fitted, coef]).toEqual(['fitted', 0.5]);
+    expect(mock.calls.map((call) => [call.op, call.target, call.handle === undefined])).toEqual([
+      ['call', 'sklearn.linear_model.LinearRegression', true],
+      ['call', 'fit', false],
+      ['getattr', 'coef_', false],
+    ]);
+  });
 });
 
 describe('MockInvoker streams', () => {

@@ -13,6 +13,7 @@ export {
 } from './protocol/call.js';
 export {
   encodeFrame,
+  FLAG_PIPELINED,
   FLAG_STREAM,
   type Frame,
   type FrameHeader,

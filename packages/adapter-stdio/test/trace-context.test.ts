@@ -20,6 +20,7 @@ import {
   pythonSpans,
   registerTracing,
   TRACING,
+  tracedPipelinedChain,
   unregisterTracing,
 } from './tracing-kit.js';
 import { watchingLogger } from './watching-logger.js';
@@ -111,6 +112,15 @@ describe('one trace across the boundary, over stdio', () => {
     expect(server.status_description).toBe('ValueError: no good');
     const exception = server.events.find((event) => event.name === 'exception');
     expect(exception?.attributes).toMatchObject({ 'exception.type': 'ValueError', 'exception.message': 'no good' });
+  });
+
+  it('a pipelined chain made in two spans: sent at once, each call in its own span’s trace, Python’s spans its children', async () => {
+    const config = testConfig();
+    invoker = new StdioInvoker({ config, logger: silentLogger });
+    await installPythonTracing(invoker);
+    spans.reset();
+    const pool = invoker.pool;
+    await tracedPipelinedChain(invoker, config, spans, () => pool.stats().workers[0]?.inFlight ?? 0);
   });
 
   it('marks the retry of an idempotent call whose worker crashed with an event on its span', async () => {

@@ -11,7 +11,8 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import type { Invoker } from '@snakebridge/core';
+import { Bridge, type Invoker, type ResolvedConfig, silentLogger } from '@snakebridge/core';
+import { PIPELINING_MODULE } from '@snakebridge/core/testing';
 import { expect } from 'vitest';
 
 /** The Python module the tests call. */
@@ -91,4 +92,75 @@ export function clientSpan(spans: InMemorySpanExporter, target: string): Readabl
   const found = spans.getFinishedSpans().filter((span) => span.name === `python ${target}`);
   expect(found).toHaveLength(1);
   return found[0] as ReadableSpan;
+}
+
+/** How a pipelined chain's spans came out (`tracedPipelinedChain`). */
+export interface TracedChain {
+  /** The user's two spans the calls were made in: the gated call in the first, the chain on it in the second. */
+  readonly first: ReadableSpan;
+  readonly second: ReadableSpan;
+  /** The TypeScript spans of the calls made on the gated result (two `plus`, one `total`). */
+  readonly chain: readonly ReadableSpan[];
+}
+
+/**
+ * Traces a pipelined chain: in one turn, a call whose result Python holds back
+ * until the host opens its gate (made in the user's span `first`), and calls
+ * on its result made meanwhile (in the user's span `second`). `inFlight` says
+ * how many calls the channel has sent and not had answered: the chain must
+ * all be on its way while the gated call cannot answer, so each went with a
+ * promised handle (pipelined). Then every Python server span must be the
+ * child of its own call's TypeScript span, in the trace of the span the call
+ * was made in.
+ */
+export async function tracedPipelinedChain(
+  invoker: Invoker,
+  config: ResolvedConfig,
+  spans: InMemorySpanExporter,
+  inFlight: () => number,
+): Promise<TracedChain> {
+  const bridge = new Bridge(invoker, config, silentLogger);
+  const p = bridge.module(PIPELINING_MODULE);
+  const tag = `traced-${process.pid}-${Date.now()}`;
+  const tracer = trace.getTracer('a user');
+  // Both in one turn: the calls go out together at its end, yet each in the context it was made in.
+  const gated = tracer.startActiveSpan('first request', (span) => {
+    const made = p.held(tag);
+    span.end();
+    return made;
+  });
+  const total = tracer.startActiveSpan('second request', (span) => {
+    const made = gated.plus(1).plus(2).total();
+    span.end();
+    return made;
+  });
+  await expect.poll(inFlight).toBe(4);
+  await p.open_gate(tag);
+  expect(await total).toBe(3);
+  await gated;
+
+  const finished = spans.getFinishedSpans();
+  const user = (name: string) => finished.find((span) => span.name === name) as ReadableSpan;
+  const first = user('first request');
+  const second = user('second request');
+  const python = await pythonSpans(invoker);
+  const childrenOf = (parent: ReadableSpan) =>
+    finished.filter((span) => span.parentSpanContext?.spanId === parent.spanContext().spanId);
+  const expectServerChild = (client: ReadableSpan) => {
+    const { traceId, spanId } = ids(client);
+    const servers = python.filter((span) => span.parent_span_id === spanId);
+    expect(servers.map((span) => span.name)).toEqual([client.name]);
+    expect(servers[0]).toMatchObject({ kind: 'SERVER', trace_id: traceId });
+  };
+  const held = childrenOf(first);
+  expect(held.map((span) => span.name)).toEqual([`python ${PIPELINING_MODULE}.held`]);
+  const chain = childrenOf(second);
+  expect(chain).toHaveLength(3);
+  for (const client of [...held, ...chain]) {
+    expect(client.spanContext().traceId).not.toBe(''); // a recorded span, with a trace of its own user span
+    expectServerChild(client);
+  }
+  expect(first.spanContext().traceId).not.toBe(second.spanContext().traceId);
+  for (const client of chain) expect(client.spanContext().traceId).toBe(second.spanContext().traceId);
+  return { first, second, chain };
 }

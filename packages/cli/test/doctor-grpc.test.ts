@@ -45,7 +45,7 @@ describe('snakebridge doctor with remote gRPC endpoints', () => {
     expect(code).toBe(0);
     expect(check(report, `grpc.${endpoint}.health`).detail).toBe('grpc.health.v1 says SERVING');
     expect(check(report, `grpc.${endpoint}.token`).detail).toMatch(/the token is accepted/);
-    expect(check(report, `grpc.${endpoint}.handshake`).detail).toMatch(/^protocol 1, serializer msgpack, Python 3\./);
+    expect(check(report, `grpc.${endpoint}.handshake`).detail).toMatch(/^protocol 2, serializer msgpack, Python 3\./);
   });
 
   it('detects a wrong token, and says where the right one comes from', async () => {

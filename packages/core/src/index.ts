@@ -100,6 +100,7 @@ export type {
   PyIterator,
   PyModule,
   PyObject,
+  PyResult,
   PythonClasses,
   PythonModules,
   ResultOf,

@@ -6,10 +6,14 @@ import {
   type CallOptions,
   ClosedError,
   callOptions,
+  HandleError,
   HandleRef,
   handleOf,
   type Invoker,
+  JsonSerializer,
   kwargs,
+  PipelineError,
+  release,
   resolveConfig,
   SessionError,
   type SessionRef,
@@ -131,6 +135,89 @@ describe('handle proxies', () => {
     for await (const item of await bridge.call('x.make')) items.push(item);
     expect(items).toEqual([1, 2]);
     expect(invoker.calls[1]?.call).toMatchObject({ op: 'iter', target: '', handle: model });
+  });
+});
+
+describe('results of calls through proxies', () => {
+  it('are promises of the result: awaited, caught and finished, and test frameworks take them as promises', async () => {
+    const { bridge } = bridgeWith((call) => {
+      if (call.target === 'm.fail') throw new TypeError('nope');
+      return 7;
+    });
+    const result = bridge.module('m').seven();
+    expect(result).toBeInstanceOf(Promise);
+    expect(typeof result).toBe('object');
+    expect(await result).toBe(7);
+    expect(
+      await bridge
+        .module('m')
+        .seven()
+        .finally(() => undefined),
+    ).toBe(7);
+    const failed = bridge.module('m').fail();
+    await expect(failed).rejects.toThrow('nope');
+    expect(await failed.catch((error: Error) => error.message)).toBe('nope');
+  });
+
+  it('take calls on themselves before they arrive; without pipelining (this invoker) each waits for its result', async () => {
+    const { bridge, invoker } = bridgeWith((call) => (call.target === 'm.make' ? model : 'done'));
+    const made = bridge.module('m').make();
+    expect(await made.fit(1)).toBe('done');
+    expect(invoker.calls.map(({ call }) => [call.target, call.handle, call.promise])).toEqual([
+      ['m.make', undefined, undefined],
+      ['fit', model, undefined],
+    ]);
+    expect(await made).toBe(await made); // one proxy for the object it came back as
+    expect(handleOf(await made)).toBe(model);
+  });
+
+  it('go in calls made in the same turn as the one making them, in the order they were made', async () => {
+    const { bridge, invoker } = bridgeWith((call) => call.target);
+    const m = bridge.module('m');
+    const first = m.first();
+    const second = bridge.call('m.second');
+    const third = m.third();
+    expect(invoker.calls).toEqual([]); // nothing before the end of the turn
+    await Promise.all([first, second, third]);
+    expect(invoker.calls.map(({ call }) => call.target)).toEqual(['m.first', 'm.second', 'm.third']);
+  });
+
+  it('go out with their arguments as they were when made, though changed before the end of the turn', async () => {
+    const { bridge, invoker } = bridgeWith(() => null);
+    const floats = new Float64Array([1, 2]);
+    const list = [1, [2]];
+    const shared = { n: 1 };
+    const calls = [bridge.module('m').f(floats, list, { a: shared, b: shared }), bridge.call('m.g', [list])];
+    floats.fill(0);
+    list.push(3);
+    (list[1] as number[]).push(4);
+    shared.n = 2;
+    await Promise.all(calls);
+    const [f, g] = invoker.calls.map(({ call }) => call.args ?? []);
+    expect(f).toEqual([new Float64Array([1, 2]), [1, [2]], { a: { n: 1 }, b: { n: 1 } }]);
+    const fields = f?.[2] as { a: unknown; b: unknown };
+    expect(fields.a).toBe(fields.b); // one object still, as the serializer would have seen it
+    expect(g).toEqual([[1, [2]]]);
+  });
+
+  it('are refused, as the promises they are, deep inside an argument before they arrive', () => {
+    const { bridge } = bridgeWith(() => 1);
+    const pending = bridge.module('m').f();
+    expect(() => new JsonSerializer().encode([[{ deep: [pending] }], {}])).toThrow(/a Promise cannot be sent/);
+  });
+
+  it('refuse new calls once released, and fail the calls made on them when they fail', async () => {
+    const { bridge } = bridgeWith((call) => {
+      if (call.target === 'm.fail') throw new TypeError('nope');
+      return model;
+    });
+    const made = bridge.module('m').make();
+    await release(made);
+    await expect(made.fit()).rejects.toSatisfy((e: unknown) => HandleError.is(e));
+    const failed = bridge.module('m').fail();
+    const error = await failed.fit().catch((e: unknown) => e);
+    expect(PipelineError.is(error, 'PIPELINE_BROKEN')).toBe(true);
+    expect((error as Error).cause).toBeInstanceOf(TypeError);
   });
 });
 

@@ -74,15 +74,22 @@ class AsyncRunner:
 
     async def _finish(self, state: CallState, awaitable: Awaitable[Any], session: int, reraise: bool = False) -> None:
         running = RUNNING.set(state.meta)  # this task runs the call: its records name it
+        # A call whose result the host promised settles its promise (calls/promises.py) before it ends.
         try:
             value = await awaitable
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as exc:
+            if state.promise is not None:
+                state.promise.fail(exc)
             self.outcomes.cancelled(state.id)
             if reraise:
                 raise
         except BaseException as exc:
+            if state.promise is not None:
+                state.promise.fail(exc)
             self.outcomes.error(state.id, exc)
         else:
+            if state.promise is not None:
+                state.promise.resolve(value)
             self.outcomes.result(state.id, value, session)
         finally:
             self._finished(state)

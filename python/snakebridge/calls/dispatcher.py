@@ -16,8 +16,9 @@ from types import BuiltinFunctionType, FunctionType
 from typing import Any
 
 from ..errors import ProtocolError
-from ..protocol import Op
+from ..protocol import PROMISED, Op
 from .handles import HandleTable
+from .promises import Promise, PromiseTable
 from .resolver import Resolver
 
 #: Runs user code; a transport passes its own to make the code interruptible.
@@ -41,6 +42,8 @@ class Dispatcher:
     def __init__(self, resolver: Resolver, handles: HandleTable) -> None:
         self.resolver = resolver
         self.handles = handles
+        #: Results the host named before they existed (calls/promises.py), with the handles' limits.
+        self.promises = PromiseTable(handles.max_per_session, handles.ttl_seconds)
         if resolver.restrictions is not None:
             # Results become handles in the transports' encoders, which only know the table: the rule goes there.
             handles.admit = resolver.admit
@@ -134,9 +137,29 @@ class Dispatcher:
             parent, name = self.resolver.parent_and_name(target)
             setattr(parent, name, value)
 
-    def release(self, handle_ids: list[int], session: int | None = None) -> None:
-        """Frees handles, and with a session everything it holds and its eval namespace."""
+    def release(self, handle_ids: list[int], session: int | None = None, scope: str = "") -> None:
+        """Frees handles and promised handles (those of the host's pipeline ``scope``), and with a session
+        everything it holds and its eval namespace."""
+        promised = [i for i in handle_ids if i & PROMISED]
+        if promised:
+            handle_ids = [i for i in handle_ids if not i & PROMISED]
+            handle_ids += self.promises.release(scope, promised)
         self.handles.release(handle_ids)
         if session:
             self.handles.release_session(session)
+            self.promises.release_session(session)
             self.resolver.forget(session)
+
+    def receiver_handle(self, promise: Promise) -> int:
+        """The handle through which calls on a promise reach its value (kept the first time)."""
+        return self.promises.receiver_handle(promise, self.handles.keep)
+
+    def sweep(self) -> int:
+        """Frees handles and promises unused for longer than the TTL; returns how many handles."""
+        self.handles.release(self.promises.sweep())
+        return self.handles.sweep()
+
+    @property
+    def held(self) -> int:
+        """Handles and promised handles held for the host: what the health check reports."""
+        return len(self.handles) + len(self.promises)

@@ -33,11 +33,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import Cancelled, ProtocolError
-from ..protocol import CallMeta, Op
-from ..serializers.base import SegmentedPayload, Serializer
+from ..protocol import PROMISED, CallMeta, Op
+from ..serializers.base import FromHandle, SegmentedPayload, Serializer
 from ..telemetry import CallTracing, call_tracing
 from .dispatcher import Dispatcher
 from .interrupt import raise_in_thread
+from .payloads import bridge_error, describe
+from .pipeline import DECLARE_WAIT_SECONDS, Pipeline, PipelinedCall
+from .promises import CANCELLED_PAYLOAD_MESSAGE, RESOLVED
 from .running import RUNNING
 from .state import Callbacks, CallState, Outcomes
 
@@ -206,7 +209,10 @@ class CallExecutor:
     ``loop``: the event loop for coroutines (by default one of its own, in a
     thread started on the first async call). ``initializer`` runs in each
     pool thread as it starts (the gRPC server's OS sandbox, which is per
-    thread).
+    thread). ``ordered``: the transport delivers calls in the order the host
+    sent them (stdio); otherwise a pipelined call may arrive before the call
+    that makes a promise it names, and waits up to ``declare_wait_seconds``
+    for it (calls/pipeline.py).
     """
 
     def __init__(
@@ -220,6 +226,8 @@ class CallExecutor:
         loop: asyncio.AbstractEventLoop | None = None,
         initializer: Callable[[], None] | None = None,
         flush_soon: Callable[[], None] | None = None,
+        ordered: bool = True,
+        declare_wait_seconds: float = DECLARE_WAIT_SECONDS,
     ) -> None:
         self._serializers = serializers
         self._outcomes = outcomes
@@ -268,6 +276,13 @@ class CallExecutor:
         if callbacks is not None:
             # Callbacks send their requests from user code, which a cancel interrupts.
             callbacks.uninterruptible = self.uninterruptible
+        self._pipeline = Pipeline(
+            dispatcher.promises, ordered=ordered, wake=self._wake, declare_wait_seconds=declare_wait_seconds
+        )
+        self._pipeline.run = self._run_held
+        self._pipeline.fail = self._fail_pipelined
+        self._pipeline.admit = self._admit
+        self._pipeline.cancelled = self._cancel_held
 
     @property
     def _async(self) -> AsyncRunner:
@@ -496,15 +511,195 @@ class CallExecutor:
                 exc = Cancelled()
         self._outcomes.error(call_id, exc, flush=False)
 
+    # --- pipelined calls (calls/pipeline.py) --------------------------------------------------------
+
+    def start_pipelined(self, call_id: int, meta: CallMeta, stream: int, wire_id: int, payload: Any) -> None:
+        """Starts a pipelined call: one that makes a promised handle (``meta.promise``) or names some.
+
+        It runs at once if every promise it names is settled; otherwise it is
+        held back until they are, and calls on one promise start in the order
+        they arrived. Its outcome settles the promise it makes.
+        """
+        call = PipelinedCall(call_id, meta, stream, wire_id, payload)
+        with self._lock:
+            cancelled = call_id in self._cancelled_early
+            if cancelled:
+                del self._cancelled_early[call_id]
+        if cancelled:
+            self._end_cancelled(call)
+            return
+        refusal = _pipelining_refusal(meta, stream)
+        if refusal is not None:
+            self._outcomes.error(call_id, ProtocolError(refusal), flush=False)
+            return
+        self._admit(call)
+
+    def _admit(self, call: PipelinedCall) -> None:
+        """Reads which promises a call names, then places it: runs it now, holds it back, or fails it."""
+        call.names.clear()
+        call.missing.clear()
+        if call.state is None:
+            # Registered while it may wait, so that a cancel finds it and it counts as in flight.
+            call.state = self._register(call.id, call.meta.session, lambda: self._pipeline.hold_cancelled(call.id))
+        try:
+            read = self._promise_reader(call, probing=True)
+            if call.meta.handle & PROMISED:
+                read(call.meta.handle)
+            args, kwargs = self._decode_arguments(
+                call.wire_id, call.payload, call.id, call.meta.session, from_handle=read
+            )
+        except BaseException as exc:
+            self._fail_pipelined(call, exc)
+            return
+        if self._pipeline.place(call):
+            self._run_placed(call, args, kwargs)
+            self._pipeline.placed(call)
+
+    def _promise_reader(self, call: PipelinedCall, probing: bool) -> FromHandle:
+        """What the handle ids in a pipelined call's arguments become: a promised id its promise's value.
+
+        ``probing``: the first read, which records the promises the call names
+        (and those nobody declared); a promise not settled yet reads as None
+        then, and the call is read again when it runs.
+        """
+        plain = self._from_handle
+        table = self._pipeline.promises
+        scope = call.meta.scope
+        names = call.names
+
+        def read(handle_id: int) -> object:
+            if not handle_id & PROMISED:
+                return plain(handle_id)
+            promise = names.get(handle_id)
+            if promise is None:
+                promise = table.get(scope, handle_id) if probing else None
+                if promise is None:
+                    call.missing.append(handle_id)
+                    return None
+                names[handle_id] = promise
+            return promise.value if promise.state == RESOLVED else None
+
+        return read
+
+    def _run_held(self, call: PipelinedCall) -> None:
+        """A held call whose promises have all settled, its turn come: read its arguments again, and run it."""
+        self._run_placed(call, None, None)
+
+    def _run_placed(self, call: PipelinedCall, args: list[Any] | None, kwargs: dict[str, Any] | None) -> None:
+        """Runs a placed call; ``args`` None: decoded now, from the settled promises."""
+        with self._lock:
+            state = self.calls.pop(call.id, None)
+            cancelled = state is not None and state.cancelled
+            if not cancelled:
+                # Set under the lock: a cancel from now on interrupts it where it is (as in start()).
+                self._current = call.id
+        if cancelled:
+            self._end_cancelled(call)
+            return
+        meta = call.meta
+        # As in start(): a traced call runs in its span, and what runs now is this call, for its records.
+        traced = None if meta.trace is None else self._enter_trace(call.id, meta, call.stream)
+        running = RUNNING.set(meta)
+        try:
+            self._run_decoded(call, args, kwargs)
+        finally:
+            RUNNING.reset(running)
+            if traced is not None:
+                self._leave_trace(traced)
+
+    def _run_decoded(self, call: PipelinedCall, args: list[Any] | None, kwargs: dict[str, Any] | None) -> None:
+        """Runs a placed call that may start, reading its arguments first if ``args`` is None."""
+        meta = call.meta
+        try:
+            if args is None or kwargs is None:
+                read = self._promise_reader(call, probing=False)
+                args, kwargs = self._decode_arguments(
+                    call.wire_id, call.payload, call.id, meta.session, from_handle=read
+                )
+            if self._wants_target and meta.op == Op.CALL and not meta.handle:
+                self._outcomes.targets[call.id] = meta.target
+            # A call on a promise is a call on the handle its value is kept under.
+            handle = (
+                self._dispatcher.receiver_handle(call.names[meta.handle]) if meta.handle & PROMISED else meta.handle
+            )
+            if call.makes is not None:
+                self._make_promised(call, handle, args, kwargs)
+            elif call.stream:
+                self._start_stream(call.id, meta._replace(handle=handle), args, kwargs)
+            else:
+                self._run_op(call.id, meta.op, meta.target, handle, meta.session, args, kwargs)
+        except BaseException as exc:
+            self._current = 0
+            if call.makes is not None:
+                call.makes.fail(exc)
+            self._outcomes.error(call.id, exc, flush=False)
+            self._forget(call.id)
+
+    def _make_promised(self, call: PipelinedCall, handle: int, args: list[Any], kwargs: dict[str, Any]) -> None:
+        """Runs a call whose result the host promised: its outcome settles the promise, then goes to the host."""
+        meta, promise = call.meta, call.makes
+        function = self._dispatcher.lookup(meta.target, handle)
+        if self._dispatcher.is_coroutine_function(function):
+            self._current = 0
+            state = self._register(call.id, meta.session, promise=promise)
+            self._async.call(state, function(*args, **kwargs), meta.session)
+            return
+        if self._pool is not None:
+            self._submit(call.id, meta.session, function, args, kwargs, promise)
+            return
+        value = self._invoke(function, args, kwargs)
+        if type(value) not in _PLAIN_TYPES and inspect.isawaitable(value):
+            state = self._register(call.id, meta.session, promise=promise)
+            self._async.call(state, value, meta.session)
+            return
+        assert promise is not None
+        promise.resolve(value)
+        self._outcomes.result(call.id, value, meta.session, flush=False)
+        if self._wants_target:
+            self._outcomes.targets.pop(call.id, None)
+
+    def _fail_pipelined(self, call: PipelinedCall, error: BaseException | dict[str, Any]) -> None:
+        """Ends a pipelined call that did not run, with an exception or an error payload; the promise it
+        makes fails the same way, so that calls on it fail saying why."""
+        self._current = 0
+        self._forget(call.id)
+        if isinstance(error, BaseException):
+            payload = describe(error)
+            self._fail_promise(call, payload)
+            self._outcomes.error(call.id, error, flush=False)
+        else:
+            self._fail_promise(call, error)
+            self._outcomes.error_payload(call.id, error, flush=False)
+
+    def _cancel_held(self, call: PipelinedCall) -> None:
+        """A held (or waiting) call was cancelled before it started."""
+        self._forget(call.id)
+        self._end_cancelled(call)
+
+    def _end_cancelled(self, call: PipelinedCall) -> None:
+        self._outcomes.cancelled(call.id, flush=False)
+        self._fail_promise(call, bridge_error("CANCELLED", CANCELLED_PAYLOAD_MESSAGE))
+
+    def _fail_promise(self, call: PipelinedCall, payload: dict[str, Any]) -> None:
+        """Fails the promise a call makes, declaring it first if the call never got that far."""
+        if call.makes is None and call.meta.promise:
+            with contextlib.suppress(Exception):  # in use already, or over the bound: there is nothing to fail
+                self._pipeline.declare(call)
+        if call.makes is not None:
+            call.makes.fail_with(payload)
+
     def _register(
         self,
         call_id: int,
         session: int,
         on_cancel: Callable[[], object] | None = None,
         pool_call: _PoolCall | None = None,
+        promise: Any = None,
     ) -> CallState:
         """Keeps state for a call that outlives this turn (async, thread pool, stream), so a cancel can reach it."""
-        state = CallState(call_id, session, on_cancel=on_cancel, pool_call=pool_call, meta=RUNNING.get())
+        state = CallState(
+            call_id, session, on_cancel=on_cancel, pool_call=pool_call, meta=RUNNING.get(), promise=promise
+        )
         with self._lock:
             self.calls[call_id] = state
         return state
@@ -516,6 +711,7 @@ class CallExecutor:
         call_id: int,
         session: int,
         from_callback: Callable[[int], HostCallback] | None = None,
+        from_handle: FromHandle | None = None,
     ) -> tuple[list[Any], dict[str, Any]]:
         if not len(payload):
             return [], {}
@@ -528,9 +724,11 @@ class CallExecutor:
         if isinstance(payload, SegmentedPayload):
             if not hasattr(serializer, "shared_memory"):
                 raise ProtocolError(f"serializer {wire_id} cannot read arguments in shared-memory segments")
-            decoded = serializer.decode(payload.body, self._from_handle, from_callback, payload.segments)  # type: ignore[call-arg]
+            decoded = serializer.decode(  # type: ignore[call-arg]
+                payload.body, from_handle or self._from_handle, from_callback, payload.segments
+            )
         else:
-            decoded = serializer.decode(payload, self._from_handle, from_callback)
+            decoded = serializer.decode(payload, from_handle or self._from_handle, from_callback)
         # The host sends [args, kwargs]; anything else is a host that does not speak this protocol.
         if not (isinstance(decoded, (list, tuple)) and len(decoded) == 2):
             raise ProtocolError(f"the arguments of a call must be [args, kwargs], not a {type(decoded).__name__}")
@@ -606,12 +804,18 @@ class CallExecutor:
     # --- thread pool -------------------------------------------------------------------------
 
     def _submit(
-        self, call_id: int, session: int, function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]
+        self,
+        call_id: int,
+        session: int,
+        function: Callable[..., Any],
+        args: list[Any],
+        kwargs: dict[str, Any],
+        promise: Any = None,
     ) -> None:
         self._current = 0
         call = _PoolCall()
         # The hook is in place before a cancel can find the call.
-        state = self._register(call_id, session, call.interrupt, call)
+        state = self._register(call_id, session, call.interrupt, call, promise)
         self._to_pool(self._run_in_thread, state, call, function, args, kwargs)
 
     def _run_in_thread(
@@ -620,11 +824,15 @@ class CallExecutor:
         try:
             value = self._run_interruptibly(state, call, function, args, kwargs)
         except BaseException as exc:  # the interrupt of a cancel included: it can only surface here
+            if state.promise is not None:
+                state.promise.fail(exc)
             self._outcomes.error(state.id, exc)
         else:
             if type(value) not in _PLAIN_TYPES and inspect.isawaitable(value):
                 self._async.call(state, value, state.session)
                 return
+            if state.promise is not None:
+                state.promise.resolve(value)
             self._outcomes.result(state.id, value, state.session)
         self._finished(state)
 
@@ -856,17 +1064,21 @@ class CallExecutor:
     def _read(self, source: Source, block: bool) -> list[Any]:
         """What has arrived, waiting for some if ``block``.
 
-        While sync streams are open, the wake-up pipe is watched too, so that
-        a stream cancelled by another thread alone is closed even while
-        nothing comes from the source. Without streams, a plain blocking read
-        saves a system call per round trip.
+        While sync streams are open or pipelined calls wait, the wake-up pipe
+        is watched too, so that a stream cancelled by another thread alone is
+        closed, and a call held back on a promise that another thread settled
+        starts, even while nothing comes from the source. Otherwise a plain
+        blocking read saves a system call per round trip.
         """
-        if not self._streams:
+        pipeline = self._pipeline
+        # Attributes, not the ``waiting`` property: this runs before every plain call's read.
+        if not self._streams and not pipeline.held and not pipeline.unplaced:
             return source.read() if block else source.read_ready()
         readable, _, _ = select.select([source.fd, self._wake_r], [], [], None if block else 0)
         if self._wake_r in readable:
             os.read(self._wake_r, 4096)
             self._close_cancelled_streams()
+            pipeline.drain()  # promises settled by other threads release the calls held on them
         return source.read() if source.fd in readable else []
 
     @contextlib.contextmanager
@@ -920,3 +1132,14 @@ class CallExecutor:
 
 def _nothing() -> None:
     pass
+
+
+def _pipelining_refusal(meta: CallMeta, stream: int) -> str | None:
+    """Why a pipelined call's meta makes no sense, or None."""
+    if not meta.promise:
+        return None
+    if not meta.promise & PROMISED:
+        return f"promised handle id {meta.promise} lacks the top bit (2^31) that marks promised ids"
+    if meta.op != Op.CALL or stream:
+        return "only a call that is not streamed can promise its result"
+    return None

@@ -53,6 +53,10 @@ class HandleTable:
 
     def add(self, obj: object, session: int) -> HandleWire:
         """Keeps ``obj`` and returns the handle to send for it; ``admit`` may refuse it first."""
+        return HandleWire(self.keep(obj, session), type_name(obj), short_repr(obj))
+
+    def keep(self, obj: object, session: int) -> int:
+        """Keeps ``obj`` (one more sending of its handle, if it has one) and returns its handle id."""
         if self.admit is not None:
             self.admit(obj)
         with self._lock:
@@ -61,7 +65,7 @@ class HandleTable:
                 entry = self._entries[known]
                 entry.sent += 1
                 entry.last_used = time.monotonic()
-                return HandleWire(known, type_name(obj), short_repr(obj))
+                return known
             count = self._per_session.get(session, 0)
             if count >= self.max_per_session:
                 raise HandleError(
@@ -69,11 +73,12 @@ class HandleTable:
                     "release handles you no longer need (await using, or release())"
                 )
             handle_id = self._next_id
-            self._next_id = self._next_id + 1 if self._next_id < 0xFFFFFFFF else 1
+            # Below 2^31: ids with the top bit set are promised handles, which the host names (calls/promises.py).
+            self._next_id = self._next_id + 1 if self._next_id < 0x7FFFFFFF else 1
             self._entries[handle_id] = _Entry(obj, session)
             self._by_object[(id(obj), session)] = handle_id
             self._per_session[session] = count + 1
-        return HandleWire(handle_id, type_name(obj), short_repr(obj))
+        return handle_id
 
     def get(self, handle_id: int) -> object:
         """The object behind ``handle_id``, marked as just used (for the TTL).

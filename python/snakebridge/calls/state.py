@@ -31,13 +31,15 @@ class CallState:
     pool_call: Any = None
     #: The call's meta, set as ``running.RUNNING`` wherever its user code runs later (another thread, a task).
     meta: Any = None
+    #: The promise its outcome settles, when the host named its result before it ran (``promises.Promise``).
+    promise: Any = None
 
 
 class Outcomes(Protocol):
     """Where the executor sends how calls end, each encoded for the host by the transport.
 
-    Every call gets exactly one final outcome: ``result``, ``error`` or
-    ``cancelled``; a stream gets ``item``s first and ends with ``end`` (which
+    Every call gets exactly one final outcome: ``result``, ``error`` (or
+    ``error_payload``, an error described already) or ``cancelled``; a stream gets ``item``s first and ends with ``end`` (which
     also acknowledges a cancel) or ``error``. Called from the thread that ran
     the call; ``flush=False`` lets a transport batch what one burst produces
     (the executor flushes when it goes idle). Only ``item`` raises: a value
@@ -53,6 +55,7 @@ class Outcomes(Protocol):
     def item(self, call_id: int, value: Any, session: int, *, flush: bool = True) -> None: ...
     def end(self, call_id: int, *, flush: bool = True) -> None: ...
     def error(self, call_id: int, exc: BaseException, *, flush: bool = True) -> None: ...
+    def error_payload(self, call_id: int, payload: dict[str, Any], *, flush: bool = True) -> None: ...
     def cancelled(self, call_id: int, *, flush: bool = True) -> None: ...
 
 

@@ -1,7 +1,8 @@
 """The stdio wire protocol (docs/protocol.md): frames and call meta."""
 
-from .call import META_TRACE, CallMeta, Op, TraceContext, decode_call, encode_call
+from .call import META_TRACE, PROMISED, CallMeta, Op, TraceContext, decode_call, encode_call
 from .frames import (
+    FLAG_PIPELINED,
     FLAG_SEGMENTS,
     FLAG_STREAM,
     HEADER,
@@ -15,11 +16,13 @@ from .frames import (
 )
 
 __all__ = [
+    "FLAG_PIPELINED",
     "FLAG_SEGMENTS",
     "FLAG_STREAM",
     "HEADER",
     "HEADER_SIZE",
     "META_TRACE",
+    "PROMISED",
     "CallMeta",
     "Frame",
     "FrameReader",

@@ -18,6 +18,8 @@ CALL_META = struct.Struct("<BBHIIII")
 #: Meta flag (byte 1): a trace block follows the target. The other bits are reserved (0).
 META_TRACE = 0x01
 _TRACESTATE_LENGTH = struct.Struct("<H")
+#: The bit that marks a promised handle id: the host names those, the worker's own handle ids stay below it.
+PROMISED = 0x8000_0000
 
 
 class Op(IntEnum):
@@ -49,6 +51,10 @@ class CallMeta(NamedTuple):
     timeout_ms: int = 0
     #: The caller's span, when the host traces the call: Python's span of the call is its child.
     trace: TraceContext | None = None
+    #: The promised handle id its outcome is kept under (0: none); over stdio the CALL frame's aux.
+    promise: int = 0
+    #: The host's pipeline scope its promised ids belong to: empty over stdio (one host per worker).
+    scope: str = ""
 
 
 def encode_call(meta: CallMeta, payload: bytes = b"") -> bytes:

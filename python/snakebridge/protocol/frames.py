@@ -30,8 +30,10 @@ HEADER_SIZE = _CHECKED + 4  # 24
 _LENGTH_OVERHEAD = HEADER_SIZE - 4
 
 FLAG_STREAM = 0x01
+#: On CALL: the call makes a promised handle (its id in aux) or names promised handles (docs/protocol.md, "Pipelining").
+FLAG_PIPELINED = 0x02
 #: On CALL, RESULT and ITEM: the body ends with a table of shared-memory segments (protocol/segments.py).
-FLAG_SEGMENTS = 0x02
+FLAG_SEGMENTS = 0x04
 
 #: Bodies at least this large are handed over without a copy, and read straight into the buffer.
 _LARGE_BODY = 1 << 16
@@ -80,7 +82,7 @@ _NONE = frozenset({0})
 _RULES: dict[int, _Rule] = {
     Kind.HELLO: _Rule(0, _JSON_BODY, aux=True),
     Kind.READY: _Rule(0, _JSON_BODY, aux=True),
-    Kind.CALL: _Rule(FLAG_STREAM | FLAG_SEGMENTS, _VALUES),
+    Kind.CALL: _Rule(FLAG_STREAM | FLAG_PIPELINED | FLAG_SEGMENTS, _VALUES, aux=True),
     Kind.RESULT: _Rule(FLAG_SEGMENTS, _VALUES),
     Kind.ERROR: _Rule(0, _JSON_ONLY),
     Kind.ITEM: _Rule(FLAG_SEGMENTS, _VALUES),

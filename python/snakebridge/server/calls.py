@@ -36,7 +36,8 @@ from ..calls.callbacks import EXPIRED, ClosedChannel, HostCallback
 from ..calls.encoding import encode_value
 from ..calls.execution import CallExecutor
 from ..calls.payloads import bridge_error, describe, payload_body
-from ..errors import Cancelled
+from ..calls.pipeline import DECLARE_WAIT_SECONDS
+from ..errors import Cancelled, ProtocolError
 from ..protocol import CallMeta, TraceContext
 from ..serializers.base import Serializer
 
@@ -46,6 +47,8 @@ log = logging.getLogger("snakebridge.server")
 EXIT_CANCEL_STUCK = 6
 #: Room for the reply message's own framing around the encoded value.
 ENVELOPE_BYTES = 16
+#: Longest pipeline scope a host may name (it names a random one, a UUID: 36 characters).
+MAX_SCOPE_LENGTH = 64
 
 
 class Encoded(NamedTuple):
@@ -140,8 +143,20 @@ class ServerExecutor(CallExecutor):
     def handle(self, received: Submitted | Granted) -> None:
         if type(received) is Granted:
             self._grant(received.id, received.count)
+        elif received.meta.scope or received.meta.promise:
+            self._start_pipelined_request(received)
         else:
             self.start(received.id, received.meta, received.stream, received.wire_id, received.payload)
+
+    def _start_pipelined_request(self, received: Submitted) -> None:
+        """A call that makes or names promised handles: they belong to the host's pipeline scope, which it names."""
+        meta = received.meta
+        if not meta.scope:
+            self.refuse(received.id, ProtocolError("a call that promises its result must name its pipeline scope"))
+        elif len(meta.scope) > MAX_SCOPE_LENGTH:
+            self.refuse(received.id, ProtocolError(f"a pipeline scope is at most {MAX_SCOPE_LENGTH} characters"))
+        else:
+            self.start_pipelined(received.id, meta, received.stream, received.wire_id, received.payload)
 
 
 # --- how calls end ------------------------------------------------------------------------------
@@ -332,6 +347,9 @@ class ServerOutcomes:
             return
         self._settle(call_id, Failed(self.error_body(describe(exc))))
 
+    def error_payload(self, call_id: int, payload: dict[str, Any], *, flush: bool = True) -> None:
+        self._settle(call_id, Failed(self.error_body(payload)))
+
     def cancelled(self, call_id: int, *, flush: bool = True) -> None:
         self._settle(call_id, Failed(self.error_body(bridge_error("CANCELLED", "the call was cancelled"))))
 
@@ -366,6 +384,7 @@ class ServerCalls:
         max_message_bytes: int,
         cancel_grace_ms: int = 0,
         initializer: Callable[[], None] | None = None,
+        declare_wait_seconds: float = DECLARE_WAIT_SECONDS,
     ) -> None:
         self.outcomes = ServerOutcomes(dispatcher, max_message_bytes)
         #: The serializers agreed in Hello, by wire id: they decode the calls' arguments.
@@ -379,6 +398,9 @@ class ServerCalls:
             self.outcomes,
             loop,
             initializer,
+            # Separate RPCs may arrive out of order: a call may come before the one that makes what it names.
+            ordered=False,
+            declare_wait_seconds=declare_wait_seconds,
         )
         self._handles = dispatcher.handles
         self._inbox = Inbox()
@@ -410,7 +432,7 @@ class ServerCalls:
         """Starts the call ``request`` (a CallRequest) asks for on the executor's thread; with a ``window``,
         a stream. Its outcome comes to ``pending``. ``trace``: the host's span, from the RPC's metadata."""
         self.outcomes.pending[pending.id] = pending
-        meta = CallMeta(request.op, request.target, request.handle, pending.session, window, 0, trace)
+        meta = _meta(request, pending.session, window, trace)
         self._inbox.put(Submitted(pending.id, meta, window > 0, pending.serializer.wire_id, request.payload))
 
     async def call(self, pending: PendingCall, request: Any, trace: TraceContext | None = None) -> Encoded | Failed:
@@ -422,9 +444,14 @@ class ServerCalls:
         ``trace``: the host's span, from the RPC's metadata.
         """
         self.outcomes.pending[pending.id] = pending
-        meta = CallMeta(request.op, request.target, request.handle, pending.session, 0, 0, trace)
+        meta = _meta(request, pending.session, 0, trace)
         wire_id = pending.serializer.wire_id
-        here = self.executor.start_coroutine(pending.id, meta, wire_id, request.payload)
+        # A pipelined call waits its turn on the executor's thread (calls/pipeline.py).
+        here = (
+            None
+            if meta.scope or meta.promise
+            else self.executor.start_coroutine(pending.id, meta, wire_id, request.payload)
+        )
         if here is not None:
             await here
         else:
@@ -456,6 +483,22 @@ class ServerCalls:
         )
         logging.shutdown()
         os._exit(EXIT_CANCEL_STUCK)
+
+
+def _meta(request: Any, session: int, window: int, trace: TraceContext | None) -> CallMeta:
+    """The executor's meta of a CallRequest: a pipelined one names its promise and its host's scope;
+    a traced one carries the host's span (``trace``, from the RPC's metadata)."""
+    return CallMeta(
+        request.op,
+        request.target,
+        request.handle,
+        session,
+        window,
+        0,
+        trace=trace,
+        promise=request.promise,
+        scope=request.pipeline,
+    )
 
 
 def _nothing_to_flush() -> None:

@@ -141,6 +141,7 @@ class ServerProcess:
             threads=calls.threads,
             max_message_bytes=options.max_message_bytes,
             cancel_grace_ms=options.cancel_grace_ms,
+            declare_wait_seconds=options.pipeline_wait_ms / 1000,
             initializer=enter,
         )
         if self._log_handler is not None:
@@ -220,7 +221,7 @@ class ServerProcess:
         for name in ("", SERVICE_NAME):
             await health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self._serving.set()
-        maintenance = asyncio.create_task(self._maintain(self._dispatcher.handles))
+        maintenance = asyncio.create_task(self._maintain(self._dispatcher))
         await self._stop.wait()
         await health.enter_graceful_shutdown()  # NOT_SERVING: balancers stop sending calls
         await server.stop(self._grace)
@@ -250,11 +251,11 @@ class ServerProcess:
         server.add_insecure_port(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
         return server
 
-    async def _maintain(self, handles: HandleTable) -> None:
-        """Once a second: free expired handles; leave if the host that started us is gone."""
+    async def _maintain(self, dispatcher: Dispatcher) -> None:
+        """Once a second: free expired handles and promised handles; leave if the host that started us is gone."""
         while True:
             await asyncio.sleep(1.0)
-            handles.sweep()
+            dispatcher.sweep()
             if self.host_pid is not None and os.getppid() != self.host_pid:
                 self._request_stop(0.0, "the host process is gone", EXIT_HOST_GONE)
 

@@ -16,6 +16,10 @@ from ..options import VERSION_GUARD_MODES, ResourceLimits, SandboxOptions, Worke
 #: Largest message either direction, as `grpc.maxMessageBytes` defaults to in the host.
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 TOKEN_ENV = "SNAKEBRIDGE_TOKEN"
+#: The default of --pipeline-wait-ms, when set (a managed server takes it from the host's python.env).
+PIPELINE_WAIT_ENV = "SNAKEBRIDGE_PIPELINE_WAIT_MS"
+#: Separate RPCs of one host arrive in order but for milliseconds, or the time a large call's bytes take.
+DEFAULT_PIPELINE_WAIT_MS = 10_000
 #: The defaults of the options calls run with, shared with the stdio worker.
 _CALL_DEFAULTS = WorkerOptions()
 #: Python's levels by the names the command line takes.
@@ -50,6 +54,9 @@ class ServerOptions:
     calls: WorkerOptions = _CALL_DEFAULTS
     #: A cancelled sync call that has not stopped after this long makes the server exit (0: never).
     cancel_grace_ms: int = 0
+    #: How long a pipelined call that names a promised handle not declared yet waits for the call that makes it
+    #: (separate RPCs may arrive out of order), before it fails with HANDLE_INVALID (docs/protocol.md).
+    pipeline_wait_ms: int = DEFAULT_PIPELINE_WAIT_MS
     shutdown_grace_ms: int = 5_000
     #: The level of the server's own messages (the ``snakebridge`` loggers); all of ``logging`` without --log-fd.
     log_level: str = "WARNING"
@@ -116,6 +123,7 @@ def parse_options(argv: list[str] | None = None, env: dict[str, str] | None = No
         max_message_bytes=args.max_message_bytes,
         calls=_calls(args),
         cancel_grace_ms=args.cancel_grace_ms,
+        pipeline_wait_ms=_pipeline_wait_ms(args, env),
         shutdown_grace_ms=args.shutdown_grace_ms,
         log_level=args.log_level,
         log_fd=args.log_fd,
@@ -164,6 +172,18 @@ def _check_exposure(options: ServerOptions) -> str | None:
         f"listening on {options.host} without {' and '.join(missing)} (--insecure): "
         "anyone who can reach this port can run code in this process"
     )
+
+
+def _pipeline_wait_ms(args: argparse.Namespace, env: dict[str, str]) -> int:
+    if args.pipeline_wait_ms is not None:
+        return args.pipeline_wait_ms
+    text = env.get(PIPELINE_WAIT_ENV)
+    if not text:
+        return DEFAULT_PIPELINE_WAIT_MS
+    try:
+        return _non_negative(text)
+    except (ValueError, argparse.ArgumentTypeError):
+        raise UsageError(f"{PIPELINE_WAIT_ENV} must be a number of milliseconds, 0 or more, not {text!r}") from None
 
 
 def _read(path: str | None) -> bytes | None:
@@ -246,6 +266,12 @@ def _parser() -> argparse.ArgumentParser:
         help="0: never expire (default: %(default)s)",
     )
     calls.add_argument("--cancel-grace-ms", type=_non_negative, default=0, help="exit if a cancelled call runs on")
+    calls.add_argument(
+        "--pipeline-wait-ms",
+        type=_non_negative,
+        help=f"how long a pipelined call waits for the call that makes the result it uses to arrive "
+        f"(default: {PIPELINE_WAIT_ENV}, else {DEFAULT_PIPELINE_WAIT_MS})",
+    )
     calls.add_argument("--shutdown-grace-ms", type=_non_negative, default=5_000, help="on SIGTERM")
     calls.add_argument("--limit-address-space-bytes", type=int, metavar="BYTES", help="RLIMIT_AS")
     calls.add_argument("--limit-cpu-seconds", type=int, metavar="SECONDS", help="RLIMIT_CPU")

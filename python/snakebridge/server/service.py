@@ -112,12 +112,12 @@ class BridgeService:
         if self._other_instance(context):
             return self._pb.ReleaseReply()  # those ids belong to a previous life of this server: nothing to free
         session = self._sessions.pop(request.session, None) if request.session else None
-        self._dispatcher.release(list(request.handles), session)
+        self._dispatcher.release(list(request.handles), session, request.pipeline)
         return self._pb.ReleaseReply()
 
     async def Stats(self, request: Any, context: aio.ServicerContext) -> Any:
         """Resident memory, calls in flight and live handles: the host's health check."""
-        return self._pb.StatsReply(rss=resident_bytes(), in_flight=self.in_flight, handles=len(self._handles))
+        return self._pb.StatsReply(rss=resident_bytes(), in_flight=self.in_flight, handles=self._dispatcher.held)
 
     # --- Call -------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, cast
 from ..calls.execution import INTERRUPT_SIGNAL, CallExecutor
 from ..calls.payloads import bridge_error
 from ..errors import ProtocolError
-from ..protocol import FLAG_SEGMENTS, FLAG_STREAM, Frame, FrameTooLarge, Kind, decode_call
+from ..protocol import FLAG_PIPELINED, FLAG_SEGMENTS, FLAG_STREAM, CallMeta, Frame, FrameTooLarge, Kind, decode_call
 from ..protocol.frames import kind_name
 from ..protocol.segments import split_segment_table
 from ..serializers.base import SegmentedPayload
@@ -69,7 +69,11 @@ class Executor(CallExecutor):
             except BaseException as exc:
                 self.refuse(frame.id, exc)
                 return
-            self.start(frame.id, meta, frame.flags & FLAG_STREAM, frame.serializer, payload)
+            flags = frame.flags
+            if flags & FLAG_PIPELINED or frame.aux:
+                self._start_pipelined_frame(frame, meta, payload)
+                return
+            self.start(frame.id, meta, flags & FLAG_STREAM, frame.serializer, payload)
         elif kind == Kind.CREDIT:
             self._grant(frame.id, frame.aux)
         elif kind == Kind.CANCEL:
@@ -86,6 +90,15 @@ class Executor(CallExecutor):
         if self.shared_memory is None:
             raise ProtocolError("a CALL names shared-memory segments, but the host offered no shared-memory lane")
         return rest, self.shared_memory.map(entries, cast(Outcomes, self._outcomes).max_frame_bytes)
+
+    def _start_pipelined_frame(self, frame: Frame, meta: CallMeta, payload: memoryview | SegmentedPayload) -> None:
+        """A CALL with the PIPELINED flag: its aux is the promised handle id it makes (0: none)."""
+        if not frame.flags & FLAG_PIPELINED:
+            self.refuse(frame.id, ProtocolError("a CALL's aux names a promised handle only with the PIPELINED flag"))
+            return
+        self.start_pipelined(
+            frame.id, meta._replace(promise=frame.aux), frame.flags & FLAG_STREAM, frame.serializer, payload
+        )
 
     def _release(self, body: bytes | bytearray | memoryview) -> None:
         """Frees the handles a RELEASE lists, and the result segments the host has read. A malformed

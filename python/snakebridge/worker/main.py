@@ -196,11 +196,12 @@ class Worker:
         if log_handler is not None:
             log_handler.guard = self.executor.uninterruptible
         self.handles = handles
+        self.dispatcher = dispatcher
         self.watchdog = Watchdog(
             self.host_pid,
             options.host_timeout_ms,
             send_ping=lambda ping_id: self.writer.send(Kind.PING, ping_id),
-            sweep=handles.sweep,
+            sweep=dispatcher.sweep,
             exit_process=self.leave,
         )
         # As large as the data channel's: a callback's result comes this way.
@@ -236,7 +237,7 @@ class Worker:
         elif kind == Kind.CREDIT:
             self.executor.credit(frame.id, frame.aux)
         elif kind == Kind.PING:
-            stats = {"rss": resident_bytes(), "inFlight": self.executor.in_flight, "handles": len(self.handles)}
+            stats = {"rss": resident_bytes(), "inFlight": self.executor.in_flight, "handles": self.dispatcher.held}
             self.writer.send(Kind.PONG, frame.id, json.dumps(stats).encode())
         elif kind == Kind.PONG:
             self.watchdog.pong()

@@ -3,6 +3,7 @@
 // checks. It keeps the RPCs in flight so that they can all be failed at once
 // when the server is known to be gone.
 
+import { randomUUID } from 'node:crypto';
 import {
   Client,
   type ClientUnaryCall,
@@ -31,7 +32,8 @@ export const INSTANCE_KEY = 'snakebridge-instance';
 /** Request metadata carrying the caller's span (W3C Trace Context), only when an OpenTelemetry SDK traces the call. */
 export const TRACEPARENT_KEY = 'traceparent';
 export const TRACESTATE_KEY = 'tracestate';
-export const PROTOCOL_VERSION = 1;
+/** The bridge protocol version, as over stdio: 2 added pipelining (CallRequest's promise and pipeline). */
+export const PROTOCOL_VERSION = 2;
 /** Room for a CallRequest's own fields around its payload. */
 const ENVELOPE_BYTES = 256;
 const WIRE_OPS: Readonly<Record<Call['op'], WireOp>> = {
@@ -93,6 +95,12 @@ export class BridgeConnection {
   #whenIdle: (() => void) | undefined;
   /** The server instance the last Hello reached (it changes when the server restarts). */
   #instance: string | undefined;
+  /**
+   * The pipeline scope of this host's promised handles on the server
+   * (docs/protocol.md, "Pipelining"): a server serves many hosts, each
+   * numbering its own. Sent only with the calls and releases that need it.
+   */
+  readonly #pipeline = randomUUID();
   #hello: Promise<HelloReply> | undefined;
   #closed = false;
 
@@ -254,7 +262,7 @@ export class BridgeConnection {
   }
 
   #request(call: OutboundCall): CallRequest {
-    return {
+    const request: CallRequest = {
       op: WIRE_OPS[call.op],
       target: call.target,
       handle: call.handle,
@@ -262,11 +270,16 @@ export class BridgeConnection {
       serializer: this.#options.serializer.id,
       payload: call.payload,
     };
+    // Pipelining's fields only where used: protobufjs writes every field it is given, a default one too.
+    return call.pipelined ? { ...request, promise: call.promise, pipeline: this.#pipeline } : request;
   }
 
-  /** Frees handles, and with a session everything it holds. Failures are reported, not thrown at callers. */
+  /**
+   * Frees handles (promised ones too: those of this host's pipeline scope), and with a session everything it
+   * holds. Failures are reported, not thrown at callers.
+   */
   release(handles: readonly number[], session: string | undefined, instance: string | undefined): Promise<void> {
-    const request = { handles, session: session ?? '' };
+    const request = { handles, session: session ?? '', pipeline: this.#pipeline };
     return this.#unary(services().release, request, { description: 'Release', timeoutMs: 10_000, instance }).then(
       () => undefined,
     );

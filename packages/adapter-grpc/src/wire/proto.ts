@@ -31,6 +31,10 @@ export interface CallRequest {
   readonly session: string;
   readonly serializer: string;
   readonly payload: Uint8Array;
+  /** Pipelining: the promised handle id the outcome is kept under, 0 (or absent) for none. */
+  readonly promise?: number;
+  /** Pipelining: the host's pipeline scope, when the call makes or names a promised handle; else absent. */
+  readonly pipeline?: string;
 }
 
 export interface CallReply {
@@ -65,6 +69,8 @@ export interface ExchangeReply {
 export interface ReleaseRequest {
   readonly handles: readonly number[];
   readonly session: string;
+  /** The pipeline scope of the promised handle ids among `handles`. */
+  readonly pipeline: string;
 }
 
 export interface StatsReply {

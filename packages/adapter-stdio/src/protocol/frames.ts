@@ -9,7 +9,7 @@ import { LOG_RECORD_MAX_BYTES } from '@snakebridge/process-pool';
 
 /**
  * Version of the frame format: the header's version byte (docs/protocol.md).
- * HELLO and READY carry the bridge protocol's version in aux, which did not change.
+ * HELLO and READY carry the bridge protocol's version in aux (PROTOCOL_VERSION), which moves on its own.
  */
 export const FRAME_VERSION = 2;
 /** A multiple of 8, so a body starts 8-aligned wherever its header did: msgpack's typed arrays are read in place. */
@@ -44,8 +44,10 @@ export type Kind = (typeof Kind)[keyof typeof Kind];
 
 /** On CALL: stream the result. */
 export const FLAG_STREAM = 0x01;
+/** On CALL: it makes a promised handle (its id in aux) or names some (docs/protocol.md, "Pipelining"). */
+export const FLAG_PIPELINED = 0x02;
 /** On CALL, RESULT and ITEM: the body ends with a table of shared-memory segments (protocol/segments.ts). */
-export const FLAG_SEGMENTS = 0x02;
+export const FLAG_SEGMENTS = 0x04;
 
 /** What a header may hold for one kind of frame; anything else is a malformed frame. */
 interface KindRule {
@@ -74,7 +76,7 @@ function rule(name: string, serializers: readonly number[], extra: Partial<KindR
 const RULES = new Map<number, KindRule>([
   [Kind.HELLO, rule('HELLO', JSON_BODY, { aux: true })],
   [Kind.READY, rule('READY', JSON_BODY, { aux: true })],
-  [Kind.CALL, rule('CALL', VALUES, { flags: FLAG_STREAM | FLAG_SEGMENTS })],
+  [Kind.CALL, rule('CALL', VALUES, { flags: FLAG_STREAM | FLAG_PIPELINED | FLAG_SEGMENTS, aux: true })],
   [Kind.RESULT, rule('RESULT', VALUES, { flags: FLAG_SEGMENTS })],
   [Kind.ERROR, rule('ERROR', JSON_ONLY)],
   [Kind.ITEM, rule('ITEM', VALUES, { flags: FLAG_SEGMENTS })],

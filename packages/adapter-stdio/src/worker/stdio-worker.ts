@@ -36,6 +36,7 @@ import {
 import { type CallMeta, callMetaSize, writeCallMeta } from '../protocol/call.js';
 import {
   encodeFrame,
+  FLAG_PIPELINED,
   FLAG_SEGMENTS,
   FLAG_STREAM,
   type Frame,
@@ -54,8 +55,9 @@ import { type FileSegments, readSegments } from '../shared-memory/file-segments.
 /**
  * The bridge protocol version this host speaks, sent in HELLO's aux; the worker refuses another
  * (docs/protocol.md). The frame format has a version of its own in every header (FRAME_VERSION).
+ * 2: pipelining (CALL's PIPELINED flag and promised handle ids).
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** Host to worker: calls, and everything that must stay in order with them. */
 const FD_DATA = 3;
 /** Worker to host: every frame. */
@@ -271,8 +273,11 @@ export class StdioWorker implements SupervisedWorker, Channel {
       );
       return;
     }
-    const flags = (call.window > 0 ? FLAG_STREAM : 0) | (table === undefined ? 0 : FLAG_SEGMENTS);
-    const header = { kind: Kind.CALL, flags, serializer: this.#options.serializer.wireId, id, aux: 0 };
+    const flags =
+      (call.window > 0 ? FLAG_STREAM : 0) |
+      (call.pipelined ? FLAG_PIPELINED : 0) |
+      (table === undefined ? 0 : FLAG_SEGMENTS);
+    const header = { kind: Kind.CALL, flags, serializer: this.#options.serializer.wireId, id, aux: call.promise };
     // A small payload is copied in: one buffer, one write. A large one is written from its own buffer, never copied.
     const inline = call.payload.byteLength < COPY_BELOW;
     const frame = Buffer.allocUnsafe(HEADER_SIZE + metaSize + (inline ? call.payload.byteLength : 0));

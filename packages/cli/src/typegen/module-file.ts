@@ -263,9 +263,10 @@ class ModuleFileWriter implements MappingScope {
   }
 
   /**
-   * A callable as an interface member: `name<T>(...args: …): Promise<R>;`, or
-   * a call signature (`<T>(...args: …): Promise<R>;`) with `call`. `result`
+   * A callable as an interface member: `name<T>(...args: …): PyResult<R>;`, or
+   * a call signature (`<T>(...args: …): PyResult<R>;`) with `call`. `result`
    * overrides the result; `typeParams` are the enclosing generic class's.
+   * PyResult: a Promise of R, and R's proxy before it arrives (pipelining).
    */
   #method(fn: FunctionDescription, qualified: string, shape: MethodShape = {}): string {
     const written = this.#signature(fn, shape.result);
@@ -282,7 +283,8 @@ class ModuleFileWriter implements MappingScope {
     );
     const name = shape.call ? '' : propertyKey(fn.name);
     const typeParams = joinTypeParams(shape.typeParams ?? '', written.typeParams);
-    return `${doc}  ${name}${typeParams}(${written.params}): Promise<${written.result}>;\n`;
+    this.use('PyResult');
+    return `${doc}  ${name}${typeParams}(${written.params}): PyResult<${written.result}>;\n`;
   }
 
   #signature(fn: FunctionDescription, result?: string): WrittenSignature {

@@ -133,6 +133,7 @@ export const TAKEN_TYPE_NAMES: ReadonlySet<string> = new Set([
   'PyIterator',
   'PyModule',
   'PyObject',
+  'PyResult',
   'PythonClasses',
   'PythonModules',
   'Trailing',

@@ -62,6 +62,27 @@ export async function typedCalls(bridge: Bridge): Promise<void> {
   // @ts-expect-error a method the class does not have
   await greeter.greeet('Bob');
 
+  // Pipelining: a call's result is a Promise of it, and its proxy before it arrives.
+  const pending = fx.Greeter('Hi');
+  const early: string = await pending.greet('Bob');
+  const earlyCount: number = await pending.count;
+  const arrived: string = await (await pending)('Bob');
+  const chained: string = await fx.Greeter.formal().greet('Ann');
+  await pending.catch(() => undefined).finally(() => undefined);
+  // @ts-expect-error calling the object itself (its __call__) needs it to have arrived
+  pending('Bob');
+  // @ts-expect-error a method the class does not have, before it arrived too
+  pending.greeet('Bob');
+  // @ts-expect-error a plain result has no methods to call in Python
+  fx.greet('Ada').upper();
+  const chainedArea: number = await fx.area(fx.Greeter('Hi'));
+  const streamed: number[] = [];
+  for await (const n of fx.count_up(3)) streamed.push(n);
+  {
+    await using released = fx.Greeter('Hi');
+    await released.greet('Eve');
+  }
+
   // Generics, iteration, generators, async functions, callbacks, enums, protocols.
   const stack = await fx.Stack(['a', 'b']);
   const top: string = await stack.pop();
@@ -88,7 +109,7 @@ export async function typedCalls(bridge: Bridge): Promise<void> {
   const custom = bridge.module<{ answer(): Promise<42> }>('snakebridge.testing.typing_fixture');
   const answer: 42 = await custom.answer();
   void [greeting, mean, label, x, y, pair, lengths, count, said, called, formal, words, top, total, first, sum];
-  void [name, next, area, shouted, anything, answer];
+  void [name, next, area, shouted, anything, answer, early, earlyCount, arrived, chained, chainedArea];
 }
 
 export function typedMock(): void {

@@ -1,14 +1,19 @@
 // The user-facing API: call Python functions by name, through module proxies,
 // in sessions pinned to one worker; handles become proxies and are released
-// explicitly, by `await using`, or when garbage-collected.
+// explicitly, by `await using`, or when garbage-collected. Calls go out in
+// order at the end of the turn they were made in, so that calls on results
+// not back yet ride along (pipelining: outbox.ts).
 
 import type { ResolvedConfig } from '../config/types.js';
 import { ClosedError, SessionError } from '../errors/errors.js';
 import { type HandleRef, toHandleRef } from '../handles/handle-ref.js';
-import type { Call, CallOptions, Invoker, InvokerStats, SessionRef, StreamOptions } from '../invoker/invoker.js';
+import type { PromisedHandle } from '../handles/promised-handle.js';
+import type { CallOptions, Invoker, InvokerStats, SessionRef, StreamOptions } from '../invoker/invoker.js';
 import type { Logger } from '../logger/logger.js';
 import type { PyAttribute, PythonModules } from '../typing/python-types.js';
-import { handleProxy, moduleProxy, type ProxyScope, type PyProxy, SETATTR } from './python-proxy.js';
+import { Outbox, type ProxyCall } from './outbox.js';
+import { PendingResult } from './pending-result.js';
+import { handleProxy, moduleProxy, type ProxyScope, type PyProxy, resultProxy, SETATTR } from './python-proxy.js';
 
 type Kwargs = Readonly<Record<string, unknown>>;
 
@@ -78,24 +83,42 @@ export abstract class CallScope implements ProxyScope {
   }
 
   /** @internal used by proxies; prefer `call`. */
-  invoke<T>(call: Call, options?: CallOptions): Promise<T> {
+  invoke<T>(call: ProxyCall, options?: CallOptions): Promise<T> {
     try {
       this.ensureOpen();
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.handles.invoker.call<T>(call, this.withDefaults(options));
+    return this.handles.submit(call, this.withDefaults(options)).result as Promise<T>;
+  }
+
+  /** @internal used by proxies: a call whose result's proxy comes back at once. */
+  callForResult(call: ProxyCall, options?: CallOptions): PyProxy {
+    let result: PendingResult;
+    try {
+      this.ensureOpen();
+      result = this.handles.submit(call, this.withDefaults(options));
+    } catch (error) {
+      result = new PendingResult(() => call.target, call.target);
+      result.fail(error as Error);
+    }
+    return resultProxy(this.handles, result);
   }
 
   /** @internal used by proxies; prefer `stream`. */
-  iterate<T>(call: Call, options?: StreamOptions): AsyncIterableIterator<T> {
+  iterate<T>(call: ProxyCall, options?: StreamOptions): AsyncIterableIterator<T> {
     this.ensureOpen();
-    return this.handles.invoker.stream<T>(call, this.withDefaults(options));
+    return this.handles.iterate<T>(call, this.withDefaults(options));
   }
 
   /** @internal used by proxies; prefer the exported `release()`. */
   release(ref: HandleRef): Promise<void> {
     return this.handles.release(ref);
+  }
+
+  /** @internal used by proxies; prefer the exported `release()`. */
+  releaseResult(result: PendingResult): Promise<void> {
+    return this.handles.releaseResult(result);
   }
 
   private withDefaults<O extends CallOptions>(options: O | undefined): O {
@@ -215,16 +238,20 @@ export class Bridge extends CallScope implements AsyncDisposable {
  * alive (`model.fit(x, y)` returns `self`) is that proxy, and the extra
  * reference Python counted for it is given back at once, so nothing leaks.
  *
- * It is also the scope of every handle proxy: calls on a handle are routed by
- * the handle's owner (and session), whichever bridge or session made it.
+ * It is also the scope of every handle proxy, and of every result's proxy:
+ * calls on a handle are routed by the handle's owner (and session), whichever
+ * bridge or session made it. And it holds the outbox that sends every call of
+ * the bridge and its sessions, in order, at the end of the turn.
  */
 class HandleTracker implements ProxyScope {
   readonly invoker: Invoker;
   readonly #logger: Logger;
+  /** Handles by their proxies, and promised handles by the results they name. */
   readonly #registry: FinalizationRegistry<HandleRef>;
   readonly #pending = new Set<HandleRef>();
   /** The live proxy of each handle, by owner, session and id. */
   readonly #proxies = new Map<string, WeakRef<PyProxy>>();
+  readonly #outbox: Outbox;
   #flushTimer: NodeJS.Timeout | undefined;
   #stopped = false;
 
@@ -232,6 +259,11 @@ class HandleTracker implements ProxyScope {
     this.invoker = invoker;
     this.#logger = logger;
     this.#registry = new FinalizationRegistry((ref) => this.#collected(ref));
+    this.#outbox = new Outbox(invoker, {
+      // Freed once nothing can reach the result (its proxy, proxies of its attributes, calls on it).
+      kept: (result, promised) => this.#registry.register(result, promised, promised),
+      retire: (promised) => this.#retire(promised),
+    });
   }
 
   /** Makes the proxy that stands for a handle in a result. */
@@ -249,12 +281,37 @@ class HandleTracker implements ProxyScope {
     return proxy;
   };
 
-  invoke<T>(call: Call, options?: CallOptions): Promise<T> {
-    return this.invoker.call<T>(call, { ...options, reviveHandle: options?.reviveHandle ?? this.revive });
+  /** Queues a call for the end of the turn; results become proxies. */
+  submit(call: ProxyCall, options: CallOptions | undefined): PendingResult {
+    return this.#outbox.submit(call, { ...options, reviveHandle: options?.reviveHandle ?? this.revive });
   }
 
-  iterate<T>(call: Call, options?: StreamOptions): AsyncIterableIterator<T> {
-    return this.invoker.stream<T>(call, { ...options, reviveHandle: options?.reviveHandle ?? this.revive });
+  invoke<T>(call: ProxyCall, options?: CallOptions): Promise<T> {
+    return this.submit(call, options).result as Promise<T>;
+  }
+
+  callForResult(call: ProxyCall, options?: CallOptions): PyProxy {
+    return resultProxy(this, this.submit(call, options));
+  }
+
+  iterate<T>(call: ProxyCall, options?: StreamOptions): AsyncIterableIterator<T> {
+    const withRevive = { ...options, reviveHandle: options?.reviveHandle ?? this.revive };
+    if (call.receiver === undefined) return this.invoker.stream<T>(call, withRevive);
+    return this.#iterateResult<T>(call.receiver, call, withRevive);
+  }
+
+  /** Iterates (an attribute of) a result, once it is known what it is: sent with a promised handle, or back. */
+  async *#iterateResult<T>(receiver: PendingResult, call: ProxyCall, options: StreamOptions): AsyncGenerator<T> {
+    receiver.depended();
+    let handle = receiver.receiver();
+    while (handle === undefined) {
+      await receiver.whenKnown();
+      handle = receiver.receiver();
+    }
+    yield* this.invoker.stream<T>(
+      { op: call.op, target: call.target, handle, args: call.args, kwargs: call.kwargs },
+      options,
+    );
   }
 
   async release(ref: HandleRef): Promise<void> {
@@ -262,6 +319,31 @@ class HandleTracker implements ProxyScope {
     this.#forget(ref);
     if (!ref.markReleased()) return;
     await this.invoker.release([ref]);
+  }
+
+  /**
+   * Frees what a result stands for: its promised handle at once (in Python,
+   * once the calls using it have settled), and the object it came back as
+   * when it does. Nothing more may be called on it.
+   */
+  async releaseResult(result: PendingResult): Promise<void> {
+    if (!result.markReleased()) return;
+    await result.whenSent();
+    const promised = result.promised;
+    if (promised !== undefined) result.whenUnused(() => this.#retire(promised));
+    await result.whenSettled();
+    const outcome = result.outcome;
+    const ref = outcome !== undefined && 'value' in outcome ? toHandleRef(outcome.value) : undefined;
+    if (ref !== undefined) await this.release(ref);
+  }
+
+  /**
+   * No new call will name this promised handle: the invoker frees it once those made have settled. Batched
+   * with the handles the garbage collector freed: one message for many.
+   */
+  #retire(promised: PromisedHandle): void {
+    this.#registry.unregister(promised);
+    if (!this.#stopped) this.#releaseLater(promised);
   }
 
   stop(): void {

@@ -202,6 +202,19 @@ export class HandleError extends SnakeBridgeError {
   }
 }
 
+/**
+ * A call was not run because it used the result of an earlier call that
+ * failed: it was sent before that result existed (pipelining, docs/architecture.md).
+ * `cause` is the earlier call's error (a PythonError, say), the first of the
+ * chain when calls depended on each other in turn.
+ */
+export class PipelineError extends SnakeBridgeError {
+  static override readonly kind: string = 'PipelineError';
+  constructor(message: string, options?: SnakeBridgeErrorOptions) {
+    super(ErrorCode.PIPELINE_BROKEN, message, options);
+  }
+}
+
 /** A session was used after it was closed or its worker died. */
 export class SessionError extends SnakeBridgeError {
   static override readonly kind: string = 'SessionError';

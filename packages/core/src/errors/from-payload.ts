@@ -4,6 +4,7 @@ import {
   CancelledError,
   ForbiddenError,
   HandleError,
+  PipelineError,
   ProtocolError,
   SerializationError,
   SessionError,
@@ -37,6 +38,11 @@ function bridgeError(payload: PythonErrorPayload, target: string): SnakeBridgeEr
       return new HandleError(message);
     case ErrorCode.SESSION_INVALID:
       return new SessionError(message);
+    case ErrorCode.PIPELINE_BROKEN:
+      // The error of the call whose result this one used: the first of the chain.
+      return new PipelineError(message, {
+        cause: payload.cause ? errorFromPayload(payload.cause, 'the call whose result it uses') : undefined,
+      });
     case ErrorCode.SERIALIZATION: {
       // The worker's serializers name themselves first, as `[msgpack] …`: keep that name.
       const named = /^\[([\w-]+)\] ([\s\S]*)$/.exec(message);

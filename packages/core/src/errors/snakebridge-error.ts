@@ -35,6 +35,8 @@ export const ErrorCode = {
   HANDLE_INVALID: 'HANDLE_INVALID',
   /** A session was used after it was closed or its worker died. */
   SESSION_INVALID: 'SESSION_INVALID',
+  /** A call was not run: it used the result of an earlier call (pipelining) that failed; see its `cause`. */
+  PIPELINE_BROKEN: 'PIPELINE_BROKEN',
   /** The bridge or invoker was used after `close()`. */
   CLOSED: 'CLOSED',
   /** A remote endpoint could not be reached. */

@@ -26,18 +26,32 @@ export class HandleRef implements HandleWire {
   readonly id: number;
   readonly type: string;
   readonly repr: string | undefined;
-  /** The worker (or endpoint) holding the object; calls on it are routed there. */
-  readonly owner: string | undefined;
-  /** The session the object was created in, if any. */
-  readonly session: string | undefined;
+  #owner: string | undefined;
+  #session: string | undefined;
   #released = false;
 
   constructor(wire: HandleWire, owner?: string, session?: string) {
     this.id = wire.id;
     this.type = wire.type;
     this.repr = wire.repr;
-    this.owner = owner;
-    this.session = session;
+    this.#owner = owner;
+    this.#session = session;
+  }
+
+  /** The worker (or endpoint) holding the object; calls on it are routed there. */
+  get owner(): string | undefined {
+    return this.#owner;
+  }
+
+  /** The session the object was created in, if any. */
+  get session(): string | undefined {
+    return this.#session;
+  }
+
+  /** Says where the object is, for a handle named before it was (a PromisedHandle, when its call is placed). */
+  protected locate(owner: string, session: string | undefined): void {
+    this.#owner = owner;
+    this.#session = session;
   }
 
   /** True once released; a released handle can no longer be called. */

@@ -1,6 +1,7 @@
 // The Invoker port: how a call reaches Python and its result comes back.
 
 import type { HandleRef, HandleWire } from '../handles/handle-ref.js';
+import type { PromisedHandle } from '../handles/promised-handle.js';
 
 /** What to do in Python. */
 export type CallOp =
@@ -26,6 +27,31 @@ export interface Call {
   readonly handle?: HandleRef | undefined;
   readonly args?: readonly unknown[] | undefined;
   readonly kwargs?: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * Pipelining: the name this call's result goes by before it exists (from
+   * `Invoker.promiseHandle()`, with op `call`, not streamed). Calls that use
+   * it (as `handle`, or in their arguments) are sent at once, and run in
+   * Python after this one, with its result.
+   */
+  readonly promise?: PromisedHandle | undefined;
+  /**
+   * The arguments as `Invoker.encodeArguments` of this invoker encoded them
+   * when the call was made: sent instead of `args` and `kwargs`, which are
+   * then left out.
+   */
+  readonly encoded?: EncodedArguments | undefined;
+}
+
+declare const ENCODED: unique symbol;
+
+/**
+ * A call's arguments, encoded by an invoker (`encodeArguments`) to be sent
+ * later as they were then. Opaque: only the invoker that made it reads it.
+ */
+export interface EncodedArguments {
+  readonly [ENCODED]: true;
+  /** The call will not be sent after all: frees what the encoding holds (shared-memory segments). Idempotent. */
+  discard(): void;
 }
 
 /** Options of one call. Unset fields take their value from the config. */
@@ -108,8 +134,29 @@ export interface Invoker {
    * part-way arrives after the items produced before it.
    */
   stream<T = unknown>(call: Call, options?: StreamOptions): AsyncIterableIterator<T>;
-  /** Frees the Python objects behind these handles. Unknown or dead handles are ignored. */
+  /**
+   * Frees the Python objects behind these handles. Unknown or dead handles are
+   * ignored. A PromisedHandle is freed once its call and the calls naming it
+   * (those made before this, and any made meanwhile) have settled.
+   */
   release(handles: readonly HandleRef[]): Promise<void>;
+  /**
+   * Pipelining, where the invoker can: a name for the result of a call not
+   * made yet, `describe` naming that call in errors (asked only then). Pass it as the call's
+   * `promise`; calls that use it then go out at once, to the same worker, and
+   * fail with a PipelineError (its cause the call's error) if that call
+   * fails. Invokers without it are sent each result first (the bridge waits).
+   */
+  promiseHandle?(describe: () => string): PromisedHandle;
+  /**
+   * Encodes a call's arguments now, for a call made later with them as its
+   * `encoded`: Python gets them as they were at this moment, whatever the
+   * caller changes meanwhile. The bridge sends calls at the end of the turn
+   * they were made in; this is how it keeps what they were given. Throws what
+   * `call` would reject with for arguments that cannot be sent. Invokers
+   * without it are given copies of the arguments instead.
+   */
+  encodeArguments?(call: Call): EncodedArguments;
   /** Pins a new session to one worker. */
   openSession(): Promise<SessionRef>;
   /** Ends a session and frees the handles created in it. */

@@ -195,6 +195,10 @@ function encodeObject(object: object, path: string, walk: EncodeWalk): unknown {
       throw new SerializationError('json', 'an invalid Date cannot be sent', pathOrRoot(path));
     return { [JSON_TAG]: 'date', v: object.toISOString() };
   }
+  // As the msgpack and protobuf serializers refuse it (its own properties would say nothing of its value).
+  if (object instanceof Promise) {
+    throw new SerializationError('json', 'a Promise cannot be sent to Python; await it first', pathOrRoot(path));
+  }
   // Everything below is a container: one level deeper.
   if (walk.depth >= MAX_NESTING_DEPTH) throw new SerializationError('json', NESTING_REFUSAL, pathOrRoot(path));
   walk.depth += 1;

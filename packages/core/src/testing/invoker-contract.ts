@@ -117,6 +117,23 @@ export function describeInvokerContract(runner: TestRunner, name: string, option
       );
 
       it(
+        'sends arguments encoded ahead (encodeArguments, where it has it) as they were when encoded',
+        fresh(async (invoker) => {
+          if (invoker.encodeArguments === undefined) return;
+          const list = [1, 2];
+          const encoded = invoker.encodeArguments(fn('echo', [list]));
+          list.push(3);
+          // The call's own arguments are not read: the encoded ones go instead.
+          assert.deepEqual(await invoker.call({ ...fn('echo', ['not these']), encoded }), [1, 2]);
+          const byName = { n: 1 };
+          const encodedByName = invoker.encodeArguments(fn('echo', [], { value: byName }));
+          byName.n = 2;
+          assert.deepEqual(await invoker.call({ ...fn('echo'), encoded: encodedByName }), { n: 1 });
+        }),
+        timeout,
+      );
+
+      it(
         'awaits async Python functions',
         fresh(async (invoker) => {
           assert.deepEqual(await invoker.call(fn('async_echo', [[1, 'two']])), [1, 'two']);

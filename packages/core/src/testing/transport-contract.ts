@@ -132,6 +132,8 @@ export function describeTransportContract(runner: TestRunner, name: string, opti
       window: 0,
       callbacks: functions.length > 0,
       pinned: false,
+      promise: 0,
+      pipelined: false,
       description: target,
       ...extra,
     };

@@ -17,10 +17,19 @@ import {
 } from '../errors/errors.js';
 import { atCallSite } from '../errors/python-error.js';
 import { HandleRef } from '../handles/handle-ref.js';
+import { isPromised, PromisedHandle } from '../handles/promised-handle.js';
 import { CallCounts, handleIdsByOwner } from '../invoker/call-counts.js';
 import { withDeadline } from '../invoker/deadline.js';
 import { describeCall, sessionOfHandle } from '../invoker/describe-call.js';
-import type { Call, CallOptions, Invoker, InvokerStats, SessionRef, StreamOptions } from '../invoker/invoker.js';
+import type {
+  Call,
+  CallOptions,
+  EncodedArguments,
+  Invoker,
+  InvokerStats,
+  SessionRef,
+  StreamOptions,
+} from '../invoker/invoker.js';
 import type { AcquireOptions, Lease, RunOptions } from '../process-pool/process-pool.js';
 import type { DecodeContext, EncodeContext, Serializer, SharedMemoryWriter } from '../serializer/serializer.js';
 import { type CallRecord, CallTelemetry } from '../telemetry/telemetry.js';
@@ -68,6 +77,42 @@ interface Prepared {
   readonly sessionKey: string | undefined;
   readonly callbacks: readonly HostFunction[];
   readonly reviveHandle: CallOptions['reviveHandle'];
+  /** Pipelining: the promised handle it makes, and those it names; undefined for a call with neither. */
+  readonly pipeline?: Pipelined | undefined;
+}
+
+/** The promised handles a call makes and names (pipelining): told when it settles. */
+interface Pipelined {
+  readonly makes: PromisedHandle | undefined;
+  readonly names: readonly PromisedHandle[];
+  /** Its place in the order pipelined calls go out in; it ends when the call is handed to its channels. */
+  readonly turn: Turn;
+}
+
+/**
+ * A pipelined call's place in line: pipelined calls are routed one after
+ * another, in the order they were made, each once the one before was handed
+ * to its channels, so that they reach Python in that order (the pool and the
+ * channels keep the order of the calls handed to them).
+ */
+class Turn {
+  /** Resolves when the turn before this one ended. */
+  readonly before: Promise<void> | undefined;
+  /** Resolves when this one ends. */
+  readonly ended: Promise<void>;
+  #end: () => void = () => {};
+
+  constructor(before: Promise<void> | undefined) {
+    this.before = before;
+    this.ended = new Promise((resolve) => {
+      this.#end = resolve;
+    });
+  }
+
+  /** The call was handed to its channels, or failed before: the next may go. Idempotent. */
+  end(): void {
+    this.#end();
+  }
 }
 
 /** What a call's channel answered: the encoded result, and who made the handles in it. */
@@ -91,6 +136,10 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
   readonly #sessionHandles = new Map<string, number>();
   readonly #counts = new CallCounts();
   readonly #telemetry: CallTelemetry;
+  /** The last promised handle's serial (pipelining). */
+  #promiseSerial = 0;
+  /** When the last pipelined call's turn ends (pipelining: Turn). */
+  #lastTurn: Promise<void> | undefined;
   #closed = false;
 
   constructor(options: TransportInvokerOptions<C>) {
@@ -109,8 +158,11 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
   }
 
   async call<T = unknown>(call: Call, options: CallOptions = {}): Promise<T> {
-    if (this.#closed) throw this.#closedError();
-    const pending = this.#prepare(call, options, 0);
+    if (this.#closed) {
+      call.encoded?.discard();
+      throw this.#closedError();
+    }
+    const pending = call.promise === undefined ? this.#prepare(call, options, 0) : this.#placePromised(call, options);
     // Awaited only when the arguments were large enough to be encoded in a worker thread.
     const prepared = pending instanceof Promise ? await pending : pending;
     this.#counts.started();
@@ -137,6 +189,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
     } finally {
       this.#counts.finished();
       closeSegments(prepared);
+      if (prepared.pipeline !== undefined) settlePipelined(prepared.pipeline);
     }
   }
 
@@ -144,7 +197,23 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
     return this.#stream<T>(call, options);
   }
 
+  encodeArguments(call: Call): EncodedArguments {
+    const encoded = this.#encode(call);
+    // Awaited when the call is sent, which may never be (the call fails before): not an unhandled rejection.
+    if (encoded.payload instanceof Promise) encoded.payload.catch(() => {});
+    return encoded as unknown as EncodedArguments;
+  }
+
+  promiseHandle(describe: () => string): PromisedHandle {
+    this.#promiseSerial = this.#promiseSerial >= 0x7fff_ffff ? 1 : this.#promiseSerial + 1;
+    return new PromisedHandle(this.#promiseSerial, describe);
+  }
+
   async release(handles: readonly HandleRef[]): Promise<void> {
+    if (handles.some(isPromised)) {
+      this.#releasePromised(handles.filter(isPromised));
+      handles = handles.filter((handle) => !isPromised(handle));
+    }
     // A call on a released handle then fails here, at once, whatever the transport (a gRPC Release is an RPC
     // of its own, which a later call could overtake).
     for (const handle of handles) handle.markReleased();
@@ -177,6 +246,25 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
 
   stats(): InvokerStats {
     return this.#counts.stats();
+  }
+
+  /**
+   * Frees promised handles in their workers once their calls and the calls
+   * naming them have settled (a release sent sooner could overtake them: over
+   * gRPC it is an RPC of its own). A call naming one once it is freed fails
+   * here, at once; the bridge stops naming one it releases.
+   */
+  #releasePromised(promised: readonly PromisedHandle[]): void {
+    const now = promised.filter((handle) => handle.releaseWhenDone(() => this.#freePromised([handle])));
+    if (now.length > 0) this.#freePromised(now);
+  }
+
+  /** Frees promised handles in their workers: one release per worker. */
+  #freePromised(promised: readonly PromisedHandle[]): void {
+    for (const handle of promised) handle.markReleased();
+    // Never placed: Python never heard of it. A closed session freed it with everything else.
+    const live = promised.filter((handle) => handle.session === undefined || this.#sessions.has(handle.session));
+    for (const [owner, ids] of handleIdsByOwner(live)) this.#channels.worker(owner)?.release(ids);
   }
 
   async close(): Promise<void> {
@@ -224,6 +312,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       description: prepared.outbound.description,
       onRetry: record.retried,
     };
+    prepared.pipeline?.turn.end();
     return this.#channels.run((channel) => this.#send(channel, prepared, deadline, abandoned, record), runOptions);
   }
 
@@ -258,11 +347,13 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       prepared.outbound.payload.byteLength,
       prepared.sessionKey,
     );
+    prepared.pipeline?.turn.end();
     const lease = await this.#leaseAccepting(prepared, options).catch((error: unknown) => {
       closeSegments(prepared);
       this.#counts.failed();
       this.#counts.finished();
       record.end(error);
+      if (prepared.pipeline !== undefined) settlePipelined(prepared.pipeline);
       throw atCallSite(error as Error, new Error());
     });
     try {
@@ -280,6 +371,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       record.end();
       lease.release();
       closeSegments(prepared);
+      if (prepared.pipeline !== undefined) settlePipelined(prepared.pipeline);
     }
   }
 
@@ -337,46 +429,45 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
   // --- encoding and routing ----------------------------------------------------------------------
 
   /**
-   * Encodes the arguments (once, whatever the retries) and works out which
-   * channel must run the call. A promise only when the arguments were big
-   * enough to be encoded in a worker thread; routing waits for the encoding,
-   * which is what finds the handles.
+   * Encodes the arguments (once, whatever the retries; or takes them as
+   * `encodeArguments` encoded them) and works out which channel must run the
+   * call. A promise only when the arguments were big enough to be encoded in
+   * a worker thread; routing waits for the encoding, which is what finds the
+   * handles.
    */
-  #prepare(call: Call, options: CallOptions, window: number): Prepared | Promise<Prepared> {
-    const segments = this.#sharedMemory === undefined ? undefined : new ArgumentSegments(this.#sharedMemory);
+  #prepare(call: Call, options: CallOptions, window: number, turn?: Turn): Prepared | Promise<Prepared> {
+    const encoded = call.encoded === undefined ? this.#encode(call) : ownArguments(call);
+    const { payload, handles, callbacks } = encoded;
+    const segments = encoded.segments?.made;
+    // A call that cannot be routed frees the segments its arguments were put in: it will never be sent.
     try {
-      const prepared = this.#encodeAndRoute(call, options, window, segments);
-      if (prepared instanceof Promise && segments !== undefined) {
-        return prepared.catch((error: unknown) => {
-          segments.close();
-          throw error;
-        });
-      }
-      return prepared;
+      const prepared =
+        payload instanceof Uint8Array
+          ? this.#routed(call, options, window, payload, handles, callbacks, segments, turn)
+          : payload.then((bytes) => this.#routed(call, options, window, bytes, handles, callbacks, segments, turn));
+      if (!(prepared instanceof Promise) || encoded.segments === undefined) return prepared;
+      return prepared.catch((error: unknown) => {
+        encoded.discard();
+        throw error;
+      });
     } catch (error) {
-      segments?.close();
+      encoded.discard();
       throw error;
     }
   }
 
-  #encodeAndRoute(
-    call: Call,
-    options: CallOptions,
-    window: number,
-    segments: ArgumentSegments | undefined,
-  ): Prepared | Promise<Prepared> {
+  #encode(call: Call): ArgumentPayload {
+    const segments = this.#sharedMemory === undefined ? undefined : new ArgumentSegments(this.#sharedMemory);
     const handles: HandleRef[] = [];
     const callbacks: HostFunction[] = [];
-    const encoded = this.#codec.encode([call.args ?? [], call.kwargs ?? {}], {
+    const payload = this.#codec.encode([call.args ?? [], call.kwargs ?? {}], {
       target: call.target,
       role: 'args',
       onHandle: (handle) => handles.push(handle),
       onFunction: (fn) => callbackIndex(callbacks, fn),
       sharedMemory: segments,
     });
-    const route = (payload: Uint8Array) =>
-      this.#routed(call, options, window, payload, handles, callbacks, segments?.made);
-    return encoded instanceof Uint8Array ? route(encoded) : encoded.then(route);
+    return new ArgumentPayload(payload, handles, callbacks, segments);
   }
 
   #routed(
@@ -384,13 +475,47 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
     options: CallOptions,
     window: number,
     payload: Uint8Array,
-    handles: HandleRef[],
+    found: readonly HandleRef[],
     callbacks: HostFunction[],
     segments: readonly SharedSegment[] | undefined,
+    given?: Turn,
+  ): Prepared | Promise<Prepared> {
+    const handles = call.handle === undefined ? found : [call.handle, ...found];
+    const named = handles.length === 0 ? undefined : promisedAmong(handles);
+    if (named === undefined && given === undefined) {
+      return this.#routedTo(call, options, window, payload, handles, callbacks, segments, undefined);
+    }
+    // Pipelining: in its turn, it goes where the results it names will be, once the calls making them are placed.
+    const turn = given ?? this.#takeTurn();
+    return inTurn(turn, named ?? []).then(
+      () => this.#routedTo(call, options, window, payload, handles, callbacks, segments, { names: named ?? [], turn }),
+      (error: unknown) => {
+        turn.end();
+        throw error;
+      },
+    );
+  }
+
+  /** The next pipelined call's turn: made synchronously as the call is made, so turns follow the program. */
+  #takeTurn(): Turn {
+    const turn = new Turn(this.#lastTurn);
+    this.#lastTurn = turn.ended;
+    return turn;
+  }
+
+  #routedTo(
+    call: Call,
+    options: CallOptions,
+    window: number,
+    payload: Uint8Array,
+    handles: readonly HandleRef[],
+    callbacks: HostFunction[],
+    segments: readonly SharedSegment[] | undefined,
+    piped: { readonly names: readonly PromisedHandle[]; readonly turn: Turn } | undefined,
   ): Prepared {
-    if (call.handle !== undefined) handles.unshift(call.handle);
     const session = this.#session(options.session ?? sessionOfHandle(call.handle));
     const owner = this.#owner(handles, session);
+    const pipeline = piped === undefined ? undefined : pipelinedUse(call, piped.names, piped.turn);
     return {
       outbound: {
         op: call.op,
@@ -402,6 +527,8 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
         window,
         callbacks: callbacks.length > 0,
         pinned: owner !== undefined,
+        promise: call.promise === undefined ? 0 : call.promise.id,
+        pipelined: pipeline !== undefined,
         description: describeCall(call),
         segments,
       },
@@ -409,7 +536,39 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       sessionKey: session?.id,
       callbacks,
       reviveHandle: options.reviveHandle,
+      pipeline,
     };
+  }
+
+  /**
+   * Prepares a call whose result is promised (pipelining) and places it: it
+   * goes to the channel its handles or session pin it to, or else to the one
+   * a lease picks now, so that calls naming its result can follow it there
+   * before it has run. Failing before that, it fails those calls too.
+   */
+  async #placePromised(call: Call, options: CallOptions): Promise<Prepared> {
+    const promised = call.promise as PromisedHandle;
+    const turn = this.#takeTurn();
+    let prepared: Prepared | undefined;
+    try {
+      prepared = await this.#prepare(call, options, 0, turn);
+      if (prepared.owner !== undefined) {
+        promised.place(prepared.owner, prepared.sessionKey);
+        return prepared;
+      }
+      const lease = await this.#leaseAccepting(prepared, options);
+      const owner = lease.worker.owner;
+      lease.release();
+      promised.place(owner, prepared.sessionKey);
+      return { ...prepared, owner, outbound: { ...prepared.outbound, pinned: true } };
+    } catch (error) {
+      turn.end();
+      if (prepared !== undefined) closeSegments(prepared);
+      promised.failBeforePlacement(error as Error);
+      if (prepared?.pipeline !== undefined) settlePipelined(prepared.pipeline);
+      else promised.settle();
+      throw error;
+    }
   }
 
   #session(ref: SessionRef | undefined): SessionRef | undefined {
@@ -485,6 +644,62 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
   #closedError(): ClosedError {
     return new ClosedError(`The ${this.kind} invoker`);
   }
+}
+
+/** A call's arguments, encoded: the payload, the handles it names and the host functions it passes. */
+class ArgumentPayload {
+  constructor(
+    readonly payload: Uint8Array | Promise<Uint8Array>,
+    readonly handles: readonly HandleRef[],
+    readonly callbacks: HostFunction[],
+    /** The shared-memory segments its large binary values were put in; closed when the call settles. */
+    readonly segments: ArgumentSegments | undefined,
+  ) {}
+
+  /** The call will not be sent after all: frees its segments. */
+  discard(): void {
+    this.segments?.close();
+  }
+}
+
+/** The arguments a call carries encoded, refused if another invoker encoded them (it may speak another format). */
+function ownArguments(call: Call): ArgumentPayload {
+  const encoded: unknown = call.encoded;
+  if (encoded instanceof ArgumentPayload) return encoded;
+  throw new TypeError(`${describeCall(call)}: its arguments were encoded by another invoker`);
+}
+
+/** The promised handles among a call's handles, or undefined for none. */
+function promisedAmong(handles: readonly HandleRef[]): PromisedHandle[] | undefined {
+  let named: PromisedHandle[] | undefined;
+  for (const handle of handles) {
+    if (!isPromised(handle)) continue;
+    named ??= [];
+    named.push(handle);
+  }
+  return named;
+}
+
+/**
+ * Resolves once the turn before `turn` ended and every promised handle in
+ * `named` is placed; a PipelineError if the call making one failed before.
+ */
+function inTurn(turn: Turn, named: readonly PromisedHandle[]): Promise<unknown> {
+  if (named.length === 0) return turn.before ?? Promise.resolve();
+  return Promise.all([turn.before, ...named.map((handle) => handle.placed)]);
+}
+
+/** What a routed call makes and names; the named ones count it among their users until it settles. */
+function pipelinedUse(call: Call, names: readonly PromisedHandle[], turn: Turn): Pipelined {
+  for (const handle of names) handle.used();
+  return { makes: call.promise, names, turn };
+}
+
+/** A pipelined call settled: its promise is settled on the host, and it no longer uses those it named. */
+function settlePipelined(pipeline: Pipelined): void {
+  pipeline.turn.end();
+  pipeline.makes?.settle();
+  for (const handle of pipeline.names) handle.unused();
 }
 
 /** The events of a call (not a stream): settles its caller once, and serves its callbacks meanwhile. */

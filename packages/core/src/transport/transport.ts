@@ -30,6 +30,17 @@ export interface OutboundCall {
   readonly callbacks: boolean;
   /** Its handles or session live on this channel: one that restarted since must refuse it, not guess. */
   readonly pinned: boolean;
+  /**
+   * Pipelining (docs/protocol.md): the promised handle id its outcome is to
+   * be kept under, 0 for none. Over stdio the CALL frame's aux.
+   */
+  readonly promise: number;
+  /**
+   * It makes a promised handle or names some (as `handle`, or in its
+   * arguments): the channel marks it so (stdio's PIPELINED flag, gRPC's
+   * pipeline scope), and Python holds it back until what it names exists.
+   */
+  readonly pipelined: boolean;
   /** The call as error messages name it. */
   readonly description: string;
   /**

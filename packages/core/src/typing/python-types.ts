@@ -42,9 +42,22 @@ export interface PyHandle<Classes extends object = object> extends AsyncDisposab
  */
 export type PyAttribute<T> = PromiseLike<T>;
 
+/**
+ * What calling a Python callable through a proxy gives (a function, a method,
+ * a class): a Promise of its result and, when the result is a Python object
+ * with declarations, that object's proxy before it has arrived. Its methods
+ * and attributes can be used at once, and those calls go right behind this
+ * one, in one round trip (pipelining):
+ *
+ * @example const model = sk.RandomForestClassifier();  await model.fit(x, y);
+ *
+ * Calling the object itself (`__call__`) waits for it: `(await make())(x)`.
+ */
+export type PyResult<T> = Promise<T> & ([T] extends [PyHandle] ? { readonly [K in keyof T]: T[K] } : unknown);
+
 /** Anything reached from an untyped object: awaited, it reads; called, it calls; every name leads further. */
 export type PyDynamic = PromiseLike<unknown> & {
-  (...args: unknown[]): Promise<unknown>;
+  (...args: unknown[]): PyResult<unknown>;
   readonly [name: string]: PyDynamic;
 };
 
@@ -70,7 +83,7 @@ export type PyModule<Name extends string> = Name extends keyof PythonModules ? P
 export interface PyIterator<T> extends PyHandle, AsyncIterable<T> {}
 
 /** A Python callable that came back as an object: calling it calls it in Python. */
-export type PyCallable<Args extends unknown[], R> = PyHandle & ((...args: Args) => Promise<R>);
+export type PyCallable<Args extends unknown[], R> = PyHandle & ((...args: Args) => PyResult<R>);
 
 /**
  * What numpy accepts as an array: typed arrays, `NDArray`s, numbers, nested
