@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ProtocolError, WorkerCrashedError } from '@snakebridge/core';
+import { Bridge, ProtocolError, type PyProxy, silentLogger, WorkerCrashedError } from '@snakebridge/core';
 import { createMsgpackSerializer } from '@snakebridge/serializer-msgpack';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StdioInvoker } from '../src/index.js';
@@ -89,6 +89,36 @@ describe.runIf(process.platform === 'linux')('the shared-memory lane', () => {
     }
     expect(items).toBe(5);
     expect(await invoker.call(fn('shm_work.segments_held'))).toBe(0);
+  });
+
+  it('serves proxies too: their arguments go into segments when the call is made, freed when it settles', async () => {
+    const lanes = laneInvoker();
+    invoker = lanes;
+    const bridge = new Bridge(lanes, testConfig({ serializer: 'msgpack' }), silentLogger);
+    const shm: PyProxy = bridge.module('shm_work');
+    const data = new Float64Array(200_000).fill(1);
+    const described = shm.describe(data);
+    data.fill(9); // after the call was made, in the same turn: the segment holds what was passed
+    expect(await described).toMatchObject({ mapped: true, sum: 200_000 });
+    // A call on the result of one that fails: it fails too, and its segment is freed all the same.
+    const failing = shm.no_such_function();
+    await expect(failing.method(new Float64Array(200_000))).rejects.toThrow();
+    await expect(failing).rejects.toThrow();
+    expect(hostSegments()).toBe(0);
+  });
+
+  it('frees the segments of proxy calls that fail before they are sent (a result they use could not be sent)', async () => {
+    const lanes = laneInvoker();
+    invoker = lanes;
+    const bridge = new Bridge(lanes, testConfig({ serializer: 'msgpack' }), silentLogger);
+    const shm: PyProxy = bridge.module('shm_work');
+    const unsendable = shm.pair(Symbol('not a value'));
+    // Each has its arguments, the large array too, encoded as it is made; neither can ever be sent.
+    const onIt = unsendable.first(new Float64Array(200_000));
+    const withIt = shm.pair(onIt, new Float64Array(200_000));
+    expect(hostSegments()).toBe(2);
+    for (const call of [unsendable, onIt, withIt]) await expect(call).rejects.toThrow();
+    expect(hostSegments()).toBe(0);
   });
 
   it('sends everything through the pipe when the lane is off (sharedMemoryBytes: 0)', async () => {
