@@ -197,3 +197,16 @@ def test_hello_carries_the_lane():
     assert WorkerOptions.from_hello({"serializer": "msgpack", "sharedMemory": None}).shared_memory is None
     with pytest.raises(ProtocolError, match=r"sharedMemory\.thresholdBytes"):
         WorkerOptions.from_hello({"serializer": "msgpack", "sharedMemory": {"thresholdBytes": 0, "hostPid": 7}})
+
+
+def _split_and_rewrite(data: bytes) -> None:
+    body, entries = split_segment_table(data)
+    assert 1 <= len(entries) <= 1024
+    assert bytes(body) + segment_table(entries) == data, "the table does not encode back to its bytes"
+
+
+def test_every_mutated_and_random_table_splits_or_is_refused_with_a_protocol_error():
+    from fuzz_kit import fuzz
+
+    corpus = [bytes.fromhex(vector["hex"]) for vector in TABLES["valid"]]
+    fuzz("segment table", corpus, _split_and_rewrite, (ProtocolError,))

@@ -1,5 +1,8 @@
 // The segment table's bytes, pinned by vectors/protocol/segments.json, which
-// the Python tests read too (python/tests/test_shared_memory.py).
+// the Python tests read too (python/tests/test_shared_memory.py), and a seeded
+// fuzz of the host's reading of them: a table from a worker is untrusted.
+//
+// SEGMENT_FUZZ_SEED=<n> replays a run.
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -33,5 +36,59 @@ describe('segment tables', () => {
     }
     expect(MalformedFrameError.is(thrown)).toBe(true);
     expect((thrown as MalformedFrameError).fault).toBe('body');
+  });
+});
+
+const SEED = Number(process.env.SEGMENT_FUZZ_SEED ?? Math.floor(Math.random() * 0xffffffff));
+
+/** mulberry32, seeded: every run can be replayed from its seed. */
+function prng(seed: number): (below: number) => number {
+  let state = seed >>> 0;
+  return (below) => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * below);
+  };
+}
+
+/** A valid table with a byte set, a bit flipped, bytes cut from either end, or random bytes altogether. */
+function mutant(random: (below: number) => number): Buffer {
+  const valid = tables.valid.map((vector) => Buffer.from(vector.hex, 'hex'));
+  const bytes = Buffer.from(valid[random(valid.length)] as Buffer);
+  switch (random(5)) {
+    case 0:
+      bytes[random(bytes.length)] = random(256);
+      return bytes;
+    case 1:
+      bytes[random(bytes.length)] ^= 1 << random(8);
+      return bytes;
+    case 2:
+      return bytes.subarray(random(bytes.length));
+    case 3:
+      return bytes.subarray(0, random(bytes.length));
+    default:
+      return Buffer.from(Array.from({ length: random(80) }, () => random(256)));
+  }
+}
+
+describe(`segment tables from a worker, fuzzed (SEGMENT_FUZZ_SEED=${SEED})`, () => {
+  it('either split into at most 1024 entries that write back to the same bytes, or are refused as malformed', () => {
+    const random = prng(SEED);
+    for (let i = 0; i < 20_000; i++) {
+      const bytes = mutant(random);
+      let split: ReturnType<typeof splitSegmentTable>;
+      try {
+        split = splitSegmentTable(bytes);
+      } catch (error) {
+        expect(MalformedFrameError.is(error), `case ${i}: ${String(error)}`).toBe(true);
+        continue;
+      }
+      expect(split.entries.length).toBeGreaterThan(0);
+      expect(split.entries.length).toBeLessThanOrEqual(1024);
+      const rewritten = Buffer.concat([split.body, encodeSegmentTable(split.entries)]);
+      expect(rewritten.equals(bytes), `case ${i}`).toBe(true);
+    }
   });
 });
