@@ -11,23 +11,12 @@ import { loadVectors } from '@snakebridge/vectors';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, type Frame, FrameReader, HEADER_SIZE, MalformedFrameError } from '../src/index.js';
 import { writeHeader } from '../src/protocol/frames.js';
+import { prng } from './seeded-random.js';
 
 const SEED = Number(process.env.FRAME_FUZZ_SEED ?? Math.floor(Math.random() * 0xffffffff));
 const CASES = Number(process.env.FRAME_FUZZ_CASES ?? 10_000);
 const ONLY = process.env.FRAME_FUZZ_ONLY === undefined ? undefined : Number(process.env.FRAME_FUZZ_ONLY);
 const MAX_FRAME_BYTES = 4096;
-
-/** mulberry32: a small, fast, seedable PRNG; each case gets its own stream, so any one can be replayed. */
-function prng(seed: number): (below: number) => number {
-  let state = seed >>> 0;
-  return (below) => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * below);
-  };
-}
 
 type Random = ReturnType<typeof prng>;
 

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MalformedFrameError } from '../src/protocol/frames.js';
 import { encodeSegmentTable, splitSegmentTable } from '../src/protocol/segments.js';
+import { prng } from './seeded-random.js';
 
 interface Tables {
   valid: { name: string; hex: string; body: string; entries: [number, number][] }[];
@@ -41,18 +42,6 @@ describe('segment tables', () => {
 
 const SEED = Number(process.env.SEGMENT_FUZZ_SEED ?? Math.floor(Math.random() * 0xffffffff));
 
-/** mulberry32, seeded: every run can be replayed from its seed. */
-function prng(seed: number): (below: number) => number {
-  let state = seed >>> 0;
-  return (below) => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * below);
-  };
-}
-
 /** A valid table with a byte set, a bit flipped, bytes cut from either end, or random bytes altogether. */
 function mutant(random: (below: number) => number): Buffer {
   const valid = tables.valid.map((vector) => Buffer.from(vector.hex, 'hex'));
@@ -61,9 +50,11 @@ function mutant(random: (below: number) => number): Buffer {
     case 0:
       bytes[random(bytes.length)] = random(256);
       return bytes;
-    case 1:
-      bytes[random(bytes.length)] ^= 1 << random(8);
+    case 1: {
+      const at = random(bytes.length);
+      bytes[at] = (bytes[at] as number) ^ (1 << random(8));
       return bytes;
+    }
     case 2:
       return bytes.subarray(random(bytes.length));
     case 3:
