@@ -85,6 +85,12 @@ def test_a_segment_that_is_not_what_its_entry_says_is_refused(lane, entry, messa
         os.close(fd)
 
 
+def test_segments_that_together_hold_more_than_a_frame_may_are_refused_before_any_is_opened(lane):
+    entries = [SegmentEntry(987_654, 600_000), SegmentEntry(987_655, 600_000)]  # neither descriptor exists
+    with pytest.raises(ProtocolError, match=r"hold 1200000 bytes, more than protocol\.maxFrameBytes"):
+        lane.map(entries, max_bytes=1 << 20)
+
+
 def test_a_fifo_is_refused_without_blocking(lane, tmp_path):
     path = tmp_path / "fifo"
     os.mkfifo(path)

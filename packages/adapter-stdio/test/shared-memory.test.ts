@@ -194,6 +194,11 @@ describe.runIf(process.platform === 'linux')('a worker naming segments it must n
     ['a FIFO', 'shm_work.forge_fifo', /is not a file of 8 bytes/],
     ['a file of another length than it says', 'shm_work.forge_wrong_length', /is not a file of 4096 bytes/],
     ['a descriptor it does not have', 'shm_work.forge_closed_fd', /could not be opened/],
+    [
+      'segments that together hold more than a frame may',
+      'shm_work.forge_too_much',
+      /more than protocol\.maxFrameBytes/,
+    ],
     ['a table that does not fit its body', 'shm_work.forge_bad_table', /segment table/],
   ])(
     'fails the call with a ProtocolError for %s; the worker is replaced and the host carries on',

@@ -45,16 +45,18 @@ class SharedMemoryLane:
         """The host's segments, each mapped whole: memory to build numpy arrays on.
 
         Raises:
-            ProtocolError: a segment is larger than ``max_bytes``, cannot be opened, or is not a
-                regular file of the length its entry gives.
+            ProtocolError: together they hold more than ``max_bytes`` (what one frame may carry), or
+                one cannot be opened, or is not a regular file of the length its entry gives.
         """
-        return [self._map_one(entry, max_bytes) for entry in entries]
-
-    def _map_one(self, entry: SegmentEntry, max_bytes: int) -> memoryview:
-        if entry.length > max_bytes:
+        total = sum(entry.length for entry in entries)
+        if total > max_bytes:
             raise ProtocolError(
-                f"a shared-memory segment of {entry.length} bytes is more than protocol.maxFrameBytes ({max_bytes})"
+                f"the shared-memory segments of one frame hold {total} bytes, "
+                f"more than protocol.maxFrameBytes ({max_bytes})"
             )
+        return [self._map_one(entry) for entry in entries]
+
+    def _map_one(self, entry: SegmentEntry) -> memoryview:
         try:
             fd = os.open(f"/proc/{self.host_pid}/fd/{entry.ref}", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as exc:

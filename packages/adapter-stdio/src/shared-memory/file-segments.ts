@@ -101,21 +101,25 @@ function writeAll(fd: number, bytes: Uint8Array): void {
 
 /**
  * Reads the segments a worker's frame names into memory of the host's own.
- * Each must be a regular file of exactly the length the table gives, at most
- * `maxBytes`: anything else (a descriptor the worker does not have, a pipe, a
- * device, a file of another size) is a ProtocolError, and nothing is read
- * beyond what was checked. O_NONBLOCK so that a FIFO cannot block the open.
+ * Together they may hold at most `maxBytes` (protocol.maxFrameBytes: what one
+ * frame may carry, whichever way); each must be a regular file of exactly the
+ * length the table gives: anything else (a descriptor the worker does not
+ * have, a pipe, a device, a file of another size) is a ProtocolError, and
+ * nothing is read beyond what was checked. O_NONBLOCK so that a FIFO cannot
+ * block the open.
  */
 export function readSegments(pid: number, entries: readonly SegmentEntry[], maxBytes: number): Uint8Array[] {
-  return entries.map((entry) => readSegment(pid, entry, maxBytes));
-}
-
-function readSegment(pid: number, { ref, byteLength }: SegmentEntry, maxBytes: number): Uint8Array {
-  if (byteLength > maxBytes) {
+  const total = entries.reduce((sum, entry) => sum + entry.byteLength, 0);
+  if (total > maxBytes) {
     throw new ProtocolError(
-      `a shared-memory segment of ${byteLength} bytes is more than protocol.maxFrameBytes (${maxBytes})`,
+      `the shared-memory segments of one frame hold ${total} bytes, more than protocol.maxFrameBytes (${maxBytes}); ` +
+        'raise the limit to receive results that large',
     );
   }
+  return entries.map((entry) => readSegment(pid, entry));
+}
+
+function readSegment(pid: number, { ref, byteLength }: SegmentEntry): Uint8Array {
   let fd: number;
   try {
     fd = openSync(`/proc/${pid}/fd/${ref}`, constants.O_RDONLY | constants.O_NONBLOCK);
