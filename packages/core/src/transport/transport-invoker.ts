@@ -188,8 +188,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       throw atCallSite(error as Error, new Error());
     } finally {
       this.#counts.finished();
-      closeSegments(prepared);
-      if (prepared.pipeline !== undefined) settlePipelined(prepared.pipeline);
+      settled(prepared);
     }
   }
 
@@ -349,11 +348,10 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
     );
     prepared.pipeline?.turn.end();
     const lease = await this.#leaseAccepting(prepared, options).catch((error: unknown) => {
-      closeSegments(prepared);
+      settled(prepared);
       this.#counts.failed();
       this.#counts.finished();
       record.end(error);
-      if (prepared.pipeline !== undefined) settlePipelined(prepared.pipeline);
       throw atCallSite(error as Error, new Error());
     });
     try {
@@ -370,8 +368,7 @@ export class TransportInvoker<C extends Channel = Channel> implements Invoker {
       // A consumer that stopped early ends the stream without an outcome either way.
       record.end();
       lease.release();
-      closeSegments(prepared);
-      if (prepared.pipeline !== undefined) settlePipelined(prepared.pipeline);
+      settled(prepared);
     }
   }
 
@@ -883,7 +880,16 @@ class ArgumentSegments implements SharedMemoryWriter {
   }
 }
 
-/** Frees the shared-memory segments of a call's arguments: it has settled, and will not be sent again. */
+/**
+ * A call settled and will not be sent again: the shared-memory segments of its
+ * arguments are freed, and the promised handles it made or named are told.
+ */
+function settled(prepared: Prepared): void {
+  closeSegments(prepared);
+  if (prepared.pipeline !== undefined) settlePipelined(prepared.pipeline);
+}
+
+/** Frees the shared-memory segments of a call's arguments. */
 function closeSegments(prepared: Prepared): void {
   const segments = prepared.outbound.segments;
   if (segments !== undefined) for (const segment of segments) segment.close();
