@@ -156,6 +156,21 @@ def test_an_array_goes_in_the_message_when_no_segment_can_be_made(tmp_path):
     assert np.array_equal(serializer.decode(bytes(body)), value)
 
 
+def test_a_result_whose_segments_hold_more_than_a_frame_may_is_refused_and_its_segments_freed(lane):
+    from snakebridge.calls.encoding import encode_value
+    from snakebridge.calls.handles import HandleTable
+
+    segments: list[SegmentEntry] = []
+    too_large = "the result is {size} bytes, more than {limit}"
+    with pytest.raises(ProtocolError, match=r"the result is 80\d\d bytes, more than 4096"):
+        encode_value(
+            _serializer(lane), np.arange(1000, dtype=np.float64), HandleTable(), 0, 4096, too_large, [],
+            scatter=True, segments=segments,
+        )  # fmt: skip
+    assert segments == []
+    assert lane.outstanding == 0
+
+
 def test_without_a_segments_list_nothing_goes_to_a_segment(lane):
     serializer = _serializer(lane)
     body = serializer.encode_scattered(np.arange(1000, dtype=np.float64))

@@ -52,9 +52,14 @@ def encode_value(
             body = serializer.encode_scattered(value, to_handle, segments)
         else:
             body = serializer.encode(value, to_handle)
-        if len(body) > limit:
-            raise ProtocolError(too_large.format(size=len(body), limit=limit))
+        # Arrays in shared-memory segments count too: the host refuses a frame whose segments hold more.
+        size = len(body) + sum(entry.length for entry in segments or ())
+        if size > limit:
+            raise ProtocolError(too_large.format(size=size, limit=limit))
     except BaseException:
         handles.release(created)
+        if segments:
+            serializer.shared_memory.release([entry.ref for entry in segments])  # type: ignore[attr-defined]
+            segments.clear()
         raise
     return body
