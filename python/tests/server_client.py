@@ -185,6 +185,20 @@ class Client:
         return Exchange(self, request, window, **options)
 
 
+@contextlib.contextmanager
+def served_client(*args: str) -> Iterator[Client]:
+    """A Client that said HELLO to a server started with ``args``; the channel and server stopped after."""
+    server = ServerProcess(*args)
+    channel = server.channel()
+    client = Client(channel)
+    client.hello()
+    try:
+        yield client
+    finally:
+        channel.close()
+        server.stop()
+
+
 class Exchange:
     """One Exchange RPC, as a host drives it: the test reads each reply and sends each answer.
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from in_process import RecordingWriter
-from server_client import Client, Ref, ServerProcess, pb
+from server_client import Client, Ref, pb, served_client
 from waiting import eventually
 from worker_client import JSON, Handle, WorkerClient
 
@@ -295,13 +295,8 @@ def test_calls_held_back_are_bounded():
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
-    server = ServerProcess("--pipeline-wait-ms", "200")
-    channel = server.channel()
-    client = Client(channel)
-    client.hello()
-    yield client
-    channel.close()
-    server.stop()
+    with served_client("--pipeline-wait-ms", "200") as client:
+        yield client
 
 
 def test_the_server_runs_calls_on_a_promise_within_the_host_s_pipeline_scope(client: Client):

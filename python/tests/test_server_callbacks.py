@@ -12,7 +12,7 @@ from typing import Any
 
 import grpc
 import pytest
-from server_client import CONTRACT, Client, Exchange, Ref, ServerProcess, decode, pb
+from server_client import CONTRACT, Client, Exchange, Ref, decode, pb, served_client
 
 from snakebridge.calls.callbacks import EXPIRED
 from snakebridge.serializers.base import CallbackRef
@@ -25,13 +25,8 @@ DEADLINE_SECONDS = 30.0
 
 @pytest.fixture(scope="module", params=[(), ("--threads", "2")], ids=["main-thread", "thread-pool"])
 def client(request: pytest.FixtureRequest) -> Iterator[Client]:
-    server = ServerProcess(*request.param)
-    channel = server.channel()
-    client = Client(channel)
-    client.hello()
-    yield client
-    channel.close()
-    server.stop()
+    with served_client(*request.param) as client:
+        yield client
 
 
 def exchange(

@@ -10,7 +10,7 @@ from typing import Any
 
 import grpc
 import pytest
-from server_client import CONTRACT, Client, ServerProcess, decode, pb, recall, tag
+from server_client import CONTRACT, Client, decode, pb, recall, served_client, tag
 from waiting import eventually
 
 from snakebridge.testing.contract import _state
@@ -52,13 +52,8 @@ def _nap(seconds: float) -> None:
 
 @pytest.fixture(scope="module", params=[(), ("--threads", "2")], ids=["main-thread", "thread-pool"])
 def client(request: pytest.FixtureRequest) -> Iterator[Client]:
-    server = ServerProcess(*request.param)
-    channel = server.channel()
-    client = Client(channel)
-    client.hello()
-    yield client
-    channel.close()
-    server.stop()
+    with served_client(*request.param) as client:
+        yield client
 
 
 def stream(client: Client, target: str, args: list[Any], *, timeout: float, window: int = 64) -> Any:
