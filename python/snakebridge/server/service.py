@@ -47,6 +47,9 @@ _MAX_TRACESTATE = 0xFFFF
 #: How long after the host's end of file callbacks fail: a cancel, which reads as end of file too, cancels
 #: the call well within it, so that a callback waiting then ends as cancelled, not as a host that closed.
 _HALF_CLOSE_GRACE = 0.1
+#: The same wait once the RPC already reads as cancelled: its task's cancellation is on its way, however loaded
+#: the machine (a waiting callback once ended as "the host closed" when it came later than 0.1 s, in CI).
+_CANCEL_GRACE = 5.0
 #: What a host function in the arguments of a unary Call does when called: the host cannot answer there.
 _UNARY = ClosedChannel(
     "this call came by the unary Call RPC, which cannot carry host callbacks: the host must send a call "
@@ -268,7 +271,7 @@ class BridgeService:
             while True:
                 message = await context.read()
                 if message is aio.EOF:
-                    await asyncio.sleep(_HALF_CLOSE_GRACE)
+                    await asyncio.sleep(_CANCEL_GRACE if context.cancelled() else _HALF_CLOSE_GRACE)
                     break
                 kind = message.WhichOneof("message")
                 if kind == "callback_result":
