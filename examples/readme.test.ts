@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { runExample } from './run-example.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
 
 describe('README example', () => {
@@ -20,15 +20,7 @@ describe('README example', () => {
   });
 
   it('runs against real Python and prints what its comments say', async () => {
-    const env = { ...process.env, NODE_ENV: 'production' };
-    const { stdout } = await run(
-      process.execPath,
-      ['--import', 'tsx', '--conditions=@snakebridge/source', 'examples/readme.ts'],
-      {
-        cwd: root,
-        env,
-      },
-    );
+    const { stdout } = await runExample('readme.ts');
     expect(stdout.split('\n')).toEqual([
       '5',
       '5',

@@ -1,19 +1,10 @@
 // examples/noisy runs against real Python and prints what its README says.
 
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const run = promisify(execFile);
+import { runExample } from '../run-example.js';
 
 it("makes records of the worker's prints, its progress bar as it is drawn, and its logging records", async () => {
-  const { stdout, stderr } = await run(
-    process.execPath,
-    ['--import', 'tsx', '--conditions=@snakebridge/source', 'examples/noisy/main.ts'],
-    { cwd: root, env: { ...process.env, NODE_ENV: 'production' } },
-  );
+  const { stdout, stderr } = await runExample('noisy/main.ts');
   const lines = stdout.trimEnd().split('\n');
   const summary = lines.slice(-4);
   // How many updates the bar got depends on the machine's pace: at most one per 100 ms, each its latest state.

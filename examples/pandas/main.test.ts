@@ -1,19 +1,10 @@
 // examples/pandas runs against real Python and prints what its README says.
 
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const run = promisify(execFile);
+import { runExample } from '../run-example.js';
 
 it('groups records in pandas and gets Arrow tables back', async () => {
-  const { stdout, stderr } = await run(
-    process.execPath,
-    ['--import', 'tsx', '--conditions=@snakebridge/source', 'examples/pandas/main.ts'],
-    { cwd: root, env: { ...process.env, NODE_ENV: 'production' } },
-  );
+  const { stdout, stderr } = await runExample('pandas/main.ts');
   const lines = stdout.trimEnd().split('\n');
   const header = '  region: LargeUtf8  orders: Int64  revenue: Float64  average: Float64';
   expect(lines).toEqual([

@@ -1,19 +1,10 @@
 // examples/sklearn runs against real Python and prints what its README says.
 
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const run = promisify(execFile);
+import { runExample } from '../run-example.js';
 
 it('trains, scores and predicts with a model kept in Python, then releases it', async () => {
-  const { stdout, stderr } = await run(
-    process.execPath,
-    ['--import', 'tsx', '--conditions=@snakebridge/source', 'examples/sklearn/main.ts'],
-    { cwd: root, env: { ...process.env, NODE_ENV: 'production' } },
-  );
+  const { stdout, stderr } = await runExample('sklearn/main.ts');
   const lines = stdout.trimEnd().split('\n');
   expect(lines).toHaveLength(9);
   expect(lines[0]).toBe('training on 112 flowers, testing on 38');

@@ -1,19 +1,10 @@
 // examples/stream runs against real Python and prints what its README says.
 
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const run = promisify(execFile);
+import { runExample } from '../run-example.js';
 
 it('streams with back-pressure, closes the generator on break, and stops at the deadline', async () => {
-  const { stdout, stderr } = await run(
-    process.execPath,
-    ['--import', 'tsx', '--conditions=@snakebridge/source', 'examples/stream/main.ts'],
-    { cwd: root, env: { ...process.env, NODE_ENV: 'production' } },
-  );
+  const { stdout, stderr } = await runExample('stream/main.ts');
   const lines = stdout.trimEnd().split('\n');
   expect(lines).toHaveLength(15);
   expect(lines[0]).toBe('1. back-pressure: a feed for ever, read slowly, at most 4 readings ahead (window: 4)');
