@@ -3,46 +3,30 @@
 
 import { SpanStatusCode } from '@opentelemetry/api';
 import { silentLogger } from '@snakebridge/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   call,
   clientSpan,
   expectOneTrace,
-  installPythonTracing,
   pythonSpans,
-  registerTracing,
   TRACING,
   tracedPipelinedChain,
-  unregisterTracing,
+  tracingForEachTest,
 } from '../../adapter-stdio/test/tracing-kit.js';
 import { GrpcInvoker } from '../src/index.js';
 import { rejection, testConfig, testInvoker } from './helpers.js';
 
-let spans: ReturnType<typeof registerTracing>;
-beforeAll(() => {
-  spans = registerTracing();
-});
-afterAll(unregisterTracing);
+const tracing = tracingForEachTest<GrpcInvoker>();
 
-let invoker: GrpcInvoker | undefined;
-afterEach(async () => {
-  await invoker?.close();
-  invoker = undefined;
-  spans.reset();
-});
-
-async function tracedInvoker(): Promise<GrpcInvoker> {
-  invoker = testInvoker({ pool: { threads: 1 } });
-  await installPythonTracing(invoker);
-  spans.reset();
-  return invoker;
+function tracedInvoker(): Promise<GrpcInvoker> {
+  return tracing.traced(testInvoker({ pool: { threads: 1 } }));
 }
 
 describe('one trace across the boundary, over gRPC', () => {
   it('a call: the TypeScript span, the server’s span as its child, the user’s span in it', async () => {
     const calls = await tracedInvoker();
     expect(await calls.call(call(`${TRACING}.add`, [2, 3]))).toBe(5);
-    const client = clientSpan(spans, `${TRACING}.add`);
+    const client = clientSpan(tracing.spans, `${TRACING}.add`);
     const { user } = expectOneTrace(client, await pythonSpans(calls), `${TRACING}.add`, ['user add']);
     expect(String(user[0]?.attributes['thread.name'])).toMatch(/^snakebridge-call/);
   });
@@ -52,23 +36,21 @@ describe('one trace across the boundary, over gRPC', () => {
     const items: number[] = [];
     for await (const item of calls.stream<number>(call(`${TRACING}.count`, [2]), { window: 1 })) items.push(item);
     expect(items).toEqual([0, 1]);
-    const client = clientSpan(spans, `${TRACING}.count`);
+    const client = clientSpan(tracing.spans, `${TRACING}.count`);
     expectOneTrace(client, await pythonSpans(calls), `${TRACING}.count`, ['user item 0', 'user item 1']);
   });
 
   it('a pipelined chain made in two spans: sent at once, each call in its own span’s trace, the server’s spans its children', async () => {
     const config = testConfig({ pool: { threads: 1 } });
-    invoker = new GrpcInvoker({ config, logger: silentLogger });
-    await installPythonTracing(invoker);
-    spans.reset();
+    const invoker = await tracing.traced(new GrpcInvoker({ config, logger: silentLogger }));
     const pool = invoker.pool;
-    await tracedPipelinedChain(invoker, config, spans, () => pool?.stats().workers[0]?.inFlight ?? 0);
+    await tracedPipelinedChain(invoker, config, tracing.spans, () => pool?.stats().workers[0]?.inFlight ?? 0);
   });
 
   it('records a Python exception on the server’s span', async () => {
     const calls = await tracedInvoker();
     await rejection(calls.call(call(`${TRACING}.fail`, ['no good'])));
-    const client = clientSpan(spans, `${TRACING}.fail`);
+    const client = clientSpan(tracing.spans, `${TRACING}.fail`);
     expect(client.status.code).toBe(SpanStatusCode.ERROR);
     const { server } = expectOneTrace(client, await pythonSpans(calls), `${TRACING}.fail`, ['user fail']);
     expect(server.status).toBe('ERROR');

@@ -9,41 +9,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { silentLogger } from '@snakebridge/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StdioInvoker } from '../src/index.js';
 import { rejection, testConfig } from './helpers.js';
 import {
   call,
   clientSpan,
   expectOneTrace,
-  installPythonTracing,
   pythonSpans,
-  registerTracing,
   TRACING,
   tracedPipelinedChain,
-  unregisterTracing,
+  tracingForEachTest,
 } from './tracing-kit.js';
 import { watchingLogger } from './watching-logger.js';
 
-let spans: ReturnType<typeof registerTracing>;
-beforeAll(() => {
-  spans = registerTracing();
-});
-afterAll(unregisterTracing);
-
-let invoker: StdioInvoker | undefined;
-afterEach(async () => {
-  await invoker?.close();
-  invoker = undefined;
-  spans.reset();
-});
+const tracing = tracingForEachTest<StdioInvoker>();
 
 /** A traced invoker whose worker keeps its spans in memory. */
-async function tracedInvoker(threads = 0): Promise<StdioInvoker> {
-  invoker = new StdioInvoker({ config: testConfig({ pool: { threads } }), logger: silentLogger });
-  await installPythonTracing(invoker);
-  spans.reset();
-  return invoker;
+function tracedInvoker(threads = 0): Promise<StdioInvoker> {
+  return tracing.traced(new StdioInvoker({ config: testConfig({ pool: { threads } }), logger: silentLogger }));
 }
 
 describe('one trace across the boundary, over stdio', () => {
@@ -59,7 +43,7 @@ describe('one trace across the boundary, over stdio', () => {
         expect(await calls.call(call(target, [2, 3]))).toBe(5);
         parent.end();
       });
-      const client = clientSpan(spans, target);
+      const client = clientSpan(tracing.spans, target);
       const { server, user } = expectOneTrace(client, await pythonSpans(calls), target, ['user add']);
       expect(server.attributes).toMatchObject({ 'rpc.system': 'snakebridge', 'rpc.method': target });
       expect(String(user[0]?.attributes['thread.name']).startsWith('snakebridge-call')).toBe(threads > 0);
@@ -68,21 +52,20 @@ describe('one trace across the boundary, over stdio', () => {
 
   it('a logging record made in a traced call reaches the host logger with the trace and span it was made in', async () => {
     const logger = watchingLogger();
-    invoker = new StdioInvoker({ config: testConfig(), logger });
-    await installPythonTracing(invoker);
+    const invoker = await tracing.traced(new StdioInvoker({ config: testConfig(), logger }));
     const target = `${TRACING}.log_in_span`;
     const ids = await invoker.call<{ trace_id: string; span_id: string }>(call(target, ['slow step']));
     const record = await logger.next((entry) => entry.message === 'slow step');
     expect(record.fields).toMatchObject({ stream: 'logging', logger: 'app.traced' });
     // The span current in Python (the user's own, inside the call's server span), in the host's trace.
     expect(record.fields.call).toEqual({ target, traceId: ids.trace_id, spanId: ids.span_id });
-    expect(ids.trace_id).toBe(clientSpan(spans, target).spanContext().traceId);
+    expect(ids.trace_id).toBe(clientSpan(tracing.spans, target).spanContext().traceId);
   });
 
   it('a coroutine function: its spans are children of its server span', async () => {
     const calls = await tracedInvoker();
     await calls.call(call(`${TRACING}.async_add`, [2, 3]));
-    const client = clientSpan(spans, `${TRACING}.async_add`);
+    const client = clientSpan(tracing.spans, `${TRACING}.async_add`);
     expectOneTrace(client, await pythonSpans(calls), `${TRACING}.async_add`, ['user async add']);
   });
 
@@ -92,7 +75,7 @@ describe('one trace across the boundary, over stdio', () => {
     // A window of 1: each item after the first is made in a turn of its own, after credit came.
     for await (const item of calls.stream<number>(call(`${TRACING}.count`, [3]), { window: 1 })) items.push(item);
     expect(items).toEqual([0, 1, 2]);
-    const client = clientSpan(spans, `${TRACING}.count`);
+    const client = clientSpan(tracing.spans, `${TRACING}.count`);
     expect(client.attributes['snakebridge.stream.items']).toBe(3);
     const { server } = expectOneTrace(client, await pythonSpans(calls), `${TRACING}.count`, [
       'user item 0',
@@ -105,7 +88,7 @@ describe('one trace across the boundary, over stdio', () => {
   it('records a Python exception on Python’s server span, with an error status, as on the TypeScript span', async () => {
     const calls = await tracedInvoker();
     await rejection(calls.call(call(`${TRACING}.fail`, ['no good'])));
-    const client = clientSpan(spans, `${TRACING}.fail`);
+    const client = clientSpan(tracing.spans, `${TRACING}.fail`);
     expect(client.status.code).toBe(SpanStatusCode.ERROR);
     const { server } = expectOneTrace(client, await pythonSpans(calls), `${TRACING}.fail`, ['user fail']);
     expect(server.status).toBe('ERROR');
@@ -116,21 +99,21 @@ describe('one trace across the boundary, over stdio', () => {
 
   it('a pipelined chain made in two spans: sent at once, each call in its own span’s trace, Python’s spans its children', async () => {
     const config = testConfig();
-    invoker = new StdioInvoker({ config, logger: silentLogger });
-    await installPythonTracing(invoker);
-    spans.reset();
+    const invoker = await tracing.traced(new StdioInvoker({ config, logger: silentLogger }));
     const pool = invoker.pool;
-    await tracedPipelinedChain(invoker, config, spans, () => pool.stats().workers[0]?.inFlight ?? 0);
+    await tracedPipelinedChain(invoker, config, tracing.spans, () => pool.stats().workers[0]?.inFlight ?? 0);
   });
 
   it('marks the retry of an idempotent call whose worker crashed with an event on its span', async () => {
-    invoker = new StdioInvoker({ config: testConfig({ pool: { min: 2, max: 2, retries: 2 } }), logger: silentLogger });
+    const invoker = tracing.closeAfter(
+      new StdioInvoker({ config: testConfig({ pool: { min: 2, max: 2, retries: 2 } }), logger: silentLogger }),
+    );
     await invoker.start();
     const flag = join(tmpdir(), `snakebridge-crash-once-${process.pid}-${Date.now()}`);
     writeFileSync(flag, '');
     const pid = await invoker.call(call('pool_work.crash_once', [flag]), { idempotent: true });
     expect(typeof pid).toBe('number');
-    const span = clientSpan(spans, 'pool_work.crash_once');
+    const span = clientSpan(tracing.spans, 'pool_work.crash_once');
     const retries = span.events.filter((event) => event.name === 'snakebridge.retry');
     expect(retries).toHaveLength(1);
     expect(retries[0]?.attributes).toMatchObject({ 'snakebridge.retry.attempt': 1, 'error.type': 'WORKER_CRASHED' });

@@ -13,7 +13,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { Bridge, type Invoker, type ResolvedConfig, silentLogger } from '@snakebridge/core';
 import { PIPELINING_MODULE } from '@snakebridge/core/testing';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 
 /** The Python module the tests call. */
 export const TRACING = 'snakebridge.testing.tracing';
@@ -42,6 +42,42 @@ export function registerTracing(): InMemorySpanExporter {
 export function unregisterTracing(): void {
   trace.disable();
   context.disable();
+}
+
+/**
+ * What both transports' trace test files set up: the SDK registered for the
+ * file, and after each test its invoker closed and the spans forgotten.
+ * `traced(invoker)` also gives the invoker's Python an SDK (and forgets the
+ * spans made meanwhile); `closeAfter(invoker)` only has it closed.
+ */
+export function tracingForEachTest<I extends Invoker>() {
+  let exporter: InMemorySpanExporter | undefined;
+  let current: I | undefined;
+  beforeAll(() => {
+    exporter = registerTracing();
+  });
+  afterAll(unregisterTracing);
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+    exporter?.reset();
+  });
+  return {
+    /** This process's finished spans. */
+    get spans(): InMemorySpanExporter {
+      return exporter as InMemorySpanExporter;
+    },
+    closeAfter(invoker: I): I {
+      current = invoker;
+      return invoker;
+    },
+    async traced(invoker: I): Promise<I> {
+      current = invoker;
+      await installPythonTracing(invoker);
+      exporter?.reset();
+      return invoker;
+    },
+  };
 }
 
 /** A call by dotted name. */
